@@ -46,3 +46,40 @@ function(propeller_integration_test name)
     LABELS "integration;${T_LABELS}" TIMEOUT ${T_TIMEOUT}
     ENVIRONMENT "PROPELLER_TESTDATA=${PROPELLER_TESTDATA};PROPELLER_SOURCE_DIR=${PROJECT_SOURCE_DIR};PROPELLER_BINARY_DIR=${PROJECT_BINARY_DIR}")
 endfunction()
+
+# propeller_wasm_program(NAME SOURCES src... [EXPORTS sym...] [FLAGS f...]
+#                        [OUTPUT_DIR dir])
+# Compiles C to a wasm32-wasi command module <OUTPUT_DIR>/<NAME>.wasm with
+# clang and Debian's wasi-libc (sysroot /usr). EXPORTS adds
+# -Wl,--export=<sym> for each symbol. The target is wasm_<NAME> (built by ALL)
+# and the path is stored in the global property PROPELLER_WASM_<NAME>.
+find_program(PROPELLER_WASM_CC NAMES clang clang-14)
+function(propeller_wasm_program name)
+  cmake_parse_arguments(W "" "OUTPUT_DIR" "SOURCES;EXPORTS;FLAGS" ${ARGN})
+  if(NOT PROPELLER_WASM_CC)
+    message(FATAL_ERROR "clang is needed to build wasm32-wasi programs")
+  endif()
+  if(NOT W_OUTPUT_DIR)
+    set(W_OUTPUT_DIR ${CMAKE_CURRENT_BINARY_DIR})
+  endif()
+  set(out ${W_OUTPUT_DIR}/${name}.wasm)
+  set(srcs "")
+  foreach(s IN LISTS W_SOURCES)
+    if(NOT IS_ABSOLUTE ${s})
+      set(s ${CMAKE_CURRENT_SOURCE_DIR}/${s})
+    endif()
+    list(APPEND srcs ${s})
+  endforeach()
+  set(exports "")
+  foreach(e IN LISTS W_EXPORTS)
+    list(APPEND exports "-Wl,--export=${e}")
+  endforeach()
+  add_custom_command(OUTPUT ${out}
+    COMMAND ${PROPELLER_WASM_CC} --target=wasm32-wasi --sysroot=/usr -O2
+            ${W_FLAGS} -o ${out} ${srcs} ${exports}
+    DEPENDS ${srcs}
+    COMMENT "wasm32-wasi ${name}.wasm"
+    VERBATIM)
+  add_custom_target(wasm_${name} ALL DEPENDS ${out})
+  set_property(GLOBAL PROPERTY PROPELLER_WASM_${name} ${out})
+endfunction()
