@@ -22,7 +22,7 @@
 
 #include <jansson.h>
 
-#ifdef UNIT_TESTING
+#ifdef PROPELLER_UNIT_TEST
 #define STATIC
 #else
 #define STATIC static
