@@ -29,6 +29,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <wasm-rt.h>
 
@@ -161,5 +162,85 @@ uint32_t WASI_FN(sock_recv)(struct wasi_ctx *, uint32_t, uint32_t, uint32_t,
 uint32_t WASI_FN(sock_send)(struct wasi_ctx *, uint32_t, uint32_t, uint32_t,
     uint32_t, uint32_t);
 uint32_t WASI_FN(sock_shutdown)(struct wasi_ctx *, uint32_t, uint32_t);
+
+/* ------------------------------------------------------------------ */
+/* Internal to wasi*.c (exposed for the unit tests)                    */
+/* ------------------------------------------------------------------ */
+
+/* WASI errno values (preview1 numbering). */
+enum wasi_errno {
+	WASI_ESUCCESS = 0, WASI_E2BIG = 1, WASI_EACCES = 2, WASI_EADDRINUSE = 3,
+	WASI_EADDRNOTAVAIL = 4, WASI_EAFNOSUPPORT = 5, WASI_EAGAIN = 6,
+	WASI_EALREADY = 7, WASI_EBADF = 8, WASI_EBADMSG = 9, WASI_EBUSY = 10,
+	WASI_ECANCELED = 11, WASI_ECHILD = 12, WASI_ECONNABORTED = 13,
+	WASI_ECONNREFUSED = 14, WASI_ECONNRESET = 15, WASI_EDEADLK = 16,
+	WASI_EDESTADDRREQ = 17, WASI_EDOM = 18, WASI_EDQUOT = 19,
+	WASI_EEXIST = 20, WASI_EFAULT = 21, WASI_EFBIG = 22,
+	WASI_EHOSTUNREACH = 23, WASI_EIDRM = 24, WASI_EILSEQ = 25,
+	WASI_EINPROGRESS = 26, WASI_EINTR = 27, WASI_EINVAL = 28, WASI_EIO = 29,
+	WASI_EISCONN = 30, WASI_EISDIR = 31, WASI_ELOOP = 32, WASI_EMFILE = 33,
+	WASI_EMLINK = 34, WASI_EMSGSIZE = 35, WASI_EMULTIHOP = 36,
+	WASI_ENAMETOOLONG = 37, WASI_ENETDOWN = 38, WASI_ENETRESET = 39,
+	WASI_ENETUNREACH = 40, WASI_ENFILE = 41, WASI_ENOBUFS = 42,
+	WASI_ENODEV = 43, WASI_ENOENT = 44, WASI_ENOEXEC = 45, WASI_ENOLCK = 46,
+	WASI_ENOLINK = 47, WASI_ENOMEM = 48, WASI_ENOMSG = 49,
+	WASI_ENOPROTOOPT = 50, WASI_ENOSPC = 51, WASI_ENOSYS = 52,
+	WASI_ENOTCONN = 53, WASI_ENOTDIR = 54, WASI_ENOTEMPTY = 55,
+	WASI_ENOTRECOVERABLE = 56, WASI_ENOTSOCK = 57, WASI_ENOTSUP = 58,
+	WASI_ENOTTY = 59, WASI_ENXIO = 60, WASI_EOVERFLOW = 61,
+	WASI_EOWNERDEAD = 62, WASI_EPERM = 63, WASI_EPIPE = 64,
+	WASI_EPROTO = 65, WASI_EPROTONOSUPPORT = 66, WASI_EPROTOTYPE = 67,
+	WASI_ERANGE = 68, WASI_EROFS = 69, WASI_ESPIPE = 70, WASI_ESRCH = 71,
+	WASI_ESTALE = 72, WASI_ETIMEDOUT = 73, WASI_ETXTBSY = 74,
+	WASI_EXDEV = 75, WASI_ENOTCAPABLE = 76
+};
+
+/* Longest guest path accepted (ERRNO_NAMETOOLONG beyond). */
+#define WASI_PATH_MAX 4096
+/* Longest single component. */
+#define WASI_NAME_MAX 255
+
+/*
+ * The result of resolving a guest path beneath a directory fd: the
+ * directory that holds the final component and that component's name.
+ * Every intermediate component (and the final one when following) has been
+ * walked one at a time with O_NOFOLLOW, symlinks expanded by hand, so the
+ * parent is always beneath the starting directory.
+ */
+struct wasi_path_res {
+	int dirfd;        /* parent dir; owned when dirfd_owned */
+	bool dirfd_owned;
+	bool trailing_slash; /* the guest path ended in '/' */
+	char base[WASI_NAME_MAX + 2]; /* final component, "." for the dir
+	                               * itself; '/' appended if trailing_slash */
+};
+
+/*
+ * Resolves (path, len) (not NUL-terminated; guest bytes) beneath rootfd.
+ * `follow` follows a symlink in the final component. Returns a WASI errno:
+ * 0, PERM (absolute path or escape by ".." or symlink), NOENT (empty path),
+ * INVAL (embedded NUL), ILSEQ (not UTF-8), NAMETOOLONG, LOOP (more than 40
+ * symlinks), NOTDIR, or the mapped host errno. On success release res with
+ * wasi_path_res_cleanup.
+ */
+uint16_t wasi_path_resolve(int rootfd, const char *path, size_t len,
+    bool follow, struct wasi_path_res *res);
+void wasi_path_res_cleanup(struct wasi_path_res *res);
+
+/* Maps a host errno value to a WASI errno. */
+uint16_t wasi_errno_from_host(int e);
+
+/*
+ * openat() of a single name beneath dirfd: uses openat2 with
+ * RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS when the kernel has it, plain
+ * openat otherwise. Returns the fd or -1 with errno set.
+ */
+int wasi_openat_beneath(int dirfd, const char *name, int flags, mode_t mode);
+
+/*
+ * True if [ptr, ptr + len) lies inside the context's memory (false when
+ * no memory is set). Every guest access goes through this.
+ */
+bool wasi_mem_ok(const struct wasi_ctx *ctx, uint32_t ptr, uint64_t len);
 
 #endif /* PROPELLER_WASM_WASI_H */

@@ -1,0 +1,388 @@
+/*
+ * wasi_path.c -- guest path resolution that never leaves its directory.
+ *
+ * A guest path is walked one component at a time from the directory fd it
+ * is relative to. Each intermediate directory is opened with
+ * O_PATH | O_DIRECTORY | O_NOFOLLOW; a symlink met on the way is read and
+ * its target spliced into the remaining path by hand, so the kernel never
+ * follows a link for us. ".." pops the walk's own stack of directories and
+ * fails with ERRNO_PERM when it would go above the start. Absolute paths and
+ * symlinks to absolute paths fail with ERRNO_PERM as well (as wasmtime
+ * does). The final open goes through openat2(RESOLVE_BENEATH) where the
+ * kernel has it, as a second fence.
+ */
+#include "wasm/wasi.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define WASI_MAX_SYMLINKS 40
+#define WASI_MAX_DEPTH 256
+
+static bool utf8_valid(const unsigned char *s, size_t n);
+static uint16_t splice_link(char **work, size_t *wlen, size_t *pos,
+    const char *target, size_t tlen, const char *rest, size_t rlen);
+
+uint16_t
+wasi_errno_from_host(int e)
+{
+	switch (e) {
+	case 0: return WASI_ESUCCESS;
+	case E2BIG: return WASI_E2BIG;
+	case EACCES: return WASI_EACCES;
+	case EADDRINUSE: return WASI_EADDRINUSE;
+	case EADDRNOTAVAIL: return WASI_EADDRNOTAVAIL;
+	case EAFNOSUPPORT: return WASI_EAFNOSUPPORT;
+	case EAGAIN: return WASI_EAGAIN;
+	case EALREADY: return WASI_EALREADY;
+	case EBADF: return WASI_EBADF;
+	case EBADMSG: return WASI_EBADMSG;
+	case EBUSY: return WASI_EBUSY;
+	case ECANCELED: return WASI_ECANCELED;
+	case ECHILD: return WASI_ECHILD;
+	case ECONNABORTED: return WASI_ECONNABORTED;
+	case ECONNREFUSED: return WASI_ECONNREFUSED;
+	case ECONNRESET: return WASI_ECONNRESET;
+	case EDEADLK: return WASI_EDEADLK;
+	case EDESTADDRREQ: return WASI_EDESTADDRREQ;
+	case EDOM: return WASI_EDOM;
+	case EDQUOT: return WASI_EDQUOT;
+	case EEXIST: return WASI_EEXIST;
+	case EFAULT: return WASI_EFAULT;
+	case EFBIG: return WASI_EFBIG;
+	case EHOSTUNREACH: return WASI_EHOSTUNREACH;
+	case EIDRM: return WASI_EIDRM;
+	case EILSEQ: return WASI_EILSEQ;
+	case EINPROGRESS: return WASI_EINPROGRESS;
+	case EINTR: return WASI_EINTR;
+	case EINVAL: return WASI_EINVAL;
+	case EIO: return WASI_EIO;
+	case EISCONN: return WASI_EISCONN;
+	case EISDIR: return WASI_EISDIR;
+	case ELOOP: return WASI_ELOOP;
+	case EMFILE: return WASI_EMFILE;
+	case EMLINK: return WASI_EMLINK;
+	case EMSGSIZE: return WASI_EMSGSIZE;
+	case EMULTIHOP: return WASI_EMULTIHOP;
+	case ENAMETOOLONG: return WASI_ENAMETOOLONG;
+	case ENETDOWN: return WASI_ENETDOWN;
+	case ENETRESET: return WASI_ENETRESET;
+	case ENETUNREACH: return WASI_ENETUNREACH;
+	case ENFILE: return WASI_ENFILE;
+	case ENOBUFS: return WASI_ENOBUFS;
+	case ENODEV: return WASI_ENODEV;
+	case ENOENT: return WASI_ENOENT;
+	case ENOEXEC: return WASI_ENOEXEC;
+	case ENOLCK: return WASI_ENOLCK;
+	case ENOLINK: return WASI_ENOLINK;
+	case ENOMEM: return WASI_ENOMEM;
+	case ENOMSG: return WASI_ENOMSG;
+	case ENOPROTOOPT: return WASI_ENOPROTOOPT;
+	case ENOSPC: return WASI_ENOSPC;
+	case ENOSYS: return WASI_ENOSYS;
+	case ENOTCONN: return WASI_ENOTCONN;
+	case ENOTDIR: return WASI_ENOTDIR;
+	case ENOTEMPTY: return WASI_ENOTEMPTY;
+	case ENOTRECOVERABLE: return WASI_ENOTRECOVERABLE;
+	case ENOTSOCK: return WASI_ENOTSOCK;
+	case EOPNOTSUPP: return WASI_ENOTSUP;
+	case ENOTTY: return WASI_ENOTTY;
+	case ENXIO: return WASI_ENXIO;
+	case EOVERFLOW: return WASI_EOVERFLOW;
+	case EOWNERDEAD: return WASI_EOWNERDEAD;
+	case EPERM: return WASI_EPERM;
+	case EPIPE: return WASI_EPIPE;
+	case EPROTO: return WASI_EPROTO;
+	case EPROTONOSUPPORT: return WASI_EPROTONOSUPPORT;
+	case EPROTOTYPE: return WASI_EPROTOTYPE;
+	case ERANGE: return WASI_ERANGE;
+	case EROFS: return WASI_EROFS;
+	case ESPIPE: return WASI_ESPIPE;
+	case ESRCH: return WASI_ESRCH;
+	case ESTALE: return WASI_ESTALE;
+	case ETIMEDOUT: return WASI_ETIMEDOUT;
+	case ETXTBSY: return WASI_ETXTBSY;
+	case EXDEV: return WASI_EPERM; /* RESOLVE_BENEATH refused an escape */
+	default: return WASI_EIO;
+	}
+}
+
+/* 0 = unknown, 1 = openat2 works, -1 = kernel lacks it. */
+static atomic_int openat2_state;
+
+int
+wasi_openat_beneath(int dirfd, const char *name, int flags, mode_t mode)
+{
+	struct open_how how;
+	long r;
+
+	if (atomic_load(&openat2_state) >= 0) {
+		memset(&how, 0, sizeof(how));
+		how.flags = (uint64_t)(unsigned)flags;
+		if (flags & (O_CREAT | O_TMPFILE))
+			how.mode = mode;
+		how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+		r = syscall(SYS_openat2, dirfd, name, &how, sizeof(how));
+		if (r >= 0) {
+			atomic_store(&openat2_state, 1);
+			return (int)r;
+		}
+		if (errno != ENOSYS)
+			return -1;
+		atomic_store(&openat2_state, -1);
+	}
+	return openat(dirfd, name, flags, mode);
+}
+
+/* Strict UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
+static bool
+utf8_valid(const unsigned char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned char c = s[i];
+		size_t need;
+		uint32_t cp;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			need = 1;
+			cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			need = 2;
+			cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			need = 3;
+			cp = c & 0x07;
+		} else {
+			return false;
+		}
+		if (n - i - 1 < need)
+			return false;
+		for (size_t k = 1; k <= need; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (s[i + k] & 0x3f);
+		}
+		if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) ||
+		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		i += need + 1;
+	}
+	return true;
+}
+
+/*
+ * Replaces the work buffer with target + "/" + rest (rest may be empty) and
+ * restarts the walk at its beginning.
+ */
+static uint16_t
+splice_link(char **work, size_t *wlen, size_t *pos, const char *target,
+    size_t tlen, const char *rest, size_t rlen)
+{
+	size_t nlen = tlen + 1 + rlen;
+	char *n;
+
+	if (tlen == 0)
+		return WASI_ENOENT;
+	if (target[0] == '/')
+		return WASI_EPERM;
+	if (nlen > WASI_PATH_MAX * 2)
+		return WASI_ENAMETOOLONG;
+	n = malloc(nlen + 1);
+	if (n == NULL)
+		return WASI_ENOMEM;
+	memcpy(n, target, tlen);
+	n[tlen] = '/';
+	memcpy(n + tlen + 1, rest, rlen);
+	n[nlen] = '\0';
+	free(*work);
+	*work = n;
+	*wlen = nlen;
+	*pos = 0;
+	return WASI_ESUCCESS;
+}
+
+void
+wasi_path_res_cleanup(struct wasi_path_res *res)
+{
+	if (res == NULL)
+		return;
+	if (res->dirfd_owned && res->dirfd >= 0)
+		close(res->dirfd);
+	res->dirfd = -1;
+	res->dirfd_owned = false;
+}
+
+uint16_t
+wasi_path_resolve(int rootfd, const char *path, size_t len, bool follow,
+    struct wasi_path_res *res)
+{
+	int stack[WASI_MAX_DEPTH];
+	int depth = 0, nlinks = 0;
+	char *work = NULL;
+	size_t wlen = len, pos = 0;
+	char name[WASI_NAME_MAX + 1];
+	char target[WASI_PATH_MAX + 1];
+	uint16_t err = WASI_ESUCCESS;
+
+	memset(res, 0, sizeof(*res));
+	res->dirfd = -1;
+	if (len == 0)
+		return WASI_ENOENT;
+	if (len > WASI_PATH_MAX)
+		return WASI_ENAMETOOLONG;
+	if (memchr(path, '\0', len) != NULL)
+		return WASI_EINVAL;
+	if (!utf8_valid((const unsigned char *)path, len))
+		return WASI_EILSEQ;
+	if (path[0] == '/')
+		return WASI_EPERM;
+	work = malloc(len + 1);
+	if (work == NULL)
+		return WASI_ENOMEM;
+	memcpy(work, path, len);
+	work[len] = '\0';
+
+	for (;;) {
+		int cur = depth > 0 ? stack[depth - 1] : rootfd;
+		size_t start, end, next, clen;
+		bool last, trailing;
+		ssize_t tl;
+		int fd;
+
+		while (pos < wlen && work[pos] == '/')
+			pos++;
+		if (pos == wlen) {
+			/* Only "." components (or slashes) were left. */
+			memcpy(res->base, ".", 2);
+			res->trailing_slash = wlen > 0 && work[wlen - 1] == '/';
+			break;
+		}
+		start = pos;
+		end = start;
+		while (end < wlen && work[end] != '/')
+			end++;
+		next = end;
+		while (next < wlen && work[next] == '/')
+			next++;
+		clen = end - start;
+		last = next == wlen;
+		trailing = last && end < wlen;
+		if (clen > WASI_NAME_MAX) {
+			err = WASI_ENAMETOOLONG;
+			goto out;
+		}
+		memcpy(name, work + start, clen);
+		name[clen] = '\0';
+
+		if (strcmp(name, ".") == 0) {
+			if (last) {
+				memcpy(res->base, ".", 2);
+				res->trailing_slash = trailing;
+				break;
+			}
+			pos = next;
+			continue;
+		}
+		if (strcmp(name, "..") == 0) {
+			if (depth == 0) {
+				err = WASI_EPERM;
+				goto out;
+			}
+			close(stack[--depth]);
+			if (last) {
+				memcpy(res->base, ".", 2);
+				res->trailing_slash = trailing;
+				break;
+			}
+			pos = next;
+			continue;
+		}
+		if (last) {
+			if (follow || trailing) {
+				tl = readlinkat(cur, name, target,
+				    sizeof(target) - 1);
+				if (tl >= 0) {
+					if (++nlinks > WASI_MAX_SYMLINKS) {
+						err = WASI_ELOOP;
+						goto out;
+					}
+					target[tl] = '\0';
+					err = splice_link(&work, &wlen, &pos,
+					    target, (size_t)tl,
+					    trailing ? "/" : "",
+					    trailing ? 1 : 0);
+					if (err != WASI_ESUCCESS)
+						goto out;
+					continue;
+				}
+			}
+			memcpy(res->base, name, clen);
+			if (trailing)
+				res->base[clen++] = '/';
+			res->base[clen] = '\0';
+			res->trailing_slash = trailing;
+			break;
+		}
+		fd = openat(cur, name,
+		    O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0) {
+			int e = errno;
+
+			if (e == ENOTDIR || e == ELOOP) {
+				tl = readlinkat(cur, name, target,
+				    sizeof(target) - 1);
+				if (tl >= 0) {
+					if (++nlinks > WASI_MAX_SYMLINKS) {
+						err = WASI_ELOOP;
+						goto out;
+					}
+					target[tl] = '\0';
+					err = splice_link(&work, &wlen, &pos,
+					    target, (size_t)tl, work + next,
+					    wlen - next);
+					if (err != WASI_ESUCCESS)
+						goto out;
+					continue;
+				}
+			}
+			err = wasi_errno_from_host(e);
+			goto out;
+		}
+		if (depth == WASI_MAX_DEPTH) {
+			close(fd);
+			err = WASI_ENAMETOOLONG;
+			goto out;
+		}
+		stack[depth++] = fd;
+		pos = next;
+	}
+
+	/* Keep the innermost directory, close the ones above it. */
+	if (depth > 0) {
+		res->dirfd = stack[depth - 1];
+		res->dirfd_owned = true;
+		depth--;
+	} else {
+		res->dirfd = rootfd;
+		res->dirfd_owned = false;
+	}
+out:
+	while (depth > 0)
+		close(stack[--depth]);
+	free(work);
+	if (err != WASI_ESUCCESS)
+		res->dirfd = -1;
+	return err;
+}
