@@ -1,0 +1,616 @@
+/*
+ * client.c -- the KBS client (G: kbs_protocol equivalent): RCAR with any
+ * attester and a fresh P-256 TEE key per session, resource retrieval with
+ * JWE decryption, token reuse while it is valid, and the admin calls of
+ * kbs-client's `config` subcommands.
+ */
+#include "kbs/kbs_int.h"
+
+#include <inttypes.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#define CLIENT_MAX_RESPONSE (64 * 1024 * 1024)
+#define TOKEN_MARGIN_S 10
+
+struct kbs_client {
+	char *url;                         /* owned; no trailing slash */
+	char *cert_file;                   /* owned or NULL */
+	const struct kbs_attester *att;    /* borrowed */
+	char *init_data;                   /* owned or NULL */
+	int64_t timeout_ms;
+	CURL *curl;                        /* owned; keeps cookies */
+	EVP_PKEY *tee_key;                 /* owned; secret: TEE private key */
+	bool key_from_file;
+	char *token;                       /* owned; cached EAR token */
+	int64_t token_exp;                 /* wall seconds */
+	bool bearer_only;                  /* token given by the caller */
+};
+
+static enum core_err
+sample_evidence(void *ctx, const uint8_t *rd, size_t len, json_t **out,
+    struct core_errbuf *eb)
+{
+	char *b64 = core_b64_encode(rd, len);
+
+	(void)ctx;
+	(void)eb;
+	*out = b64 ? json_pack("{s:s,s:s}", "svn", "1", "report_data", b64) :
+	    NULL;
+	free(b64);
+	return *out ? CORE_OK : CORE_ERR_NOMEM;
+}
+
+const struct kbs_attester kbs_sample_attester = { "sample", sample_evidence,
+	NULL };
+
+static size_t
+on_write(char *p, size_t sz, size_t n, void *ud)
+{
+	struct core_buf *b = ud;
+
+	if (core_buf_append(b, p, sz * n) != CORE_OK)
+		return 0;
+	return sz * n;
+}
+
+/*
+ * One HTTP exchange. body may be NULL (GET/DELETE). authz is a full
+ * header value or NULL. The response body lands in resp.
+ */
+static enum core_err
+http_do(CURL *h, const char *base, const char *cert_file, int64_t timeout_ms,
+    const char *method, const char *path, const void *body, size_t len,
+    const char *ctype, const char *authz, long *status, struct core_buf *resp,
+    struct core_errbuf *eb)
+{
+	struct curl_slist *hdrs = NULL;
+	char *url = NULL, hv[8192];
+	CURLcode rc;
+	enum core_err err = CORE_OK;
+
+	core_buf_reset(resp);
+	url = malloc(strlen(base) + strlen(path) + 1);
+	if (url == NULL)
+		return CORE_ERR_NOMEM;
+	memcpy(url, base, strlen(base));
+	memcpy(url + strlen(base), path, strlen(path) + 1);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, resp);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(timeout_ms ? timeout_ms :
+	    30000));
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (cert_file != NULL)
+		curl_easy_setopt(h, CURLOPT_CAINFO, cert_file);
+	if (ctype != NULL) {
+		snprintf(hv, sizeof(hv), "Content-Type: %s", ctype);
+		hdrs = curl_slist_append(hdrs, hv);
+	}
+	if (authz != NULL) {
+		if (strlen(authz) + 16 >= sizeof(hv)) {
+			err = core_errf(eb, CORE_ERR_TOO_BIG, "token too long");
+			goto out;
+		}
+		snprintf(hv, sizeof(hv), "Authorization: %s", authz);
+		hdrs = curl_slist_append(hdrs, hv);
+	}
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	if (strcmp(method, "GET") == 0) {
+		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, NULL);
+	} else if (strcmp(method, "POST") == 0) {
+		curl_easy_setopt(h, CURLOPT_POST, 1L);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? body : "");
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)len);
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, NULL);
+	} else {
+		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+	}
+	rc = curl_easy_perform(h);
+	if (rc != CURLE_OK) {
+		err = core_errf(eb, CORE_ERR_NET, "KBS %s unreachable: %s",
+		    base, curl_easy_strerror(rc));
+		goto out;
+	}
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+out:
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+	curl_slist_free_all(hdrs);
+	free(url);
+	return err;
+}
+
+/* Turns a non-200 reply into an error naming the KBS's type and detail. */
+static enum core_err
+refusal(const char *what, long status, const struct core_buf *resp,
+    struct core_errbuf *eb, char *type_out, size_t type_len)
+{
+	json_t *j = NULL;
+	const char *type = NULL, *detail = NULL, *slash;
+	enum core_err err;
+
+	if (core_json_parse_object(resp->data, resp->len, 64 * 1024, &j,
+	    NULL) == CORE_OK) {
+		type = json_string_value(json_object_get(j, "type"));
+		detail = json_string_value(json_object_get(j, "detail"));
+	}
+	if (type != NULL && (slash = strrchr(type, '/')) != NULL)
+		type = slash + 1;
+	if (type_out != NULL)
+		snprintf(type_out, type_len, "%s", type ? type : "");
+	if (type != NULL && strcmp(type, "PolicyDeny") == 0)
+		err = CORE_ERR_PERM;
+	else if (status == 404)
+		err = CORE_ERR_NOT_FOUND;
+	else
+		err = CORE_ERR_AUTH;
+	if (type != NULL)
+		core_errf(eb, err, "%s refused by the KBS (HTTP %ld %s): %s",
+		    what, status, type, detail ? detail : "");
+	else
+		core_errf(eb, err, "%s refused by the KBS (HTTP %ld): %.200s",
+		    what, status, resp->len ? (const char *)resp->data : "");
+	json_decref(j);
+	return err;
+}
+
+static char *
+trim_url(const char *u)
+{
+	size_t n = strlen(u);
+
+	while (n > 0 && u[n - 1] == '/')
+		n--;
+	return strndup(u, n);
+}
+
+enum core_err
+kbs_client_new(const struct kbs_client_opts *o, struct kbs_client **out,
+    struct core_errbuf *eb)
+{
+	struct kbs_client *c;
+	enum core_err err = CORE_OK;
+
+	*out = NULL;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return CORE_ERR_NOMEM;
+	c->url = trim_url(o->url ? o->url : KBS_DEFAULT_URL);
+	c->cert_file = o->cert_file ? strdup(o->cert_file) : NULL;
+	c->init_data = o->init_data ? strdup(o->init_data) : NULL;
+	c->att = o->attester ? o->attester : &kbs_sample_attester;
+	c->timeout_ms = o->timeout_ms;
+	c->curl = curl_easy_init();
+	if (c->url == NULL || c->curl == NULL ||
+	    (o->cert_file && !c->cert_file) || (o->init_data && !c->init_data)) {
+		err = CORE_ERR_NOMEM;
+		goto fail;
+	}
+	curl_easy_setopt(c->curl, CURLOPT_COOKIEFILE, "");
+	if (o->tee_key_file != NULL) {
+		err = kbs_pem_read_private(o->tee_key_file, &c->tee_key, eb);
+		if (err != CORE_OK)
+			goto fail;
+		if (EVP_PKEY_get_id(c->tee_key) != EVP_PKEY_EC &&
+		    EVP_PKEY_get_id(c->tee_key) != EVP_PKEY_RSA) {
+			err = core_errf(eb, CORE_ERR_INVALID,
+			    "%s: TEE key must be EC P-256/P-521 or RSA",
+			    o->tee_key_file);
+			goto fail;
+		}
+		c->key_from_file = true;
+	}
+	*out = c;
+	return CORE_OK;
+fail:
+	kbs_client_free(c);
+	return err;
+}
+
+void
+kbs_client_free(struct kbs_client *c)
+{
+	if (c == NULL)
+		return;
+	if (c->curl != NULL)
+		curl_easy_cleanup(c->curl);
+	EVP_PKEY_free(c->tee_key);
+	free(c->url);
+	free(c->cert_file);
+	free(c->init_data);
+	free(c->token);
+	free(c);
+}
+
+enum core_err
+kbs_client_set_token(struct kbs_client *c, const char *token,
+    struct core_errbuf *eb)
+{
+	if (!c->key_from_file)
+		return core_errf(eb, CORE_ERR_INVALID,
+		    "an attestation token needs the TEE key it was issued for "
+		    "(--tee-key-file)");
+	free(c->token);
+	c->token = strdup(token);
+	c->token_exp = INT64_MAX;
+	c->bearer_only = true;
+	return c->token ? CORE_OK : CORE_ERR_NOMEM;
+}
+
+static enum core_err
+tee_jwk(EVP_PKEY *k, json_t **out, struct core_errbuf *eb)
+{
+	if (EVP_PKEY_get_id(k) == EVP_PKEY_RSA)
+		return kbs_rsa_pub_jwk(k, "RSA-OAEP-256", out, eb);
+	return kbs_ec_pub_jwk(k, "ECDH-ES+A256KW", out, eb);
+}
+
+/* One RCAR handshake; sets c->token and c->token_exp. */
+static enum core_err
+rcar(struct kbs_client *c, struct core_errbuf *eb)
+{
+	struct core_buf resp;
+	json_t *req = NULL, *j = NULL, *jwk = NULL, *ev = NULL, *hdr = NULL,
+	       *pl = NULL;
+	char *body = NULL;
+	const char *nonce = NULL, *token = NULL;
+	uint8_t digest[KBS_DIGEST_LEN];
+	int64_t exp = 0;
+	long status = 0;
+	enum core_err err;
+
+	core_buf_init(&resp, CLIENT_MAX_RESPONSE);
+	free(c->token);
+	c->token = NULL;
+	if (!c->key_from_file) {
+		EVP_PKEY_free(c->tee_key);
+		c->tee_key = NULL;
+		err = kbs_ec_generate("P-256", &c->tee_key, eb);
+		if (err != CORE_OK)
+			goto out;
+	}
+	curl_easy_setopt(c->curl, CURLOPT_COOKIELIST, "ALL");
+	req = json_pack("{s:s,s:s,s:{}}", "version", KBS_PROTOCOL_VERSION,
+	    "tee", c->att->tee, "extra-params");
+	body = req ? core_json_dumps(req) : NULL;
+	if (body == NULL) {
+		err = CORE_ERR_NOMEM;
+		goto out;
+	}
+	err = http_do(c->curl, c->url, c->cert_file, c->timeout_ms, "POST",
+	    "/kbs/v0/auth", body, strlen(body), "application/json", NULL,
+	    &status, &resp, eb);
+	if (err != CORE_OK)
+		goto out;
+	if (status != 200) {
+		err = refusal("auth", status, &resp, eb, NULL, 0);
+		goto out;
+	}
+	err = core_json_parse_object(resp.data, resp.len, 0, &j, eb);
+	if (err == CORE_OK)
+		err = core_json_get_str(j, "nonce", true, &nonce, eb);
+	if (err != CORE_OK) {
+		core_errbuf_prefix(eb, "KBS challenge");
+		goto out;
+	}
+	err = tee_jwk(c->tee_key, &jwk, eb);
+	if (err == CORE_OK)
+		err = kbs_runtime_digest(jwk, nonce, "", digest, eb);
+	if (err == CORE_OK)
+		err = c->att->evidence(c->att->ctx, digest, sizeof(digest), &ev,
+		    eb);
+	if (err != CORE_OK)
+		goto out;
+	json_decref(req);
+	free(body);
+	req = json_pack("{s:{s:s,s:O},s:{s:O,s:s}}", "runtime-data", "nonce",
+	    nonce, "tee-pubkey", jwk, "tee-evidence", "primary_evidence", ev,
+	    "additional_evidence", "");
+	if (req != NULL && c->init_data != NULL)
+		json_object_set_new(req, "init-data", json_pack("{s:s,s:s}",
+		    "format", "toml", "body", c->init_data));
+	body = req ? core_json_dumps(req) : NULL;
+	if (body == NULL) {
+		err = CORE_ERR_NOMEM;
+		goto out;
+	}
+	err = http_do(c->curl, c->url, c->cert_file, c->timeout_ms, "POST",
+	    "/kbs/v0/attest", body, strlen(body), "application/json", NULL,
+	    &status, &resp, eb);
+	if (err != CORE_OK)
+		goto out;
+	if (status != 200) {
+		err = refusal("attestation", status, &resp, eb, NULL, 0);
+		goto out;
+	}
+	json_decref(j);
+	j = NULL;
+	err = core_json_parse_object(resp.data, resp.len, 0, &j, eb);
+	if (err == CORE_OK)
+		err = core_json_get_str(j, "token", true, &token, eb);
+	if (err == CORE_OK)
+		err = kbs_jws_parse(token, strlen(token), &hdr, &pl, eb);
+	if (err == CORE_OK)
+		err = core_json_get_int(pl, "exp", false, &exp, eb);
+	if (err != CORE_OK) {
+		core_errbuf_prefix(eb, "KBS attestation reply");
+		goto out;
+	}
+	c->token = strdup(token);
+	c->token_exp = exp ? exp : (int64_t)time(NULL) + 60;
+	if (c->token == NULL)
+		err = CORE_ERR_NOMEM;
+out:
+	json_decref(req);
+	json_decref(j);
+	json_decref(jwk);
+	json_decref(ev);
+	json_decref(hdr);
+	json_decref(pl);
+	free(body);
+	core_buf_cleanup(&resp);
+	return err;
+}
+
+enum core_err
+kbs_client_attest(struct kbs_client *c, const char **token,
+    struct core_errbuf *eb)
+{
+	enum core_err err = CORE_OK;
+
+	if (c->token == NULL ||
+	    (!c->bearer_only && (int64_t)time(NULL) + TOKEN_MARGIN_S >=
+		c->token_exp))
+		err = rcar(c, eb);
+	*token = c->token;
+	return err;
+}
+
+enum core_err
+kbs_client_get_resource(struct kbs_client *c, const char *path,
+    struct secret **out, struct core_errbuf *eb)
+{
+	char repo[KBS_SEGMENT_MAX + 1], type[KBS_SEGMENT_MAX + 1],
+	    tag[KBS_SEGMENT_MAX + 1], rtype[64], *authz = NULL, *p = NULL;
+	struct core_buf resp;
+	const char *tok = NULL;
+	long status = 0;
+	enum core_err err;
+	int attempt;
+
+	*out = NULL;
+	core_buf_init(&resp, CLIENT_MAX_RESPONSE);
+	err = kbs_path_parse(path, repo, type, tag, eb);
+	if (err != CORE_OK)
+		goto out;
+	p = malloc(strlen(path) + 32);
+	if (p == NULL) {
+		err = CORE_ERR_NOMEM;
+		goto out;
+	}
+	memcpy(p, "/kbs/v0/resource/", 17);
+	memcpy(p + 17, path, strlen(path) + 1);
+	for (attempt = 0; attempt < 2; attempt++) {
+		err = kbs_client_attest(c, &tok, eb);
+		if (err != CORE_OK)
+			goto out;
+		free(authz);
+		authz = malloc(strlen(tok) + 8);
+		if (authz == NULL) {
+			err = CORE_ERR_NOMEM;
+			goto out;
+		}
+		memcpy(authz, "Bearer ", 7);
+		memcpy(authz + 7, tok, strlen(tok) + 1);
+		err = http_do(c->curl, c->url, c->cert_file, c->timeout_ms,
+		    "GET", p, NULL, 0, NULL, authz, &status, &resp, eb);
+		if (err != CORE_OK)
+			goto out;
+		if (status == 200)
+			break;
+		core_errbuf_clear(eb);
+		err = refusal("resource request", status, &resp, eb, rtype,
+		    sizeof(rtype));
+		/* A stale token: attest again once, as the Rust client does. */
+		if (attempt == 0 && !c->bearer_only &&
+		    (strcmp(rtype, "TokenVerifierError") == 0 ||
+			strcmp(rtype, "TokenNotFound") == 0)) {
+			free(c->token);
+			c->token = NULL;
+			core_errbuf_clear(eb);
+			continue;
+		}
+		goto out;
+	}
+	err = kbs_jwe_decrypt(resp.data, resp.len, c->tee_key, out, eb);
+out:
+	core_buf_cleanup_secure(&resp);
+	free(authz);
+	free(p);
+	return err;
+}
+
+/* ---- admin ------------------------------------------------------------ */
+
+enum core_err
+kbs_admin_token_make(const char *priv_path, int64_t now_s, int64_t life_s,
+    char **out, struct core_errbuf *eb)
+{
+	EVP_PKEY *k = NULL;
+	EVP_MD_CTX *md = NULL;
+	char pl[96], *h = NULL, *p = NULL, *s = NULL;
+	uint8_t sig[64];
+	size_t sl = sizeof(sig);
+	struct core_buf b;
+	enum core_err err;
+
+	*out = NULL;
+	core_buf_init(&b, 0);
+	err = kbs_pem_read_private(priv_path, &k, eb);
+	if (err != CORE_OK)
+		goto out;
+	if (EVP_PKEY_get_id(k) != EVP_PKEY_ED25519) {
+		err = core_errf(eb, CORE_ERR_INVALID,
+		    "%s: the admin key must be Ed25519", priv_path);
+		goto out;
+	}
+	snprintf(pl, sizeof(pl), "{\"exp\":%" PRId64 ",\"iat\":%" PRId64 "}",
+	    now_s + life_s, now_s);
+	h = core_b64url_encode("{\"typ\":\"JWT\",\"alg\":\"EdDSA\"}", 27);
+	p = core_b64url_encode(pl, strlen(pl));
+	if (h == NULL || p == NULL ||
+	    core_buf_printf(&b, "%s.%s", h, p) != CORE_OK) {
+		err = CORE_ERR_NOMEM;
+		goto out;
+	}
+	md = EVP_MD_CTX_new();
+	if (md == NULL || EVP_DigestSignInit(md, NULL, NULL, NULL, k) != 1 ||
+	    EVP_DigestSign(md, sig, &sl, b.data, b.len) != 1) {
+		err = core_errf(eb, CORE_ERR_CRYPTO, "Ed25519 signing failed");
+		goto out;
+	}
+	s = core_b64url_encode(sig, sl);
+	if (s == NULL || core_buf_printf(&b, ".%s", s) != CORE_OK) {
+		err = CORE_ERR_NOMEM;
+		goto out;
+	}
+	*out = (char *)core_buf_steal(&b, NULL);
+out:
+	EVP_MD_CTX_free(md);
+	EVP_PKEY_free(k);
+	free(h);
+	free(p);
+	free(s);
+	core_buf_cleanup(&b);
+	return err;
+}
+
+static enum core_err
+admin_call(const struct kbs_admin_opts *o, const char *method,
+    const char *path, const void *body, size_t len, const char *ctype,
+    struct core_errbuf *eb)
+{
+	CURL *h = NULL;
+	char *tok = NULL, *authz = NULL, *base = NULL;
+	uint8_t *file = NULL;
+	size_t flen = 0;
+	struct core_buf resp;
+	long status = 0;
+	enum core_err err;
+
+	core_buf_init(&resp, 1024 * 1024);
+	if (o->admin_token_file != NULL) {
+		err = core_fs_read(o->admin_token_file, 64 * 1024, &file, &flen,
+		    eb);
+		if (err != CORE_OK)
+			goto out;
+		while (flen > 0 && (file[flen - 1] == '\n' ||
+		    file[flen - 1] == '\r' || file[flen - 1] == ' '))
+			file[--flen] = '\0';
+		tok = strdup((char *)file);
+	} else if (o->auth_private_key != NULL) {
+		err = kbs_admin_token_make(o->auth_private_key,
+		    (int64_t)time(NULL), 7200, &tok, eb);
+		if (err != CORE_OK)
+			goto out;
+	}
+	if (tok != NULL) {
+		authz = malloc(strlen(tok) + 8);
+		if (authz == NULL) {
+			err = CORE_ERR_NOMEM;
+			goto out;
+		}
+		memcpy(authz, "Bearer ", 7);
+		memcpy(authz + 7, tok, strlen(tok) + 1);
+	}
+	base = trim_url(o->url ? o->url : KBS_DEFAULT_URL);
+	h = curl_easy_init();
+	if (base == NULL || h == NULL) {
+		err = CORE_ERR_NOMEM;
+		goto out;
+	}
+	err = http_do(h, base, o->cert_file, o->timeout_ms, method, path, body,
+	    len, ctype, authz, &status, &resp, eb);
+	if (err == CORE_OK && status != 200)
+		err = refusal("admin request", status, &resp, eb, NULL, 0);
+out:
+	if (h != NULL)
+		curl_easy_cleanup(h);
+	free(tok);
+	free(authz);
+	free(base);
+	free(file);
+	core_buf_cleanup(&resp);
+	return err;
+}
+
+static enum core_err
+resource_url(const char *path, char **out, struct core_errbuf *eb)
+{
+	char repo[KBS_SEGMENT_MAX + 1], type[KBS_SEGMENT_MAX + 1],
+	    tag[KBS_SEGMENT_MAX + 1];
+	enum core_err err = kbs_path_parse(path, repo, type, tag, eb);
+
+	*out = NULL;
+	if (err != CORE_OK)
+		return err;
+	*out = malloc(strlen(path) + 18);
+	if (*out == NULL)
+		return CORE_ERR_NOMEM;
+	memcpy(*out, "/kbs/v0/resource/", 17);
+	memcpy(*out + 17, path, strlen(path) + 1);
+	return CORE_OK;
+}
+
+enum core_err
+kbs_admin_set_resource(const struct kbs_admin_opts *o, const char *path,
+    const void *data, size_t len, struct core_errbuf *eb)
+{
+	char *u = NULL;
+	enum core_err err = resource_url(path, &u, eb);
+
+	if (err == CORE_OK)
+		err = admin_call(o, "POST", u, data, len,
+		    "application/octet-stream", eb);
+	free(u);
+	return err;
+}
+
+enum core_err
+kbs_admin_delete_resource(const struct kbs_admin_opts *o, const char *path,
+    struct core_errbuf *eb)
+{
+	char *u = NULL;
+	enum core_err err = resource_url(path, &u, eb);
+
+	if (err == CORE_OK)
+		err = admin_call(o, "DELETE", u, NULL, 0, NULL, eb);
+	free(u);
+	return err;
+}
+
+enum core_err
+kbs_admin_set_policy(const struct kbs_admin_opts *o, const void *policy,
+    size_t len, struct core_errbuf *eb)
+{
+	char *b = core_b64url_encode(policy, len), *body = NULL;
+	json_t *j = b ? json_pack("{s:s}", "policy", b) : NULL;
+	enum core_err err;
+
+	body = j ? core_json_dumps(j) : NULL;
+	if (body == NULL)
+		err = CORE_ERR_NOMEM;
+	else
+		err = admin_call(o, "POST", "/kbs/v0/resource-policy", body,
+		    strlen(body), "application/json", eb);
+	json_decref(j);
+	free(b);
+	free(body);
+	return err;
+}
