@@ -1,0 +1,16 @@
+# HAL (hal/qemu.sh, cloud-init) and deploy/ (units, env files, broker) tests.
+# All run without KVM, QEMU or network. The slow VM boot test is opt-in:
+# PROPELLER_SLOW_TESTS=1 ctest -R hal.slow_boot (skipped otherwise).
+set(_hal ${PROJECT_SOURCE_DIR}/tests/hal)
+propeller_integration_test(hal.shellcheck COMMAND ${_hal}/test_shellcheck.sh
+  LABELS hal TIMEOUT 120)
+propeller_integration_test(hal.cloud_init_schema COMMAND ${_hal}/test_cloud_init.sh
+  LABELS hal TIMEOUT 180)
+propeller_integration_test(hal.dry_run COMMAND ${_hal}/test_dry_run.sh
+  LABELS hal TIMEOUT 120)
+propeller_integration_test(hal.variables COMMAND ${_hal}/test_variables.sh
+  LABELS hal TIMEOUT 120)
+propeller_integration_test(hal.bad_values COMMAND ${_hal}/test_bad_values.sh
+  LABELS hal TIMEOUT 120)
+propeller_integration_test(hal.install COMMAND ${_hal}/test_install.sh
+  LABELS hal TIMEOUT 120)
