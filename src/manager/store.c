@@ -1,0 +1,413 @@
+/*
+ * store.c -- the document store interface and its SQLite backend (also the
+ * `memory` storage type, over ":memory:").
+ */
+#include "manager/manager.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "manager/store_impl.h"
+
+struct manager_store {
+	const struct manager_store_ops *ops;
+	void *db;  /* owned: backend handle */
+};
+
+const char *const manager_store_migrations[MANAGER_SCHEMA_VERSION] = {
+	/* 1: documents */
+	"CREATE TABLE tasks (id TEXT PRIMARY KEY, created BIGINT NOT NULL, "
+	"doc TEXT NOT NULL);"
+	"CREATE TABLE proplets (id TEXT PRIMARY KEY, created BIGINT NOT NULL, "
+	"doc TEXT NOT NULL);",
+	/* 2: listing order */
+	"CREATE INDEX tasks_created ON tasks (created, id);"
+	"CREATE INDEX proplets_created ON proplets (created, id);",
+};
+
+static const char *const kind_table[] = { "tasks", "proplets" };
+
+static const char *
+store_table(enum manager_kind kind)
+{
+	return kind == MANAGER_KIND_PROPLET ? kind_table[1] : kind_table[0];
+}
+
+enum core_err
+manager_store_wrap(const struct manager_store_ops *ops, void *db,
+    struct manager_store **out, struct core_errbuf *eb)
+{
+	struct manager_store *st;
+
+	st = calloc(1, sizeof(*st));
+	if (st == NULL) {
+		ops->close(db);
+		return core_errf(eb, CORE_ERR_NOMEM, "out of memory");
+	}
+	st->ops = ops;
+	st->db = db;
+	*out = st;
+	return CORE_OK;
+}
+
+void
+manager_store_free(struct manager_store *st)
+{
+	if (st == NULL)
+		return;
+	st->ops->close(st->db);
+	free(st);
+}
+
+int
+manager_store_schema_version(struct manager_store *st)
+{
+	return st->ops->version(st->db);
+}
+
+enum core_err
+manager_store_put(struct manager_store *st, enum manager_kind kind,
+    const char *id, int64_t created_ns, const json_t *doc,
+    struct core_errbuf *eb)
+{
+	enum core_err err;
+	char *text;
+
+	text = core_json_dumps(doc);
+	if (text == NULL)
+		return core_errf(eb, CORE_ERR_NOMEM, "out of memory");
+	err = st->ops->put(st->db, store_table(kind), id, created_ns, text, eb);
+	free(text);
+	return err;
+}
+
+enum core_err
+manager_store_get(struct manager_store *st, enum manager_kind kind,
+    const char *id, json_t **doc, struct core_errbuf *eb)
+{
+	enum core_err err;
+	char *text = NULL;
+
+	*doc = NULL;
+	err = st->ops->get(st->db, store_table(kind), id, &text, eb);
+	if (err == CORE_OK) {
+		err = core_json_parse_object(text, strlen(text), 512u << 20, doc,
+		    eb);
+		if (err != CORE_OK)
+			core_errbuf_prefix(eb, "stored %s %s is corrupt",
+			    store_table(kind), id);
+	}
+	free(text);
+	return err;
+}
+
+enum core_err
+manager_store_delete(struct manager_store *st, enum manager_kind kind,
+    const char *id, struct core_errbuf *eb)
+{
+	return st->ops->del(st->db, store_table(kind), id, eb);
+}
+
+struct list_ctx {
+	json_t *arr;
+	struct core_errbuf *eb;
+};
+
+static enum core_err
+list_one(void *arg, const char *doc)
+{
+	struct list_ctx *lc = arg;
+	json_t *o = NULL;
+	enum core_err err;
+
+	err = core_json_parse_object(doc, strlen(doc), 512u << 20, &o, lc->eb);
+	if (err != CORE_OK) {
+		core_errbuf_prefix(lc->eb, "stored document is corrupt");
+		return err;
+	}
+	json_array_append_new(lc->arr, o);
+	return CORE_OK;
+}
+
+enum core_err
+manager_store_list(struct manager_store *st, enum manager_kind kind,
+    json_t **docs, struct core_errbuf *eb)
+{
+	struct list_ctx lc;
+	enum core_err err;
+
+	*docs = NULL;
+	lc.arr = json_array();
+	lc.eb = eb;
+	if (lc.arr == NULL)
+		return core_errf(eb, CORE_ERR_NOMEM, "out of memory");
+	err = st->ops->list(st->db, store_table(kind), list_one, &lc, eb);
+	if (err != CORE_OK) {
+		json_decref(lc.arr);
+		return err;
+	}
+	*docs = lc.arr;
+	return CORE_OK;
+}
+
+enum core_err
+manager_store_open(const struct manager_config *cfg,
+    struct manager_store **out, struct core_errbuf *eb)
+{
+	struct core_buf ci;
+	enum core_err err;
+	const char *keys[] = { "host", "port", "user", "password", "dbname",
+		"sslmode" };
+	const char *vals[6];
+	size_t i, j;
+
+	switch (cfg->storage) {
+	case MANAGER_STORAGE_MEMORY:
+		return manager_store_open_sqlite(":memory:", out, eb);
+	case MANAGER_STORAGE_SQLITE:
+		return manager_store_open_sqlite(cfg->sqlite_path, out, eb);
+	case MANAGER_STORAGE_POSTGRES:
+		break;
+	}
+	vals[0] = cfg->pg_host;
+	vals[1] = cfg->pg_port;
+	vals[2] = cfg->pg_user;
+	vals[3] = cfg->pg_pass;
+	vals[4] = cfg->pg_db;
+	vals[5] = cfg->pg_sslmode;
+	core_buf_init(&ci, 64 * 1024);
+	err = CORE_OK;
+	for (i = 0; i < CORE_ARRAY_LEN(keys) && err == CORE_OK; i++) {
+		if (vals[i] == NULL)
+			continue;
+		/* libpq conninfo quoting: 'value' with \ and ' escaped. */
+		err = core_buf_printf(&ci, "%s%s='", i > 0 ? " " : "", keys[i]);
+		for (j = 0; err == CORE_OK && vals[i][j] != '\0'; j++) {
+			if (vals[i][j] == '\\' || vals[i][j] == '\'')
+				err = core_buf_append(&ci, "\\", 1);
+			if (err == CORE_OK)
+				err = core_buf_append(&ci, &vals[i][j], 1);
+		}
+		if (err == CORE_OK)
+			err = core_buf_append(&ci, "'", 1);
+	}
+	if (err == CORE_OK)
+		err = manager_store_open_pg((const char *)ci.data, out, eb);
+	else
+		core_errf(eb, err, "PostgreSQL connection settings too long");
+	core_buf_cleanup_secure(&ci);
+	return err;
+}
+
+/* ------------------------------------------------------------------ */
+/* SQLite backend                                                      */
+/* ------------------------------------------------------------------ */
+
+static enum core_err
+sq_err(sqlite3 *db, struct core_errbuf *eb, const char *what)
+{
+	return core_errf(eb, CORE_ERR_IO, "sqlite %s: %s", what,
+	    sqlite3_errmsg(db));
+}
+
+static enum core_err
+sq_exec(sqlite3 *db, const char *sql, struct core_errbuf *eb)
+{
+	char *msg = NULL;
+	enum core_err err = CORE_OK;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		err = core_errf(eb, CORE_ERR_IO, "sqlite: %s",
+		    msg != NULL ? msg : sqlite3_errmsg(db));
+		sqlite3_free(msg);
+	}
+	return err;
+}
+
+/* Prepares pre + table + post (the table name is one of ours). */
+static enum core_err
+sq_prepare(sqlite3 *db, const char *pre, const char *table, const char *post,
+    sqlite3_stmt **stmt, struct core_errbuf *eb)
+{
+	char sql[256];
+
+	snprintf(sql, sizeof(sql), "%s%s%s", pre, table, post);
+	if (sqlite3_prepare_v2(db, sql, -1, stmt, NULL) != SQLITE_OK)
+		return sq_err(db, eb, "prepare");
+	return CORE_OK;
+}
+
+static enum core_err
+sq_put(void *h, const char *table, const char *id, int64_t created_ns,
+    const char *doc, struct core_errbuf *eb)
+{
+	sqlite3 *db = h;
+	sqlite3_stmt *s = NULL;
+	enum core_err err;
+
+	err = sq_prepare(db, "INSERT INTO ", table, " (id, created, doc) "
+	    "VALUES (?1, ?2, ?3) ON CONFLICT (id) DO UPDATE SET "
+	    "doc = excluded.doc", &s, eb);
+	if (err != CORE_OK)
+		return err;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, created_ns);
+	sqlite3_bind_text(s, 3, doc, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) != SQLITE_DONE)
+		err = sq_err(db, eb, "write");
+	sqlite3_finalize(s);
+	return err;
+}
+
+static enum core_err
+sq_get(void *h, const char *table, const char *id, char **doc,
+    struct core_errbuf *eb)
+{
+	sqlite3 *db = h;
+	sqlite3_stmt *s = NULL;
+	enum core_err err;
+	int rc;
+
+	*doc = NULL;
+	err = sq_prepare(db, "SELECT doc FROM ", table, " WHERE id = ?1", &s,
+	    eb);
+	if (err != CORE_OK)
+		return err;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*doc = strdup((const char *)sqlite3_column_text(s, 0));
+		if (*doc == NULL)
+			err = core_errf(eb, CORE_ERR_NOMEM, "out of memory");
+	} else if (rc == SQLITE_DONE) {
+		err = core_errf(eb, CORE_ERR_NOT_FOUND, "%s %s not found",
+		    strcmp(table, "tasks") == 0 ? "task" : "proplet", id);
+	} else {
+		err = sq_err(db, eb, "read");
+	}
+	sqlite3_finalize(s);
+	return err;
+}
+
+static enum core_err
+sq_del(void *h, const char *table, const char *id, struct core_errbuf *eb)
+{
+	sqlite3 *db = h;
+	sqlite3_stmt *s = NULL;
+	enum core_err err;
+
+	err = sq_prepare(db, "DELETE FROM ", table, " WHERE id = ?1", &s, eb);
+	if (err != CORE_OK)
+		return err;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) != SQLITE_DONE)
+		err = sq_err(db, eb, "delete");
+	else if (sqlite3_changes(db) == 0)
+		err = core_errf(eb, CORE_ERR_NOT_FOUND, "%s %s not found",
+		    strcmp(table, "tasks") == 0 ? "task" : "proplet", id);
+	sqlite3_finalize(s);
+	return err;
+}
+
+static enum core_err
+sq_list(void *h, const char *table, enum core_err (*fn)(void *, const char *),
+    void *arg, struct core_errbuf *eb)
+{
+	sqlite3 *db = h;
+	sqlite3_stmt *s = NULL;
+	enum core_err err;
+	int rc;
+
+	err = sq_prepare(db, "SELECT doc FROM ", table,
+	    " ORDER BY created, id", &s, eb);
+	if (err != CORE_OK)
+		return err;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		err = fn(arg, (const char *)sqlite3_column_text(s, 0));
+		if (err != CORE_OK)
+			break;
+	}
+	if (err == CORE_OK && rc != SQLITE_DONE)
+		err = sq_err(db, eb, "list");
+	sqlite3_finalize(s);
+	return err;
+}
+
+static int
+sq_version(void *h)
+{
+	sqlite3_stmt *s = NULL;
+	int v = 0;
+
+	if (sqlite3_prepare_v2(h, "SELECT COALESCE(MAX(version), 0) FROM "
+	    "schema_migrations", -1, &s, NULL) != SQLITE_OK)
+		return 0;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+static void
+sq_close(void *h)
+{
+	sqlite3_close(h);
+}
+
+static const struct manager_store_ops sqlite_ops = {
+	sq_put, sq_get, sq_del, sq_list, sq_version, sq_close,
+};
+
+enum core_err
+manager_store_open_sqlite(const char *path, struct manager_store **out,
+    struct core_errbuf *eb)
+{
+	sqlite3 *db = NULL;
+	enum core_err err;
+	char sql[128];
+	int v, i;
+
+	*out = NULL;
+	if (path == NULL || *path == '\0')
+		return core_errf(eb, CORE_ERR_INVALID, "empty SQLite path");
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
+		err = core_errf(eb, CORE_ERR_IO, "sqlite open %s: %s", path,
+		    db != NULL ? sqlite3_errmsg(db) : "out of memory");
+		goto fail;
+	}
+	sqlite3_busy_timeout(db, 5000);
+	if (strcmp(path, ":memory:") != 0 &&
+	    (err = sq_exec(db, "PRAGMA journal_mode=WAL;"
+	        "PRAGMA synchronous=NORMAL;", eb)) != CORE_OK)
+		goto fail;
+	if ((err = sq_exec(db, "CREATE TABLE IF NOT EXISTS schema_migrations "
+	    "(version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)", eb)))
+		goto fail;
+	v = sq_version(db);
+	if (v > MANAGER_SCHEMA_VERSION) {
+		err = core_errf(eb, CORE_ERR_UNSUPPORTED, "database %s has "
+		    "schema version %d, newer than this manager's %d", path, v,
+		    MANAGER_SCHEMA_VERSION);
+		goto fail;
+	}
+	for (i = v; i < MANAGER_SCHEMA_VERSION; i++) {
+		snprintf(sql, sizeof(sql), "INSERT INTO schema_migrations "
+		    "VALUES (%d, %lld)", i + 1, (long long)core_wall_ns());
+		if ((err = sq_exec(db, "BEGIN IMMEDIATE", eb)) ||
+		    (err = sq_exec(db, manager_store_migrations[i], eb)) ||
+		    (err = sq_exec(db, sql, eb)) ||
+		    (err = sq_exec(db, "COMMIT", eb))) {
+			sq_exec(db, "ROLLBACK", NULL);
+			core_errbuf_prefix(eb, "migration to schema %d", i + 1);
+			goto fail;
+		}
+	}
+	return manager_store_wrap(&sqlite_ops, db, out, eb);
+fail:
+	sqlite3_close(db);
+	return err;
+}
