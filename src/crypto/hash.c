@@ -1,0 +1,399 @@
+/*
+ * hash.c -- SHA-2 digests, HMAC-SHA256, the Concat KDF and the small
+ * helpers the rest of the module shares (OpenSSL error text, base64url
+ * JSON members).
+ */
+#include "crypto/crypto.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "crypto/internal.h"
+
+struct crypto_hash_ctx {
+	EVP_MD_CTX *md;         /* owned */
+	enum crypto_hash h;
+};
+
+struct crypto_hmac_ctx {
+	EVP_MAC_CTX *mac;       /* owned; holds a copy of the key */
+};
+
+enum core_err
+crypto_ossl_err(struct core_errbuf *eb, const char *fmt, ...)
+{
+	char msg[CORE_ERRBUF_LEN];
+	char reason[256];
+	unsigned long e;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	e = ERR_peek_last_error();
+	if (e != 0) {
+		ERR_error_string_n(e, reason, sizeof(reason));
+		ERR_clear_error();
+		return core_errf(eb, CORE_ERR_CRYPTO, "%s: %s", msg, reason);
+	}
+	return core_errf(eb, CORE_ERR_CRYPTO, "%s", msg);
+}
+
+const EVP_MD *
+crypto_hash_md(enum crypto_hash h)
+{
+	switch (h) {
+	case CRYPTO_HASH_SHA256:
+		return EVP_sha256();
+	case CRYPTO_HASH_SHA384:
+		return EVP_sha384();
+	case CRYPTO_HASH_SHA512:
+		return EVP_sha512();
+	}
+	return NULL;
+}
+
+size_t
+crypto_hash_len(enum crypto_hash h)
+{
+	switch (h) {
+	case CRYPTO_HASH_SHA256:
+		return CRYPTO_SHA256_LEN;
+	case CRYPTO_HASH_SHA384:
+		return CRYPTO_SHA384_LEN;
+	case CRYPTO_HASH_SHA512:
+		return CRYPTO_SHA512_LEN;
+	}
+	return 0;
+}
+
+const char *
+crypto_hash_name(enum crypto_hash h)
+{
+	switch (h) {
+	case CRYPTO_HASH_SHA256:
+		return "sha256";
+	case CRYPTO_HASH_SHA384:
+		return "sha384";
+	case CRYPTO_HASH_SHA512:
+		return "sha512";
+	}
+	return "unknown";
+}
+
+enum core_err
+crypto_hash_parse(const char *name, enum crypto_hash *out,
+    struct core_errbuf *eb)
+{
+	if (name == NULL)
+		return core_errf(eb, CORE_ERR_INVALID, "hash name missing");
+	if (strcmp(name, "sha256") == 0)
+		*out = CRYPTO_HASH_SHA256;
+	else if (strcmp(name, "sha384") == 0)
+		*out = CRYPTO_HASH_SHA384;
+	else if (strcmp(name, "sha512") == 0)
+		*out = CRYPTO_HASH_SHA512;
+	else
+		return core_errf(eb, CORE_ERR_UNSUPPORTED,
+		    "unsupported hash algorithm \"%.64s\" (want sha256, sha384 "
+		    "or sha512)", name);
+	return CORE_OK;
+}
+
+enum core_err
+crypto_hash(enum crypto_hash h, const void *p, size_t n, uint8_t *out,
+    struct core_errbuf *eb)
+{
+	const EVP_MD *md = crypto_hash_md(h);
+
+	if (md == NULL)
+		return core_errf(eb, CORE_ERR_INVALID, "unknown hash %d",
+		    (int)h);
+	if (p == NULL && n != 0)
+		return core_errf(eb, CORE_ERR_INVALID, "hash input is NULL");
+	if (EVP_Digest(p == NULL ? "" : p, n, out, NULL, md, NULL) != 1)
+		return crypto_ossl_err(eb, "%s digest", crypto_hash_name(h));
+	return CORE_OK;
+}
+
+enum core_err
+crypto_sha256(const void *p, size_t n, uint8_t out[CRYPTO_SHA256_LEN])
+{
+	return crypto_hash(CRYPTO_HASH_SHA256, p, n, out, NULL);
+}
+
+enum core_err
+crypto_sha384(const void *p, size_t n, uint8_t out[CRYPTO_SHA384_LEN])
+{
+	return crypto_hash(CRYPTO_HASH_SHA384, p, n, out, NULL);
+}
+
+enum core_err
+crypto_sha512(const void *p, size_t n, uint8_t out[CRYPTO_SHA512_LEN])
+{
+	return crypto_hash(CRYPTO_HASH_SHA512, p, n, out, NULL);
+}
+
+enum core_err
+crypto_hash_ctx_new(enum crypto_hash h, struct crypto_hash_ctx **out,
+    struct core_errbuf *eb)
+{
+	const EVP_MD *md = crypto_hash_md(h);
+	struct crypto_hash_ctx *c = NULL;
+	enum core_err err;
+
+	*out = NULL;
+	if (md == NULL)
+		return core_errf(eb, CORE_ERR_INVALID, "unknown hash %d",
+		    (int)h);
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return core_errf(eb, CORE_ERR_NOMEM, "hash context");
+	c->h = h;
+	c->md = EVP_MD_CTX_new();
+	if (c->md == NULL || EVP_DigestInit_ex(c->md, md, NULL) != 1) {
+		err = crypto_ossl_err(eb, "%s init", crypto_hash_name(h));
+		goto fail;
+	}
+	*out = c;
+	return CORE_OK;
+fail:
+	crypto_hash_ctx_free(c);
+	return err;
+}
+
+enum core_err
+crypto_hash_ctx_update(struct crypto_hash_ctx *c, const void *p, size_t n,
+    struct core_errbuf *eb)
+{
+	if (n == 0)
+		return CORE_OK;
+	if (EVP_DigestUpdate(c->md, p, n) != 1)
+		return crypto_ossl_err(eb, "%s update",
+		    crypto_hash_name(c->h));
+	return CORE_OK;
+}
+
+enum core_err
+crypto_hash_ctx_final(struct crypto_hash_ctx *c, uint8_t *out,
+    struct core_errbuf *eb)
+{
+	if (EVP_DigestFinal_ex(c->md, out, NULL) != 1)
+		return crypto_ossl_err(eb, "%s final",
+		    crypto_hash_name(c->h));
+	return CORE_OK;
+}
+
+void
+crypto_hash_ctx_free(struct crypto_hash_ctx *c)
+{
+	if (c == NULL)
+		return;
+	EVP_MD_CTX_free(c->md);
+	free(c);
+}
+
+enum core_err
+crypto_hmac_sha256(const void *key, size_t key_len, const void *p, size_t n,
+    uint8_t out[CRYPTO_SHA256_LEN], struct core_errbuf *eb)
+{
+	struct crypto_hmac_ctx *c = NULL;
+	enum core_err err;
+
+	err = crypto_hmac_ctx_new(key, key_len, &c, eb);
+	if (err != CORE_OK)
+		goto out;
+	err = crypto_hmac_ctx_update(c, p, n, eb);
+	if (err != CORE_OK)
+		goto out;
+	err = crypto_hmac_ctx_final(c, out, eb);
+out:
+	crypto_hmac_ctx_free(c);
+	return err;
+}
+
+enum core_err
+crypto_hmac_ctx_new(const void *key, size_t key_len,
+    struct crypto_hmac_ctx **out, struct core_errbuf *eb)
+{
+	static const uint8_t empty[1];
+	struct crypto_hmac_ctx *c = NULL;
+	EVP_MAC *mac = NULL;
+	OSSL_PARAM params[2];
+	enum core_err err;
+
+	*out = NULL;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return core_errf(eb, CORE_ERR_NOMEM, "hmac context");
+	mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	if (mac == NULL) {
+		err = crypto_ossl_err(eb, "fetch HMAC");
+		goto fail;
+	}
+	c->mac = EVP_MAC_CTX_new(mac);
+	EVP_MAC_free(mac);
+	params[0] = OSSL_PARAM_construct_utf8_string("digest",
+	    (char *)"SHA256", 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if (c->mac == NULL || EVP_MAC_init(c->mac,
+	    key_len == 0 ? empty : key, key_len, params) != 1) {
+		err = crypto_ossl_err(eb, "HMAC-SHA256 init");
+		goto fail;
+	}
+	*out = c;
+	return CORE_OK;
+fail:
+	crypto_hmac_ctx_free(c);
+	return err;
+}
+
+enum core_err
+crypto_hmac_ctx_update(struct crypto_hmac_ctx *c, const void *p, size_t n,
+    struct core_errbuf *eb)
+{
+	if (n == 0)
+		return CORE_OK;
+	if (EVP_MAC_update(c->mac, p, n) != 1)
+		return crypto_ossl_err(eb, "HMAC-SHA256 update");
+	return CORE_OK;
+}
+
+enum core_err
+crypto_hmac_ctx_final(struct crypto_hmac_ctx *c,
+    uint8_t out[CRYPTO_SHA256_LEN], struct core_errbuf *eb)
+{
+	size_t len = 0;
+
+	if (EVP_MAC_final(c->mac, out, &len, CRYPTO_SHA256_LEN) != 1 ||
+	    len != CRYPTO_SHA256_LEN)
+		return crypto_ossl_err(eb, "HMAC-SHA256 final");
+	return CORE_OK;
+}
+
+void
+crypto_hmac_ctx_free(struct crypto_hmac_ctx *c)
+{
+	if (c == NULL)
+		return;
+	EVP_MAC_CTX_free(c->mac);
+	free(c);
+}
+
+enum core_err
+crypto_concat_kdf(const uint8_t *z, size_t z_len, const char *alg,
+    const uint8_t *apu, size_t apu_len, const uint8_t *apv, size_t apv_len,
+    size_t keydatalen_bits, uint8_t *out, struct core_errbuf *eb)
+{
+	uint8_t block[CRYPTO_SHA256_LEN];
+	uint8_t be[4];
+	size_t want, done = 0, alg_len, take;
+	uint32_t counter;
+	EVP_MD_CTX *md = NULL;
+	enum core_err err = CORE_OK;
+
+	if (alg == NULL || z == NULL || z_len == 0)
+		return core_errf(eb, CORE_ERR_INVALID,
+		    "concat KDF: missing Z or algorithm id");
+	if (keydatalen_bits == 0 || keydatalen_bits % 8 != 0 ||
+	    keydatalen_bits > 1024)
+		return core_errf(eb, CORE_ERR_INVALID,
+		    "concat KDF: bad key length %zu bits", keydatalen_bits);
+	alg_len = strlen(alg);
+	want = keydatalen_bits / 8;
+	md = EVP_MD_CTX_new();
+	if (md == NULL)
+		return core_errf(eb, CORE_ERR_NOMEM, "concat KDF");
+	for (counter = 1; done < want; counter++) {
+		int ok = 1;
+#define KDF_U32(v) do { be[0] = (uint8_t)((v) >> 24); \
+	be[1] = (uint8_t)((v) >> 16); be[2] = (uint8_t)((v) >> 8); \
+	be[3] = (uint8_t)(v); \
+	ok &= EVP_DigestUpdate(md, be, 4); } while (0)
+		ok &= EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+		KDF_U32(counter);
+		ok &= EVP_DigestUpdate(md, z, z_len);
+		KDF_U32((uint32_t)alg_len);
+		ok &= EVP_DigestUpdate(md, alg, alg_len);
+		KDF_U32((uint32_t)apu_len);
+		if (apu_len > 0)
+			ok &= EVP_DigestUpdate(md, apu, apu_len);
+		KDF_U32((uint32_t)apv_len);
+		if (apv_len > 0)
+			ok &= EVP_DigestUpdate(md, apv, apv_len);
+		KDF_U32((uint32_t)keydatalen_bits);
+#undef KDF_U32
+		ok &= EVP_DigestFinal_ex(md, block, NULL);
+		if (ok != 1) {
+			err = crypto_ossl_err(eb, "concat KDF digest");
+			goto out;
+		}
+		take = want - done < sizeof(block) ? want - done :
+		    sizeof(block);
+		memcpy(out + done, block, take);
+		done += take;
+	}
+out:
+	core_wipe(block, sizeof(block));
+	EVP_MD_CTX_free(md);
+	return err;
+}
+
+enum core_err
+crypto_json_b64url(const json_t *obj, const char *name, bool required,
+    uint8_t **out, size_t *out_len, struct core_errbuf *eb)
+{
+	const json_t *v = json_object_get(obj, name);
+	enum core_err err;
+
+	*out = NULL;
+	*out_len = 0;
+	if (v == NULL) {
+		if (required)
+			return core_errf(eb, CORE_ERR_INVALID,
+			    "member \"%s\" missing", name);
+		return CORE_OK;
+	}
+	if (!json_is_string(v))
+		return core_errf(eb, CORE_ERR_INVALID,
+		    "member \"%s\" is not a string", name);
+	err = core_b64url_decode(json_string_value(v), json_string_length(v),
+	    out, out_len, NULL);
+	if (err != CORE_OK)
+		return core_errf(eb, CORE_ERR_INVALID,
+		    "member \"%s\" is not valid base64url", name);
+	return CORE_OK;
+}
+
+enum core_err
+crypto_json_set_b64url(json_t *obj, const char *name, const void *p,
+    size_t n, struct core_errbuf *eb)
+{
+	char *s = core_b64url_encode(p, n);
+
+	if (s == NULL)
+		return core_errf(eb, CORE_ERR_NOMEM, "encode \"%s\"", name);
+	if (json_object_set_new(obj, name, json_string(s)) != 0) {
+		free(s);
+		return core_errf(eb, CORE_ERR_NOMEM, "set \"%s\"", name);
+	}
+	free(s);
+	return CORE_OK;
+}
+
+bool
+crypto_str_in(const char *s, const char *const *list)
+{
+	if (s == NULL || list == NULL)
+		return false;
+	for (; *list != NULL; list++)
+		if (strcmp(s, *list) == 0)
+			return true;
+	return false;
+}

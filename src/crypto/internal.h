@@ -1,0 +1,36 @@
+/*
+ * internal.h -- helpers shared by the crypto module's .c files only.
+ * Not part of the public API: other modules include crypto/crypto.h.
+ */
+#ifndef PROPELLER_CRYPTO_INTERNAL_H
+#define PROPELLER_CRYPTO_INTERNAL_H
+
+#include <openssl/evp.h>
+
+#include "crypto/crypto.h"
+
+/*
+ * Like core_errf with CORE_ERR_CRYPTO, appending the newest OpenSSL error
+ * reason (if any) and clearing the OpenSSL error queue.
+ */
+enum core_err crypto_ossl_err(struct core_errbuf *eb, const char *fmt, ...)
+    CORE_PRINTF(2, 3);
+
+/* The OpenSSL digest for h (NULL for an unknown value). */
+const EVP_MD *crypto_hash_md(enum crypto_hash h);
+
+/* Decodes base64url member `name` of obj into a new buffer. */
+enum core_err crypto_json_b64url(const json_t *obj, const char *name,
+    bool required, uint8_t **out, size_t *out_len, struct core_errbuf *eb);
+
+/* Sets obj[name] = b64url(p, n). */
+enum core_err crypto_json_set_b64url(json_t *obj, const char *name,
+    const void *p, size_t n, struct core_errbuf *eb);
+
+/* Field size in bytes of an EC key type (32, 48, 66), 0 otherwise. */
+size_t crypto_ec_field_len(enum crypto_key_type t);
+
+/* True if s is in the NULL-terminated list. */
+bool crypto_str_in(const char *s, const char *const *list);
+
+#endif /* PROPELLER_CRYPTO_INTERNAL_H */

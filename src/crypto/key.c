@@ -1,0 +1,1017 @@
+/*
+ * key.c -- asymmetric keys: generation, PEM/DER/JWK import and export,
+ * RFC 7638 thumbprints and ECDH/X25519 key agreement.
+ */
+#include "crypto/crypto.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/decoder.h>
+#include <openssl/encoder.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/param_build.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "crypto/internal.h"
+
+struct crypto_key {
+	EVP_PKEY *pkey;          /* owned (one reference) */
+	enum crypto_key_type type;
+	bool is_private;
+	char *jwk_alg;           /* owned; NULL unless parsed from a JWK */
+	char *jwk_kid;           /* owned; NULL unless parsed from a JWK */
+};
+
+static enum core_err key_wrap(EVP_PKEY *pkey, struct crypto_key **out,
+    struct core_errbuf *eb);
+static int key_no_passphrase(char *buf, size_t size, size_t *len,
+    const OSSL_PARAM params[], void *arg);
+static enum core_err key_decode(const void *p, size_t n, const char *fmt,
+    struct crypto_key **out, struct core_errbuf *eb);
+static enum core_err key_encode(const struct crypto_key *k, bool priv,
+    const char *fmt, uint8_t **out, size_t *out_len, struct core_errbuf *eb);
+static enum core_err jwk_ec(const json_t *jwk, struct crypto_key **out,
+    struct core_errbuf *eb);
+static enum core_err jwk_rsa(const json_t *jwk, struct crypto_key **out,
+    struct core_errbuf *eb);
+static enum core_err jwk_okp(const json_t *jwk, struct crypto_key **out,
+    struct core_errbuf *eb);
+static enum core_err key_from_params(const char *name, OSSL_PARAM_BLD *bld,
+    bool priv, struct crypto_key **out, struct core_errbuf *eb);
+static enum core_err set_bn_b64url(json_t *o, const char *name,
+    const EVP_PKEY *pkey, const char *param, size_t pad,
+    struct core_errbuf *eb);
+
+size_t
+crypto_ec_field_len(enum crypto_key_type t)
+{
+	switch (t) {
+	case CRYPTO_KEY_EC_P256:
+		return 32;
+	case CRYPTO_KEY_EC_P384:
+		return 48;
+	case CRYPTO_KEY_EC_P521:
+		return 66;
+	default:
+		return 0;
+	}
+}
+
+const char *
+crypto_key_type_name(enum crypto_key_type t)
+{
+	switch (t) {
+	case CRYPTO_KEY_EC_P256:
+		return "EC P-256";
+	case CRYPTO_KEY_EC_P384:
+		return "EC P-384";
+	case CRYPTO_KEY_EC_P521:
+		return "EC P-521";
+	case CRYPTO_KEY_RSA:
+		return "RSA";
+	case CRYPTO_KEY_ED25519:
+		return "Ed25519";
+	case CRYPTO_KEY_X25519:
+		return "X25519";
+	}
+	return "unknown";
+}
+
+/* Takes over pkey (frees it on failure). */
+static enum core_err
+key_wrap(EVP_PKEY *pkey, struct crypto_key **out, struct core_errbuf *eb)
+{
+	struct crypto_key *k = NULL;
+	char group[64];
+	BIGNUM *bn = NULL;
+	size_t len = 0;
+	enum core_err err;
+
+	*out = NULL;
+	k = calloc(1, sizeof(*k));
+	if (k == NULL) {
+		EVP_PKEY_free(pkey);
+		return core_errf(eb, CORE_ERR_NOMEM, "key");
+	}
+	k->pkey = pkey;
+	switch (EVP_PKEY_get_base_id(pkey)) {
+	case EVP_PKEY_EC:
+		if (EVP_PKEY_get_utf8_string_param(pkey,
+		    OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
+		    NULL) != 1) {
+			err = crypto_ossl_err(eb, "EC key without a curve");
+			goto fail;
+		}
+		if (strcmp(group, "prime256v1") == 0 ||
+		    strcmp(group, "P-256") == 0)
+			k->type = CRYPTO_KEY_EC_P256;
+		else if (strcmp(group, "secp384r1") == 0 ||
+		    strcmp(group, "P-384") == 0)
+			k->type = CRYPTO_KEY_EC_P384;
+		else if (strcmp(group, "secp521r1") == 0 ||
+		    strcmp(group, "P-521") == 0)
+			k->type = CRYPTO_KEY_EC_P521;
+		else {
+			err = core_errf(eb, CORE_ERR_UNSUPPORTED,
+			    "unsupported EC curve %s", group);
+			goto fail;
+		}
+		k->is_private = EVP_PKEY_get_bn_param(pkey,
+		    OSSL_PKEY_PARAM_PRIV_KEY, &bn) == 1;
+		break;
+	case EVP_PKEY_RSA:
+		k->type = CRYPTO_KEY_RSA;
+		if (EVP_PKEY_get_bits(pkey) < CRYPTO_RSA_MIN_BITS ||
+		    EVP_PKEY_get_bits(pkey) > CRYPTO_RSA_MAX_BITS) {
+			err = core_errf(eb, CORE_ERR_UNSUPPORTED,
+			    "RSA key of %d bits refused (want %d..%d)",
+			    EVP_PKEY_get_bits(pkey), CRYPTO_RSA_MIN_BITS,
+			    CRYPTO_RSA_MAX_BITS);
+			goto fail;
+		}
+		k->is_private = EVP_PKEY_get_bn_param(pkey,
+		    OSSL_PKEY_PARAM_RSA_D, &bn) == 1;
+		break;
+	case EVP_PKEY_ED25519:
+		k->type = CRYPTO_KEY_ED25519;
+		k->is_private = EVP_PKEY_get_raw_private_key(pkey, NULL,
+		    &len) == 1;
+		break;
+	case EVP_PKEY_X25519:
+		k->type = CRYPTO_KEY_X25519;
+		k->is_private = EVP_PKEY_get_raw_private_key(pkey, NULL,
+		    &len) == 1;
+		break;
+	default:
+		err = core_errf(eb, CORE_ERR_UNSUPPORTED,
+		    "unsupported key type %s", EVP_PKEY_get0_type_name(pkey));
+		goto fail;
+	}
+	BN_clear_free(bn);
+	ERR_clear_error();
+	*out = k;
+	return CORE_OK;
+fail:
+	BN_clear_free(bn);
+	crypto_key_free(k);
+	return err;
+}
+
+enum core_err
+crypto_key_generate(enum crypto_key_type t, unsigned rsa_bits,
+    struct crypto_key **out, struct core_errbuf *eb)
+{
+	EVP_PKEY *pkey = NULL;
+
+	*out = NULL;
+	switch (t) {
+	case CRYPTO_KEY_EC_P256:
+		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+		break;
+	case CRYPTO_KEY_EC_P384:
+		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+		break;
+	case CRYPTO_KEY_EC_P521:
+		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-521");
+		break;
+	case CRYPTO_KEY_RSA:
+		if (rsa_bits == 0)
+			rsa_bits = 2048;
+		if (rsa_bits < CRYPTO_RSA_MIN_BITS ||
+		    rsa_bits > CRYPTO_RSA_MAX_BITS)
+			return core_errf(eb, CORE_ERR_INVALID,
+			    "RSA key size %u out of range %d..%d", rsa_bits,
+			    CRYPTO_RSA_MIN_BITS, CRYPTO_RSA_MAX_BITS);
+		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)rsa_bits);
+		break;
+	case CRYPTO_KEY_ED25519:
+		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+		break;
+	case CRYPTO_KEY_X25519:
+		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "X25519");
+		break;
+	default:
+		return core_errf(eb, CORE_ERR_INVALID, "unknown key type %d",
+		    (int)t);
+	}
+	if (pkey == NULL)
+		return crypto_ossl_err(eb, "generate %s key",
+		    crypto_key_type_name(t));
+	return key_wrap(pkey, out, eb);
+}
+
+void
+crypto_key_free(struct crypto_key *k)
+{
+	if (k == NULL)
+		return;
+	EVP_PKEY_free(k->pkey);
+	free(k->jwk_alg);
+	free(k->jwk_kid);
+	free(k);
+}
+
+enum crypto_key_type
+crypto_key_type(const struct crypto_key *k)
+{
+	return k->type;
+}
+
+bool
+crypto_key_is_private(const struct crypto_key *k)
+{
+	return k->is_private;
+}
+
+unsigned
+crypto_key_bits(const struct crypto_key *k)
+{
+	int bits = EVP_PKEY_get_bits(k->pkey);
+
+	return bits > 0 ? (unsigned)bits : 0;
+}
+
+const char *
+crypto_key_jwk_alg(const struct crypto_key *k)
+{
+	return k->jwk_alg;
+}
+
+const char *
+crypto_key_jwk_kid(const struct crypto_key *k)
+{
+	return k->jwk_kid;
+}
+
+struct evp_pkey_st *
+crypto_key_evp(const struct crypto_key *k)
+{
+	return k->pkey;
+}
+
+enum core_err
+crypto_key_from_evp(struct evp_pkey_st *pkey, struct crypto_key **out,
+    struct core_errbuf *eb)
+{
+	*out = NULL;
+	if (pkey == NULL)
+		return core_errf(eb, CORE_ERR_INVALID, "no key");
+	if (EVP_PKEY_up_ref(pkey) != 1)
+		return crypto_ossl_err(eb, "key reference");
+	return key_wrap(pkey, out, eb);
+}
+
+enum core_err
+crypto_key_public(const struct crypto_key *k, struct crypto_key **out,
+    struct core_errbuf *eb)
+{
+	uint8_t *der = NULL;
+	size_t len = 0;
+	enum core_err err;
+
+	*out = NULL;
+	err = crypto_key_to_der(k, false, &der, &len, eb);
+	if (err != CORE_OK)
+		return err;
+	err = crypto_key_from_der(der, len, out, eb);
+	free(der);
+	if (err != CORE_OK)
+		return err;
+	if ((k->jwk_alg != NULL &&
+	    ((*out)->jwk_alg = strdup(k->jwk_alg)) == NULL) ||
+	    (k->jwk_kid != NULL &&
+	    ((*out)->jwk_kid = strdup(k->jwk_kid)) == NULL)) {
+		crypto_key_free(*out);
+		*out = NULL;
+		return core_errf(eb, CORE_ERR_NOMEM, "public key copy");
+	}
+	return CORE_OK;
+}
+
+bool
+crypto_key_public_equal(const struct crypto_key *a, const struct crypto_key *b)
+{
+	if (a == NULL || b == NULL || a->type != b->type)
+		return false;
+	return EVP_PKEY_eq(a->pkey, b->pkey) == 1;
+}
+
+/* Never prompts: encrypted keys are refused. */
+static int
+key_no_passphrase(char *buf, size_t size, size_t *len,
+    const OSSL_PARAM params[], void *arg)
+{
+	(void)buf;
+	(void)size;
+	(void)params;
+	(void)arg;
+	*len = 0;
+	return 0;
+}
+
+static enum core_err
+key_decode(const void *p, size_t n, const char *fmt, struct crypto_key **out,
+    struct core_errbuf *eb)
+{
+	static const int selections[] = { EVP_PKEY_KEYPAIR,
+		EVP_PKEY_PUBLIC_KEY };
+	EVP_PKEY *pkey = NULL;
+	X509 *cert = NULL;
+
+	*out = NULL;
+	if (n == 0)
+		return core_errf(eb, CORE_ERR_INVALID, "key: empty input");
+	if (n > CRYPTO_KEY_MAX_LEN)
+		return core_errf(eb, CORE_ERR_TOO_BIG,
+		    "key: input of %zu bytes exceeds %d", n,
+		    CRYPTO_KEY_MAX_LEN);
+	for (size_t i = 0; i < CORE_ARRAY_LEN(selections) && pkey == NULL;
+	    i++) {
+		OSSL_DECODER_CTX *dctx;
+		const unsigned char *data = p;
+		size_t left = n;
+
+		dctx = OSSL_DECODER_CTX_new_for_pkey(&pkey, fmt, NULL, NULL,
+		    selections[i], NULL, NULL);
+		if (dctx == NULL)
+			return crypto_ossl_err(eb, "key decoder");
+		OSSL_DECODER_CTX_set_passphrase_cb(dctx, key_no_passphrase,
+		    NULL);
+		if (OSSL_DECODER_from_data(dctx, &data, &left) != 1)
+			pkey = NULL;
+		OSSL_DECODER_CTX_free(dctx);
+	}
+	if (pkey == NULL) {
+		/* Maybe an X.509 certificate: use its public key. */
+		if (strcmp(fmt, "PEM") == 0) {
+			BIO *bio = BIO_new_mem_buf(p, (int)n);
+
+			if (bio != NULL)
+				cert = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+			BIO_free(bio);
+		} else {
+			const unsigned char *data = p;
+
+			cert = d2i_X509(NULL, &data, (long)n);
+		}
+		if (cert != NULL)
+			pkey = X509_get_pubkey(cert);
+		X509_free(cert);
+	}
+	ERR_clear_error();
+	if (pkey == NULL) {
+		if (strcmp(fmt, "PEM") == 0 &&
+		    memmem(p, n, "ENCRYPTED", 9) != NULL)
+			return core_errf(eb, CORE_ERR_UNSUPPORTED,
+			    "key: encrypted PEM keys are not supported");
+		return core_errf(eb, CORE_ERR_INVALID,
+		    "key: not a PKCS#8, PKCS#1, SEC1, SPKI key or certificate "
+		    "in %s", fmt);
+	}
+	return key_wrap(pkey, out, eb);
+}
+
+enum core_err
+crypto_key_from_pem(const void *p, size_t n, struct crypto_key **out,
+    struct core_errbuf *eb)
+{
+	*out = NULL;
+	if (n > 0 && memmem(p, n, "-----BEGIN", 10) == NULL)
+		return core_errf(eb, CORE_ERR_INVALID,
+		    "key: no PEM \"-----BEGIN\" line");
+	return key_decode(p, n, "PEM", out, eb);
+}
+
+enum core_err
+crypto_key_from_der(const void *p, size_t n, struct crypto_key **out,
+    struct core_errbuf *eb)
+{
+	return key_decode(p, n, "DER", out, eb);
+}
+
+enum core_err
+crypto_key_load(const void *p, size_t n, struct crypto_key **out,
+    struct core_errbuf *eb)
+{
+	const char *s = p;
+	size_t i = 0;
+
+	*out = NULL;
+	while (i < n && isspace((unsigned char)s[i]))
+		i++;
+	if (i == n)
+		return core_errf(eb, CORE_ERR_INVALID, "key: empty input");
+	if (s[i] == '{')
+		return crypto_key_from_jwk_str(p, n, out, eb);
+	if (n - i >= 10 && memcmp(s + i, "-----BEGIN", 10) == 0)
+		return crypto_key_from_pem(p, n, out, eb);
+	return crypto_key_from_der(p, n, out, eb);
+}
+
+enum core_err
+crypto_key_load_file(const char *path, struct crypto_key **out,
+    struct core_errbuf *eb)
+{
+	uint8_t *p = NULL;
+	size_t n = 0;
+	enum core_err err;
+
+	*out = NULL;
+	err = core_fs_read(path, CRYPTO_KEY_MAX_LEN, &p, &n, eb);
+	if (err != CORE_OK)
+		return err;
+	err = crypto_key_load(p, n, out, eb);
+	if (err != CORE_OK)
+		core_errbuf_prefix(eb, "%s", path);
+	core_wipe(p, n);
+	free(p);
+	return err;
+}
+
+static enum core_err
+key_encode(const struct crypto_key *k, bool priv, const char *fmt,
+    uint8_t **out, size_t *out_len, struct core_errbuf *eb)
+{
+	OSSL_ENCODER_CTX *ectx;
+	unsigned char *data = NULL;
+	size_t len = 0;
+
+	*out = NULL;
+	if (priv && !k->is_private)
+		return core_errf(eb, CORE_ERR_INVALID,
+		    "key: no private part to export");
+	ectx = OSSL_ENCODER_CTX_new_for_pkey(k->pkey,
+	    priv ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, fmt,
+	    priv ? "PrivateKeyInfo" : "SubjectPublicKeyInfo", NULL);
+	if (ectx == NULL)
+		return crypto_ossl_err(eb, "key encoder");
+	if (OSSL_ENCODER_to_data(ectx, &data, &len) != 1) {
+		OSSL_ENCODER_CTX_free(ectx);
+		return crypto_ossl_err(eb, "key: encode %s", fmt);
+	}
+	OSSL_ENCODER_CTX_free(ectx);
+	*out = data;
+	*out_len = len;
+	return CORE_OK;
+}
+
+enum core_err
+crypto_key_to_pem(const struct crypto_key *k, bool private_part, char **out,
+    struct core_errbuf *eb)
+{
+	uint8_t *data = NULL;
+	size_t len = 0;
+	char *s;
+	enum core_err err;
+
+	*out = NULL;
+	err = key_encode(k, private_part, "PEM", &data, &len, eb);
+	if (err != CORE_OK)
+		return err;
+	s = malloc(len + 1);
+	if (s == NULL) {
+		OPENSSL_clear_free(data, len);
+		return core_errf(eb, CORE_ERR_NOMEM, "key PEM");
+	}
+	memcpy(s, data, len);
+	s[len] = '\0';
+	OPENSSL_clear_free(data, len);
+	*out = s;
+	return CORE_OK;
+}
+
+enum core_err
+crypto_key_to_der(const struct crypto_key *k, bool private_part,
+    uint8_t **out, size_t *out_len, struct core_errbuf *eb)
+{
+	uint8_t *data = NULL;
+	size_t len = 0;
+	enum core_err err;
+
+	*out = NULL;
+	err = key_encode(k, private_part, "DER", &data, &len, eb);
+	if (err != CORE_OK)
+		return err;
+	*out = malloc(len);
+	if (*out == NULL) {
+		OPENSSL_clear_free(data, len);
+		return core_errf(eb, CORE_ERR_NOMEM, "key DER");
+	}
+	memcpy(*out, data, len);
+	*out_len = len;
+	OPENSSL_clear_free(data, len);
+	return CORE_OK;
+}
+
+/* ---- JWK import ---- */
+
+static enum core_err
+key_from_params(const char *name, OSSL_PARAM_BLD *bld, bool priv,
+    struct crypto_key **out, struct core_errbuf *eb)
+{
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY_CTX *ctx = NULL, *chk = NULL;
+	EVP_PKEY *pkey = NULL;
+	enum core_err err = CORE_OK;
+
+	params = OSSL_PARAM_BLD_to_param(bld);
+	ctx = EVP_PKEY_CTX_new_from_name(NULL, name, NULL);
+	if (params == NULL || ctx == NULL || EVP_PKEY_fromdata_init(ctx) != 1 ||
+	    EVP_PKEY_fromdata(ctx, &pkey, priv ? EVP_PKEY_KEYPAIR :
+	    EVP_PKEY_PUBLIC_KEY, params) != 1) {
+		err = crypto_ossl_err(eb, "JWK: invalid %s key", name);
+		goto out;
+	}
+	chk = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+	if (chk == NULL || EVP_PKEY_public_check(chk) != 1) {
+		ERR_clear_error();
+		err = core_errf(eb, CORE_ERR_INVALID,
+		    "JWK: public key is not valid (point not on curve?)");
+		goto out;
+	}
+	if (priv && EVP_PKEY_pairwise_check(chk) != 1) {
+		ERR_clear_error();
+		err = core_errf(eb, CORE_ERR_INVALID,
+		    "JWK: private key does not match the public key");
+		goto out;
+	}
+	err = key_wrap(pkey, out, eb);
+	pkey = NULL;
+out:
+	EVP_PKEY_free(pkey);
+	EVP_PKEY_CTX_free(chk);
+	EVP_PKEY_CTX_free(ctx);
+	OSSL_PARAM_free(params);
+	return err;
+}
+
+static enum core_err
+jwk_ec(const json_t *jwk, struct crypto_key **out, struct core_errbuf *eb)
+{
+	const char *crv = NULL, *group;
+	uint8_t *x = NULL, *y = NULL, *d = NULL;
+	size_t xlen = 0, ylen = 0, dlen = 0, flen;
+	uint8_t pub[1 + 2 * 66];
+	OSSL_PARAM_BLD *bld = NULL;
+	BIGNUM *dbn = NULL;
+	enum core_err err;
+
+	err = core_json_get_str(jwk, "crv", true, &crv, eb);
+	if (err != CORE_OK)
+		goto out;
+	if (strcmp(crv, "P-256") == 0) {
+		group = "P-256";
+		flen = 32;
+	} else if (strcmp(crv, "P-384") == 0) {
+		group = "P-384";
+		flen = 48;
+	} else if (strcmp(crv, "P-521") == 0) {
+		group = "P-521";
+		flen = 66;
+	} else {
+		err = core_errf(eb, CORE_ERR_UNSUPPORTED,
+		    "JWK: unsupported EC crv \"%.32s\"", crv);
+		goto out;
+	}
+	if ((err = crypto_json_b64url(jwk, "x", true, &x, &xlen, eb)) ||
+	    (err = crypto_json_b64url(jwk, "y", true, &y, &ylen, eb)) ||
+	    (err = crypto_json_b64url(jwk, "d", false, &d, &dlen, eb)))
+		goto out;
+	if (xlen != flen || ylen != flen || (d != NULL && dlen != flen)) {
+		err = core_errf(eb, CORE_ERR_INVALID,
+		    "JWK: %s coordinate %s is %zu bytes, want %zu", crv,
+		    xlen != flen ? "x" : ylen != flen ? "y" : "d",
+		    xlen != flen ? xlen : ylen != flen ? ylen : dlen, flen);
+		goto out;
+	}
+	pub[0] = 0x04;
+	memcpy(pub + 1, x, flen);
+	memcpy(pub + 1 + flen, y, flen);
+	bld = OSSL_PARAM_BLD_new();
+	if (bld == NULL ||
+	    OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
+	    group, 0) != 1 ||
+	    OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY,
+	    pub, 1 + 2 * flen) != 1) {
+		err = core_errf(eb, CORE_ERR_NOMEM, "JWK params");
+		goto out;
+	}
+	if (d != NULL) {
+		dbn = BN_secure_new();
+		if (dbn == NULL || BN_bin2bn(d, (int)dlen, dbn) == NULL ||
+		    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY,
+		    dbn) != 1) {
+			err = core_errf(eb, CORE_ERR_NOMEM, "JWK params");
+			goto out;
+		}
+	}
+	err = key_from_params("EC", bld, d != NULL, out, eb);
+out:
+	OSSL_PARAM_BLD_free(bld);
+	BN_clear_free(dbn);
+	free(x);
+	free(y);
+	if (d != NULL) {
+		core_wipe(d, dlen);
+		free(d);
+	}
+	return err;
+}
+
+static enum core_err
+jwk_rsa(const json_t *jwk, struct crypto_key **out, struct core_errbuf *eb)
+{
+	static const struct {
+		const char *member;
+		const char *param;
+		bool priv;
+	} parts[] = {
+		{ "n", OSSL_PKEY_PARAM_RSA_N, false },
+		{ "e", OSSL_PKEY_PARAM_RSA_E, false },
+		{ "d", OSSL_PKEY_PARAM_RSA_D, true },
+		{ "p", OSSL_PKEY_PARAM_RSA_FACTOR1, true },
+		{ "q", OSSL_PKEY_PARAM_RSA_FACTOR2, true },
+		{ "dp", OSSL_PKEY_PARAM_RSA_EXPONENT1, true },
+		{ "dq", OSSL_PKEY_PARAM_RSA_EXPONENT2, true },
+		{ "qi", OSSL_PKEY_PARAM_RSA_COEFFICIENT1, true },
+	};
+	BIGNUM *bn[CORE_ARRAY_LEN(parts)] = { 0 };
+	OSSL_PARAM_BLD *bld = NULL;
+	bool priv = json_object_get(jwk, "d") != NULL;
+	bool crt = json_object_get(jwk, "p") != NULL;
+	enum core_err err = CORE_OK;
+
+	bld = OSSL_PARAM_BLD_new();
+	if (bld == NULL)
+		return core_errf(eb, CORE_ERR_NOMEM, "JWK params");
+	for (size_t i = 0; i < CORE_ARRAY_LEN(parts); i++) {
+		uint8_t *b = NULL;
+		size_t blen = 0;
+		bool need = !parts[i].priv || (priv && (i == 2 || crt));
+
+		if (parts[i].priv && !priv)
+			continue;
+		if (i > 2 && !crt)
+			continue;
+		err = crypto_json_b64url(jwk, parts[i].member, need, &b, &blen,
+		    eb);
+		if (err != CORE_OK)
+			goto out;
+		if (blen == 0 || blen > CRYPTO_RSA_MAX_BITS / 8) {
+			free(b);
+			err = core_errf(eb, CORE_ERR_INVALID,
+			    "JWK: RSA member \"%s\" has bad length %zu",
+			    parts[i].member, blen);
+			goto out;
+		}
+		bn[i] = parts[i].priv ? BN_secure_new() : BN_new();
+		if (bn[i] == NULL || BN_bin2bn(b, (int)blen, bn[i]) == NULL ||
+		    OSSL_PARAM_BLD_push_BN(bld, parts[i].param, bn[i]) != 1) {
+			core_wipe(b, blen);
+			free(b);
+			err = core_errf(eb, CORE_ERR_NOMEM, "JWK params");
+			goto out;
+		}
+		core_wipe(b, blen);
+		free(b);
+	}
+	if (BN_num_bits(bn[0]) < CRYPTO_RSA_MIN_BITS) {
+		err = core_errf(eb, CORE_ERR_UNSUPPORTED,
+		    "JWK: RSA modulus of %d bits refused (want >= %d)",
+		    BN_num_bits(bn[0]), CRYPTO_RSA_MIN_BITS);
+		goto out;
+	}
+	err = key_from_params("RSA", bld, priv, out, eb);
+out:
+	for (size_t i = 0; i < CORE_ARRAY_LEN(parts); i++)
+		BN_clear_free(bn[i]);
+	OSSL_PARAM_BLD_free(bld);
+	return err;
+}
+
+static enum core_err
+jwk_okp(const json_t *jwk, struct crypto_key **out, struct core_errbuf *eb)
+{
+	const char *crv = NULL, *name;
+	uint8_t *x = NULL, *d = NULL;
+	size_t xlen = 0, dlen = 0;
+	EVP_PKEY *pkey = NULL;
+	uint8_t derived[32];
+	size_t dl = sizeof(derived);
+	enum core_err err;
+	int id;
+
+	err = core_json_get_str(jwk, "crv", true, &crv, eb);
+	if (err != CORE_OK)
+		goto out;
+	if (strcmp(crv, "Ed25519") == 0) {
+		id = EVP_PKEY_ED25519;
+		name = "Ed25519";
+	} else if (strcmp(crv, "X25519") == 0) {
+		id = EVP_PKEY_X25519;
+		name = "X25519";
+	} else {
+		err = core_errf(eb, CORE_ERR_UNSUPPORTED,
+		    "JWK: unsupported OKP crv \"%.32s\"", crv);
+		goto out;
+	}
+	if ((err = crypto_json_b64url(jwk, "x", true, &x, &xlen, eb)) ||
+	    (err = crypto_json_b64url(jwk, "d", false, &d, &dlen, eb)))
+		goto out;
+	if (xlen != 32 || (d != NULL && dlen != 32)) {
+		err = core_errf(eb, CORE_ERR_INVALID,
+		    "JWK: %s \"%s\" must be 32 bytes (got %zu)", name,
+		    xlen != 32 ? "x" : "d", xlen != 32 ? xlen : dlen);
+		goto out;
+	}
+	if (d != NULL) {
+		pkey = EVP_PKEY_new_raw_private_key(id, NULL, d, dlen);
+		if (pkey == NULL ||
+		    EVP_PKEY_get_raw_public_key(pkey, derived, &dl) != 1) {
+			err = crypto_ossl_err(eb, "JWK: invalid %s key", name);
+			goto out;
+		}
+		if (dl != 32 || memcmp(derived, x, 32) != 0) {
+			err = core_errf(eb, CORE_ERR_INVALID,
+			    "JWK: private key does not match the public key");
+			goto out;
+		}
+	} else {
+		pkey = EVP_PKEY_new_raw_public_key(id, NULL, x, xlen);
+		if (pkey == NULL) {
+			err = crypto_ossl_err(eb, "JWK: invalid %s key", name);
+			goto out;
+		}
+	}
+	err = key_wrap(pkey, out, eb);
+	pkey = NULL;
+out:
+	EVP_PKEY_free(pkey);
+	free(x);
+	if (d != NULL) {
+		core_wipe(d, dlen);
+		free(d);
+	}
+	return err;
+}
+
+enum core_err
+crypto_key_from_jwk(const json_t *jwk, struct crypto_key **out,
+    struct core_errbuf *eb)
+{
+	const char *kty = NULL, *alg = NULL, *kid = NULL;
+	enum core_err err;
+
+	*out = NULL;
+	if (!json_is_object(jwk))
+		return core_errf(eb, CORE_ERR_INVALID, "JWK is not an object");
+	if ((err = core_json_get_str(jwk, "kty", true, &kty, eb)) ||
+	    (err = core_json_get_str(jwk, "alg", false, &alg, eb)) ||
+	    (err = core_json_get_str(jwk, "kid", false, &kid, eb))) {
+		core_errbuf_prefix(eb, "JWK");
+		return err;
+	}
+	if (strcmp(kty, "EC") == 0)
+		err = jwk_ec(jwk, out, eb);
+	else if (strcmp(kty, "RSA") == 0)
+		err = jwk_rsa(jwk, out, eb);
+	else if (strcmp(kty, "OKP") == 0)
+		err = jwk_okp(jwk, out, eb);
+	else
+		return core_errf(eb, CORE_ERR_UNSUPPORTED,
+		    "JWK: unsupported kty \"%.32s\"", kty);
+	if (err != CORE_OK)
+		return err;
+	if ((alg != NULL && ((*out)->jwk_alg = strdup(alg)) == NULL) ||
+	    (kid != NULL && ((*out)->jwk_kid = strdup(kid)) == NULL)) {
+		crypto_key_free(*out);
+		*out = NULL;
+		return core_errf(eb, CORE_ERR_NOMEM, "JWK");
+	}
+	return CORE_OK;
+}
+
+enum core_err
+crypto_key_from_jwk_str(const void *p, size_t n, struct crypto_key **out,
+    struct core_errbuf *eb)
+{
+	json_t *jwk = NULL;
+	enum core_err err;
+
+	*out = NULL;
+	err = core_json_parse_object(p, n, CRYPTO_KEY_MAX_LEN, &jwk, eb);
+	if (err != CORE_OK) {
+		core_errbuf_prefix(eb, "JWK");
+		return err;
+	}
+	err = crypto_key_from_jwk(jwk, out, eb);
+	json_decref(jwk);
+	return err;
+}
+
+/* ---- JWK export ---- */
+
+static enum core_err
+set_bn_b64url(json_t *o, const char *name, const EVP_PKEY *pkey,
+    const char *param, size_t pad, struct core_errbuf *eb)
+{
+	BIGNUM *bn = NULL;
+	uint8_t *buf = NULL;
+	size_t len;
+	enum core_err err;
+
+	if (EVP_PKEY_get_bn_param(pkey, param, &bn) != 1)
+		return crypto_ossl_err(eb, "JWK: key has no %s", name);
+	len = pad > 0 ? pad : (size_t)BN_num_bytes(bn);
+	if (len == 0)
+		len = 1;
+	buf = malloc(len);
+	if (buf == NULL || BN_bn2binpad(bn, buf, (int)len) < 0) {
+		err = crypto_ossl_err(eb, "JWK: encode %s", name);
+		goto out;
+	}
+	err = crypto_json_set_b64url(o, name, buf, len, eb);
+out:
+	if (buf != NULL) {
+		core_wipe(buf, len);
+		free(buf);
+	}
+	BN_clear_free(bn);
+	return err;
+}
+
+enum core_err
+crypto_key_to_jwk(const struct crypto_key *k, bool private_part,
+    json_t **out, struct core_errbuf *eb)
+{
+	json_t *o = NULL;
+	uint8_t raw[32];
+	size_t rawlen;
+	size_t flen = crypto_ec_field_len(k->type);
+	enum core_err err = CORE_OK;
+
+	*out = NULL;
+	if (private_part && !k->is_private)
+		return core_errf(eb, CORE_ERR_INVALID,
+		    "JWK: key has no private part");
+	o = json_object();
+	if (o == NULL)
+		return core_errf(eb, CORE_ERR_NOMEM, "JWK");
+	switch (k->type) {
+	case CRYPTO_KEY_EC_P256:
+	case CRYPTO_KEY_EC_P384:
+	case CRYPTO_KEY_EC_P521:
+		json_object_set_new(o, "kty", json_string("EC"));
+		json_object_set_new(o, "crv", json_string(
+		    k->type == CRYPTO_KEY_EC_P256 ? "P-256" :
+		    k->type == CRYPTO_KEY_EC_P384 ? "P-384" : "P-521"));
+		if ((err = set_bn_b64url(o, "x", k->pkey,
+		    OSSL_PKEY_PARAM_EC_PUB_X, flen, eb)) ||
+		    (err = set_bn_b64url(o, "y", k->pkey,
+		    OSSL_PKEY_PARAM_EC_PUB_Y, flen, eb)))
+			goto out;
+		if (private_part)
+			err = set_bn_b64url(o, "d", k->pkey,
+			    OSSL_PKEY_PARAM_PRIV_KEY, flen, eb);
+		break;
+	case CRYPTO_KEY_RSA:
+		json_object_set_new(o, "kty", json_string("RSA"));
+		if ((err = set_bn_b64url(o, "n", k->pkey,
+		    OSSL_PKEY_PARAM_RSA_N, 0, eb)) ||
+		    (err = set_bn_b64url(o, "e", k->pkey,
+		    OSSL_PKEY_PARAM_RSA_E, 0, eb)))
+			goto out;
+		if (private_part) {
+			if ((err = set_bn_b64url(o, "d", k->pkey,
+			    OSSL_PKEY_PARAM_RSA_D, 0, eb)))
+				goto out;
+			/* CRT members when the key has them. */
+			if (set_bn_b64url(o, "p", k->pkey,
+			    OSSL_PKEY_PARAM_RSA_FACTOR1, 0, NULL) == CORE_OK &&
+			    ((err = set_bn_b64url(o, "q", k->pkey,
+			    OSSL_PKEY_PARAM_RSA_FACTOR2, 0, eb)) ||
+			    (err = set_bn_b64url(o, "dp", k->pkey,
+			    OSSL_PKEY_PARAM_RSA_EXPONENT1, 0, eb)) ||
+			    (err = set_bn_b64url(o, "dq", k->pkey,
+			    OSSL_PKEY_PARAM_RSA_EXPONENT2, 0, eb)) ||
+			    (err = set_bn_b64url(o, "qi", k->pkey,
+			    OSSL_PKEY_PARAM_RSA_COEFFICIENT1, 0, eb))))
+				goto out;
+			ERR_clear_error();
+		}
+		break;
+	case CRYPTO_KEY_ED25519:
+	case CRYPTO_KEY_X25519:
+		json_object_set_new(o, "kty", json_string("OKP"));
+		json_object_set_new(o, "crv", json_string(
+		    k->type == CRYPTO_KEY_ED25519 ? "Ed25519" : "X25519"));
+		rawlen = sizeof(raw);
+		if (EVP_PKEY_get_raw_public_key(k->pkey, raw, &rawlen) != 1) {
+			err = crypto_ossl_err(eb, "JWK: raw public key");
+			goto out;
+		}
+		if ((err = crypto_json_set_b64url(o, "x", raw, rawlen, eb)))
+			goto out;
+		if (private_part) {
+			rawlen = sizeof(raw);
+			if (EVP_PKEY_get_raw_private_key(k->pkey, raw,
+			    &rawlen) != 1) {
+				err = crypto_ossl_err(eb,
+				    "JWK: raw private key");
+				goto out;
+			}
+			err = crypto_json_set_b64url(o, "d", raw, rawlen, eb);
+			core_wipe(raw, sizeof(raw));
+		}
+		break;
+	}
+out:
+	if (err != CORE_OK) {
+		json_decref(o);
+		return err;
+	}
+	*out = o;
+	return CORE_OK;
+}
+
+enum core_err
+crypto_key_thumbprint(const struct crypto_key *k, enum crypto_hash h,
+    uint8_t *out, struct core_errbuf *eb)
+{
+	json_t *jwk = NULL;
+	enum core_err err;
+
+	/* crypto_key_to_jwk emits exactly the RFC 7638 required members. */
+	err = crypto_key_to_jwk(k, false, &jwk, eb);
+	if (err != CORE_OK)
+		return err;
+	err = crypto_jcs_hash(jwk, h, out, eb);
+	json_decref(jwk);
+	return err;
+}
+
+enum core_err
+crypto_key_thumbprint_b64url(const struct crypto_key *k, enum crypto_hash h,
+    char **out, struct core_errbuf *eb)
+{
+	uint8_t d[CRYPTO_HASH_MAX_LEN];
+	enum core_err err;
+
+	*out = NULL;
+	err = crypto_key_thumbprint(k, h, d, eb);
+	if (err != CORE_OK)
+		return err;
+	*out = core_b64url_encode(d, crypto_hash_len(h));
+	if (*out == NULL)
+		return core_errf(eb, CORE_ERR_NOMEM, "thumbprint");
+	return CORE_OK;
+}
+
+enum core_err
+crypto_ecdh(const struct crypto_key *priv, const struct crypto_key *peer,
+    struct secret **z_out, struct core_errbuf *eb)
+{
+	EVP_PKEY_CTX *ctx = NULL;
+	struct secret *z = NULL;
+	size_t len = 0;
+	enum core_err err = CORE_OK;
+
+	*z_out = NULL;
+	if (priv->type != peer->type || (crypto_ec_field_len(priv->type) == 0 &&
+	    priv->type != CRYPTO_KEY_X25519))
+		return core_errf(eb, CORE_ERR_INVALID,
+		    "ECDH: key types %s and %s do not agree",
+		    crypto_key_type_name(priv->type),
+		    crypto_key_type_name(peer->type));
+	if (!priv->is_private)
+		return core_errf(eb, CORE_ERR_INVALID,
+		    "ECDH: need a private key");
+	ctx = EVP_PKEY_CTX_new_from_pkey(NULL, priv->pkey, NULL);
+	if (ctx == NULL || EVP_PKEY_derive_init(ctx) != 1 ||
+	    EVP_PKEY_derive_set_peer_ex(ctx, peer->pkey, 1) != 1 ||
+	    EVP_PKEY_derive(ctx, NULL, &len) != 1) {
+		err = crypto_ossl_err(eb, "ECDH with the peer key");
+		goto out;
+	}
+	z = secret_new(len);
+	if (z == NULL) {
+		err = core_errf(eb, CORE_ERR_NOMEM, "ECDH");
+		goto out;
+	}
+	if (EVP_PKEY_derive(ctx, z->ptr, &len) != 1) {
+		err = crypto_ossl_err(eb, "ECDH derive");
+		goto out;
+	}
+	z->len = len;
+	*z_out = z;
+	z = NULL;
+out:
+	secret_free(z);
+	EVP_PKEY_CTX_free(ctx);
+	return err;
+}
