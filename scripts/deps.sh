@@ -16,6 +16,8 @@ PACKAGES=(
   nodejs openssl curl jq
   # checks
   shellcheck clang-format
+  # HAL tests: cloud-init schema validation of the generated user-data
+  cloud-init
 )
 
 missing=()

@@ -37,7 +37,7 @@ for u in propeller-manager propeller-proxy propeller-kbs; do
   contains "$u" "$(cat "$units/$u.service")" "DynamicUser=yes"
   contains "$u" "$(cat "$units/$u.service")" "PrivateDevices=yes"
 done
-contains kbs "$(cat "$units/propeller-kbs.service")" "--data-dir /var/lib/propeller-kbs"
+contains kbs "$(cat "$units/propeller-kbs.service")" "KBS_DATA_DIR=/var/lib/propeller-kbs"
 for f in mosquitto/propeller.conf mosquitto/clients.example mosquitto/propeller-broker-users.sh; do
   if [ -f "$P/share/doc/propeller/examples/$f" ]; then pass; else fail "$f not installed"; fi
 done
