@@ -716,7 +716,7 @@ kbs_jwe_decrypt(const void *jwe, size_t len, void *evp_pkey,
 	const char *prot = NULL, *alg = NULL, *enc = NULL;
 	uint8_t *ph = NULL, *ek = NULL, *iv = NULL, *ct = NULL, *tag = NULL;
 	size_t phl = 0, ekl = 0, ivl = 0, ctl = 0, tagl = 0;
-	uint8_t z[66], kek[32], cek[64];
+	uint8_t z[66], kek[32], cek[512]; /* RSA needs modulus-size room */
 	size_t zlen = sizeof(z), cekl = sizeof(cek);
 	struct secret *pt = NULL;
 	enum core_err err;

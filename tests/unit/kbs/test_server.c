@@ -1,0 +1,650 @@
+/*
+ * test_server.c -- a real propeller-kbs server (in process, 127.0.0.1 on a
+ * free port) driven over HTTP with libcurl and with the kbs client: the
+ * walkthrough, every refusal the issue lists (status, error type, nothing
+ * stored), restart persistence and the client's error reporting.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+#include <openssl/pem.h>
+
+#include "kbs/kbs_int.h"
+
+struct fixture {
+	char dir[64];
+	char data[96];
+	char admin_priv[96], admin_pub[96], wrong_priv[96], tee_key[96];
+	struct kbs_config cfg;
+	struct kbs_server *srv;
+	char url[64];
+	EVP_PKEY *admin, *wrong;
+};
+
+static struct fixture fx;
+
+static void
+write_pem(const char *path, EVP_PKEY *k, bool pub)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	if (pub)
+		assert_int_equal(PEM_write_PUBKEY(f, k), 1);
+	else
+		assert_int_equal(PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL,
+		    NULL), 1);
+	fclose(f);
+}
+
+static void
+start_server(void)
+{
+	assert_int_equal(kbs_server_new(&fx.cfg, &fx.srv, NULL), CORE_OK);
+	snprintf(fx.url, sizeof(fx.url), "http://127.0.0.1:%u",
+	    (unsigned)kbs_server_port(fx.srv));
+}
+
+static int
+setup(void **state)
+{
+	EVP_PKEY *tee;
+
+	(void)state;
+	memset(&fx, 0, sizeof(fx));
+	strcpy(fx.dir, "/tmp/kbs-test-XXXXXX"); /* fits: fixed literal */
+	assert_non_null(mkdtemp(fx.dir));
+	snprintf(fx.data, sizeof(fx.data), "%s/data", fx.dir);
+	snprintf(fx.admin_priv, sizeof(fx.admin_priv), "%s/admin.key", fx.dir);
+	snprintf(fx.admin_pub, sizeof(fx.admin_pub), "%s/admin.pub", fx.dir);
+	snprintf(fx.wrong_priv, sizeof(fx.wrong_priv), "%s/wrong.key", fx.dir);
+	snprintf(fx.tee_key, sizeof(fx.tee_key), "%s/tee.pem", fx.dir);
+	fx.admin = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	fx.wrong = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	tee = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	write_pem(fx.admin_priv, fx.admin, false);
+	write_pem(fx.admin_pub, fx.admin, true);
+	write_pem(fx.wrong_priv, fx.wrong, false);
+	write_pem(fx.tee_key, tee, false);
+	EVP_PKEY_free(tee);
+	kbs_config_init(&fx.cfg);
+	free(fx.cfg.listen_addr);
+	fx.cfg.listen_addr = strdup("127.0.0.1");
+	fx.cfg.listen_port = 0;
+	fx.cfg.data_dir = strdup(fx.data);
+	fx.cfg.admin_public_key = strdup(fx.admin_pub);
+	fx.cfg.max_body = 64 * 1024;
+	fx.cfg.session_timeout_ms = 1500;
+	start_server();
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	kbs_server_free(fx.srv);
+	kbs_config_cleanup(&fx.cfg);
+	EVP_PKEY_free(fx.admin);
+	EVP_PKEY_free(fx.wrong);
+	core_fs_rmtree(fx.dir, NULL);
+	return 0;
+}
+
+struct resp {
+	long status;
+	struct core_buf body;
+	char setcookie[128];
+};
+
+static size_t
+on_body(char *p, size_t s, size_t n, void *ud)
+{
+	core_buf_append(ud, p, s * n);
+	return s * n;
+}
+
+static size_t
+on_header(char *p, size_t s, size_t n, void *ud)
+{
+	struct resp *r = ud;
+
+	if (strncasecmp(p, "Set-Cookie: kbs-session-id=", 27) == 0)
+		snprintf(r->setcookie, 33, "%s", p + 27);
+	return s * n;
+}
+
+/* One raw HTTP request; cookie is the session id or NULL. */
+static void
+http(const char *method, const char *path, const char *body, size_t len,
+    const char *cookie, const char *authz, struct resp *r)
+{
+	CURL *h = curl_easy_init();
+	struct curl_slist *hd = NULL;
+	char url[512], hv[4096];
+
+	memset(r, 0, sizeof(*r));
+	core_buf_init(&r->body, 0);
+	snprintf(url, sizeof(url), "%s%s", fx.url, path);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &r->body);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, r);
+	if (cookie != NULL) {
+		snprintf(hv, sizeof(hv), "kbs-session-id=%s", cookie);
+		curl_easy_setopt(h, CURLOPT_COOKIE, hv);
+	}
+	if (authz != NULL) {
+		snprintf(hv, sizeof(hv), "Authorization: %s", authz);
+		hd = curl_slist_append(hd, hv);
+		curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
+	}
+	if (strcmp(method, "POST") == 0) {
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? body : "");
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)len);
+	} else if (strcmp(method, "GET") != 0) {
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+	}
+	assert_int_equal(curl_easy_perform(h), CURLE_OK);
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
+	curl_slist_free_all(hd);
+	curl_easy_cleanup(h);
+}
+
+/* Asserts status and the ErrorInformation variant, then frees r. */
+static void
+expect(struct resp *r, long status, const char *variant)
+{
+	json_t *j = json_loadb((char *)r->body.data, r->body.len, 0, NULL);
+	const char *type = json_string_value(json_object_get(j, "type"));
+	char want[256];
+
+	if (r->status != status || type == NULL)
+		fprintf(stderr, "got %ld %.*s\n", r->status, (int)r->body.len,
+		    (char *)r->body.data);
+	assert_int_equal(r->status, status);
+	assert_non_null(type);
+	snprintf(want, sizeof(want), KBS_ERR_PREFIX "%s", variant);
+	assert_string_equal(type, want);
+	assert_non_null(json_object_get(j, "detail"));
+	json_decref(j);
+	core_buf_cleanup(&r->body);
+}
+
+static size_t
+count_files(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t n = 0;
+	char sub[512];
+
+	if (d == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", dir, e->d_name);
+		if (e->d_type == DT_DIR)
+			n += count_files(sub);
+		else
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+static size_t
+stored(void)
+{
+	char p[160];
+
+	snprintf(p, sizeof(p), "%s/resources", fx.data);
+	return count_files(p);
+}
+
+static char *
+admin_token(EVP_PKEY *k, const char *payload)
+{
+	const char *hdr = "{\"alg\":\"EdDSA\",\"typ\":\"JWT\"}";
+	char *h = core_b64url_encode(hdr, strlen(hdr));
+	char *p = core_b64url_encode(payload, strlen(payload));
+	char *out = malloc(4096), *s;
+	uint8_t sig[64];
+	size_t sl = 64;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+
+	snprintf(out, 4096, "%s.%s", h, p);
+	assert_int_equal(EVP_DigestSignInit(md, NULL, NULL, NULL, k), 1);
+	assert_int_equal(EVP_DigestSign(md, sig, &sl, (uint8_t *)out,
+	    strlen(out)), 1);
+	s = core_b64url_encode(sig, 64);
+	snprintf(out + strlen(out), 4096 - strlen(out), ".%s", s);
+	EVP_MD_CTX_free(md);
+	free(h);
+	free(p);
+	free(s);
+	return out;
+}
+
+static char *
+bearer(EVP_PKEY *k, int64_t iat, int64_t exp, const char *extra)
+{
+	char pl[512], *t, *b;
+
+	snprintf(pl, sizeof(pl), "{\"exp\":%lld,\"iat\":%lld%s}",
+	    (long long)exp, (long long)iat, extra ? extra : "");
+	t = admin_token(k, pl);
+	b = malloc(strlen(t) + 8);
+	snprintf(b, strlen(t) + 8, "Bearer %s", t);
+	free(t);
+	return b;
+}
+
+/* /auth, returning the cookie and the nonce. */
+static void
+do_auth(const char *tee, char cookie[33], char nonce[64])
+{
+	char body[128];
+	struct resp r;
+	json_t *j;
+
+	snprintf(body, sizeof(body), "{\"version\":\"0.4.0\",\"tee\":\"%s\","
+	    "\"extra-params\":{}}", tee);
+	http("POST", "/kbs/v0/auth", body, strlen(body), NULL, NULL, &r);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(strlen(r.setcookie), 32);
+	memcpy(cookie, r.setcookie, 33);
+	j = json_loadb((char *)r.body.data, r.body.len, 0, NULL);
+	assert_int_equal(strlen(json_string_value(json_object_get(j,
+	    "nonce"))), 44);
+	assert_string_equal(json_string_value(json_object_get(j,
+	    "extra-params")), "");
+	snprintf(nonce, 64, "%s", json_string_value(json_object_get(j,
+	    "nonce")));
+	json_decref(j);
+	core_buf_cleanup(&r.body);
+}
+
+/* An /attest body with sample evidence binding bind_nonce. */
+static char *
+attest_body(const char *nonce, const char *bind_nonce)
+{
+	EVP_PKEY *k = NULL;
+	json_t *jwk = NULL, *b;
+	uint8_t d[48];
+	char *rd, *s;
+
+	assert_int_equal(kbs_ec_generate("P-256", &k, NULL), CORE_OK);
+	assert_int_equal(kbs_ec_pub_jwk(k, "ECDH-ES+A256KW", &jwk, NULL),
+	    CORE_OK);
+	assert_int_equal(kbs_runtime_digest(jwk, bind_nonce, "", d, NULL),
+	    CORE_OK);
+	rd = core_b64_encode(d, 48);
+	b = json_pack("{s:{s:s,s:O},s:{s:{s:s,s:s},s:s}}", "runtime-data",
+	    "nonce", nonce, "tee-pubkey", jwk, "tee-evidence",
+	    "primary_evidence", "svn", "1", "report_data", rd,
+	    "additional_evidence", "");
+	s = json_dumps(b, JSON_COMPACT);
+	json_decref(b);
+	json_decref(jwk);
+	EVP_PKEY_free(k);
+	free(rd);
+	return s;
+}
+
+static void
+set_policy(enum kbs_policy_preset p)
+{
+	struct kbs_admin_opts o = { fx.url, NULL, fx.admin_priv, NULL, 0 };
+	const char *t = kbs_policy_preset_text(p);
+
+	assert_int_equal(kbs_admin_set_policy(&o, t, strlen(t), NULL), CORE_OK);
+}
+
+static void
+test_walkthrough(void **state)
+{
+	struct kbs_admin_opts o = { fx.url, NULL, fx.admin_priv, NULL, 0 };
+	struct kbs_client_opts co = { 0 };
+	struct kbs_client *c = NULL;
+	struct secret *s = NULL;
+	struct core_errbuf eb;
+	const char *key = "k4MZqFekujKA77bhoO755yD8Cf/lgZGBrXny3PJlJgs=\n";
+	const char *t1, *t2;
+	char *t1copy;
+
+	(void)state;
+	core_errbuf_clear(&eb);
+	assert_int_equal(kbs_admin_set_resource(&o, "default/key/walk", key,
+	    strlen(key), &eb), CORE_OK);
+	co.url = fx.url;
+	assert_int_equal(kbs_client_new(&co, &c, NULL), CORE_OK);
+	/* The default policy refuses the sample TEE, with the KBS's detail. */
+	assert_int_equal(kbs_client_get_resource(c, "default/key/walk", &s,
+	    &eb), CORE_ERR_PERM);
+	assert_non_null(strstr(core_errbuf_msg(&eb), "PolicyDeny"));
+	set_policy(KBS_POLICY_ALLOW_ALL);
+	assert_int_equal(kbs_client_get_resource(c, "default/key/walk", &s,
+	    NULL), CORE_OK);
+	assert_int_equal(s->len, strlen(key));
+	assert_memory_equal(s->ptr, key, strlen(key));
+	secret_free(s);
+	/* The token is reused while valid. */
+	assert_int_equal(kbs_client_attest(c, &t1, NULL), CORE_OK);
+	t1copy = strdup(t1);
+	assert_int_equal(kbs_client_attest(c, &t2, NULL), CORE_OK);
+	assert_string_equal(t1copy, t2);
+	free(t1copy);
+	/* A missing resource is 401 PluginInternalError for the client. */
+	core_errbuf_clear(&eb);
+	assert_int_equal(kbs_client_get_resource(c, "default/key/none", &s,
+	    &eb), CORE_ERR_AUTH);
+	assert_non_null(strstr(core_errbuf_msg(&eb), "PluginInternalError"));
+	/* Delete, then the resource is gone. */
+	assert_int_equal(kbs_admin_delete_resource(&o, "default/key/walk",
+	    NULL), CORE_OK);
+	assert_int_equal(kbs_client_get_resource(c, "default/key/walk", &s,
+	    NULL), CORE_ERR_AUTH);
+	assert_int_equal(kbs_admin_delete_resource(&o, "default/key/walk",
+	    NULL), CORE_ERR_AUTH);
+	kbs_client_free(c);
+	set_policy(KBS_POLICY_DEFAULT);
+}
+
+static void
+test_rcar_refusals(void **state)
+{
+	char cookie[33], nonce[64], cookie2[33], nonce2[64];
+	struct resp r;
+	char *body, *good;
+
+	(void)state;
+	/* Missing cookie. */
+	body = attest_body("x", "x");
+	http("POST", "/kbs/v0/attest", body, strlen(body), NULL, NULL, &r);
+	expect(&r, 401, "AttestationError");
+	free(body);
+	/* Bad JSON on /auth and /attest; wrong version; unknown tee. */
+	http("POST", "/kbs/v0/auth", "{", 1, NULL, NULL, &r);
+	expect(&r, 401, "AttestationError");
+	http("POST", "/kbs/v0/auth", "{\"version\":\"0.1.1\",\"tee\":\"sample\","
+	    "\"extra-params\":{}}", 52, NULL, NULL, &r);
+	expect(&r, 401, "AttestationError");
+	do_auth("sample", cookie, nonce);
+	http("POST", "/kbs/v0/attest", "{\"runtime-data\":", 16, cookie, NULL,
+	    &r);
+	expect(&r, 401, "AttestationError");
+	/* Wrong binding: the evidence binds another nonce. The nonce is then
+	 * burnt: the right evidence on that session fails too. */
+	body = attest_body(nonce, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+	http("POST", "/kbs/v0/attest", body, strlen(body), cookie, NULL, &r);
+	expect(&r, 401, "AttestationError");
+	free(body);
+	good = attest_body(nonce, nonce);
+	http("POST", "/kbs/v0/attest", good, strlen(good), cookie, NULL, &r);
+	expect(&r, 401, "AttestationError");
+	free(good);
+	/* Replayed nonce: a success, then the same body again on the same
+	 * session and on a new one. */
+	do_auth("sample", cookie, nonce);
+	good = attest_body(nonce, nonce);
+	http("POST", "/kbs/v0/attest", good, strlen(good), cookie, NULL, &r);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.setcookie, cookie);
+	core_buf_cleanup(&r.body);
+	http("POST", "/kbs/v0/attest", good, strlen(good), cookie, NULL, &r);
+	expect(&r, 401, "AttestationError");
+	do_auth("sample", cookie2, nonce2);
+	http("POST", "/kbs/v0/attest", good, strlen(good), cookie2, NULL, &r);
+	expect(&r, 401, "AttestationError");
+	free(good);
+	/* Evidence for another tee: the session was opened for snp. */
+	do_auth("snp", cookie, nonce);
+	good = attest_body(nonce, nonce);
+	http("POST", "/kbs/v0/attest", good, strlen(good), cookie, NULL, &r);
+	expect(&r, 401, "AttestationError");
+	free(good);
+	/* Unknown session id. */
+	good = attest_body(nonce, nonce);
+	http("POST", "/kbs/v0/attest", good, strlen(good),
+	    "00000000000000000000000000000000", NULL, &r);
+	expect(&r, 401, "AttestationError");
+	free(good);
+	/* Expired session (timeout 1.5 s in this fixture). */
+	do_auth("sample", cookie, nonce);
+	usleep(1600 * 1000);
+	good = attest_body(nonce, nonce);
+	http("POST", "/kbs/v0/attest", good, strlen(good), cookie, NULL, &r);
+	expect(&r, 401, "AttestationError");
+	free(good);
+}
+
+static void
+test_resource_refusals(void **state)
+{
+	char cookie[33], nonce[64], *good, *b;
+	struct resp r;
+	size_t before = stored();
+	time_t now = time(NULL);
+
+	(void)state;
+	/* No token at all, a garbage Bearer, a token from another signer. */
+	http("GET", "/kbs/v0/resource/default/key/x", NULL, 0, NULL, NULL, &r);
+	expect(&r, 401, "TokenNotFound");
+	http("GET", "/kbs/v0/resource/default/key/x", NULL, 0, NULL,
+	    "Bearer a.b.c", &r);
+	expect(&r, 401, "TokenVerifierError");
+	b = bearer(fx.admin, now, now + 60, NULL);
+	http("GET", "/kbs/v0/resource/default/key/x", NULL, 0, NULL, b, &r);
+	expect(&r, 401, "TokenVerifierError");
+	free(b);
+	/* Bad paths. */
+	do_auth("sample", cookie, nonce);
+	good = attest_body(nonce, nonce);
+	http("POST", "/kbs/v0/attest", good, strlen(good), cookie, NULL, &r);
+	assert_int_equal(r.status, 200);
+	core_buf_cleanup(&r.body);
+	free(good);
+	http("GET", "/kbs/v0/resource/default/../key", NULL, 0, cookie, NULL,
+	    &r);
+	expect(&r, 401, "PluginInternalError");
+	http("GET", "/kbs/v0/resource/default/key/a%24b", NULL, 0, cookie,
+	    NULL, &r);
+	expect(&r, 401, "PluginInternalError");
+	http("GET", "/kbs/v0/resource/default/key", NULL, 0, cookie, NULL, &r);
+	expect(&r, 401, "PluginInternalError");
+	/* Policy denial with a valid session under the default policy. */
+	http("GET", "/kbs/v0/resource/default/key/x", NULL, 0, cookie, NULL,
+	    &r);
+	expect(&r, 401, "PolicyDeny");
+	/* Routing. */
+	http("GET", "/kbs/v0/auth", NULL, 0, NULL, NULL, &r);
+	expect(&r, 404, "PluginNotFound");
+	http("GET", "/kbs/v0/nope", NULL, 0, NULL, NULL, &r);
+	expect(&r, 404, "PluginNotFound");
+	http("GET", "/other", NULL, 0, NULL, NULL, &r);
+	expect(&r, 404, "InvalidRequestPath");
+	http("GET", "/healthz", NULL, 0, NULL, NULL, &r);
+	assert_int_equal(r.status, 200);
+	core_buf_cleanup(&r.body);
+	assert_int_equal(stored(), before);
+}
+
+static void
+test_admin_refusals(void **state)
+{
+	time_t now = time(NULL);
+	char *ok = bearer(fx.admin, now, now + 600, NULL);
+	char *expired = bearer(fx.admin, now - 9000, now - 1800, NULL);
+	char *future = bearer(fx.admin, now + 3600, now + 7200, NULL);
+	char *wrong = bearer(fx.wrong, now, now + 600, NULL);
+	char *noexp, *role_ok, *role_bad;
+	char *big = calloc(1, 70 * 1024);
+	size_t before = stored();
+	struct resp r;
+
+	(void)state;
+	{
+		char *t = admin_token(fx.admin, "{\"iat\":1}");
+
+		noexp = malloc(strlen(t) + 8);
+		snprintf(noexp, strlen(t) + 8, "Bearer %s", t);
+		free(t);
+	}
+	role_ok = bearer(fx.admin, now, now + 600, ",\"role\":\"admin\"");
+	role_bad = bearer(fx.admin, now, now + 600, ",\"role\":\"reader\"");
+	http("POST", "/kbs/v0/resource/a/b/c", "x", 1, NULL, NULL, &r);
+	expect(&r, 401, "AdminAuth");
+	http("POST", "/kbs/v0/resource/a/b/c", "x", 1, NULL, expired, &r);
+	expect(&r, 401, "AdminAuth");
+	http("POST", "/kbs/v0/resource/a/b/c", "x", 1, NULL, future, &r);
+	expect(&r, 401, "AdminAuth");
+	http("POST", "/kbs/v0/resource/a/b/c", "x", 1, NULL, wrong, &r);
+	expect(&r, 401, "AdminAuth");
+	http("POST", "/kbs/v0/resource/a/b/c", "x", 1, NULL, noexp, &r);
+	expect(&r, 401, "AdminAuth");
+	http("POST", "/kbs/v0/resource/a/b/c", "x", 1, NULL, role_bad, &r);
+	expect(&r, 401, "AdminAuth");
+	http("DELETE", "/kbs/v0/resource/a/b/c", NULL, 0, NULL, wrong, &r);
+	expect(&r, 401, "AdminAuth");
+	http("POST", "/kbs/v0/resource-policy", "{}", 2, NULL, expired, &r);
+	expect(&r, 401, "AdminAuth");
+	/* Authenticated but bad: paths, bodies, policies. */
+	http("POST", "/kbs/v0/resource/a/../c", "x", 1, NULL, ok, &r);
+	expect(&r, 401, "PluginInternalError");
+	http("POST", "/kbs/v0/resource/a/b/.c", "x", 1, NULL, ok, &r);
+	expect(&r, 401, "PluginInternalError");
+	http("POST", "/kbs/v0/resource/a/b/c%2Fd", "x", 1, NULL, ok, &r);
+	expect(&r, 401, "PluginInternalError");
+	memset(big, 'a', 70 * 1024 - 1);
+	http("POST", "/kbs/v0/resource/a/b/big", big, strlen(big), NULL, ok,
+	    &r);
+	expect(&r, 413, "PayloadTooLarge");
+	http("POST", "/kbs/v0/auth", big, strlen(big), NULL, NULL, &r);
+	expect(&r, 413, "PayloadTooLarge");
+	http("POST", "/kbs/v0/resource-policy", "{\"policy\":\"YQ==\"}", 17,
+	    NULL, ok, &r);
+	expect(&r, 401, "ParsePolicyError");
+	http("POST", "/kbs/v0/resource-policy", "{\"policy\":\"e30\"}", 16,
+	    NULL, ok, &r);
+	expect(&r, 401, "ParsePolicyError");
+	assert_int_equal(stored(), before);
+	/* The role-claim variant with role admin is accepted. */
+	http("POST", "/kbs/v0/resource/a/b/role", "x", 1, NULL, role_ok, &r);
+	assert_int_equal(r.status, 200);
+	core_buf_cleanup(&r.body);
+	assert_int_equal(stored(), before + 1);
+	http("DELETE", "/kbs/v0/resource/a/b/role", NULL, 0, NULL, ok, &r);
+	assert_int_equal(r.status, 200);
+	core_buf_cleanup(&r.body);
+	assert_int_equal(stored(), before);
+	free(ok);
+	free(expired);
+	free(future);
+	free(wrong);
+	free(noexp);
+	free(role_ok);
+	free(role_bad);
+	free(big);
+}
+
+/* Resources and the token key survive a restart: a token issued before
+ * still works after it (Bearer path). */
+static void
+test_restart(void **state)
+{
+	struct kbs_admin_opts o = { fx.url, NULL, fx.admin_priv, NULL, 0 };
+	struct kbs_client_opts co = { 0 };
+	struct kbs_client *c = NULL;
+	struct secret *s = NULL;
+	const char *tok;
+	char *saved;
+
+	(void)state;
+	set_policy(KBS_POLICY_ALLOW_ALL);
+	assert_int_equal(kbs_admin_set_resource(&o, "default/key/keep", "kept",
+	    4, NULL), CORE_OK);
+	co.url = fx.url;
+	co.tee_key_file = fx.tee_key;
+	assert_int_equal(kbs_client_new(&co, &c, NULL), CORE_OK);
+	assert_int_equal(kbs_client_attest(c, &tok, NULL), CORE_OK);
+	saved = strdup(tok);
+	kbs_client_free(c);
+	kbs_server_free(fx.srv);
+	fx.srv = NULL;
+	start_server();
+	co.url = fx.url;
+	assert_int_equal(kbs_client_new(&co, &c, NULL), CORE_OK);
+	assert_int_equal(kbs_client_set_token(c, saved, NULL), CORE_OK);
+	assert_int_equal(kbs_client_get_resource(c, "default/key/keep", &s,
+	    NULL), CORE_OK);
+	assert_int_equal(s->len, 4);
+	assert_memory_equal(s->ptr, "kept", 4);
+	secret_free(s);
+	kbs_client_free(c);
+	free(saved);
+	set_policy(KBS_POLICY_DEFAULT);
+}
+
+static void
+test_client_errors(void **state)
+{
+	struct kbs_client_opts co = { 0 };
+	struct kbs_client *c = NULL;
+	struct secret *s = NULL;
+	struct core_errbuf eb;
+	struct kbs_admin_opts o = { fx.url, NULL, fx.wrong_priv, NULL, 0 };
+
+	(void)state;
+	/* Unreachable: port 1 on loopback has no listener. */
+	co.url = "http://127.0.0.1:1";
+	assert_int_equal(kbs_client_new(&co, &c, NULL), CORE_OK);
+	core_errbuf_clear(&eb);
+	assert_int_equal(kbs_client_get_resource(c, "a/b/c", &s, &eb),
+	    CORE_ERR_NET);
+	assert_non_null(strstr(core_errbuf_msg(&eb), "unreachable"));
+	kbs_client_free(c);
+	/* A bad path is refused before anything is sent. */
+	co.url = fx.url;
+	assert_int_equal(kbs_client_new(&co, &c, NULL), CORE_OK);
+	assert_int_equal(kbs_client_get_resource(c, "a/../c", &s, NULL),
+	    CORE_ERR_INVALID);
+	kbs_client_free(c);
+	/* An admin call with the wrong key reports AdminAuth. */
+	core_errbuf_clear(&eb);
+	assert_int_equal(kbs_admin_set_resource(&o, "a/b/c", "x", 1, &eb),
+	    CORE_ERR_AUTH);
+	assert_non_null(strstr(core_errbuf_msg(&eb), "AdminAuth"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_walkthrough),
+		cmocka_unit_test(test_rcar_refusals),
+		cmocka_unit_test(test_resource_refusals),
+		cmocka_unit_test(test_admin_refusals),
+		cmocka_unit_test(test_restart),
+		cmocka_unit_test(test_client_errors),
+	};
+	int rc;
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	rc = cmocka_run_group_tests(tests, setup, teardown);
+	curl_global_cleanup();
+	return rc;
+}
