@@ -29,7 +29,7 @@
 #include "tee/tee.h"
 
 /* Largest evidence accepted (JSON or binary). */
-#define VERIFIER_MAX_EVIDENCE (256 * 1024)
+#define VERIFIER_MAX_EVIDENCE (1024 * 1024)
 
 struct verifier_opts {
 	/*
