@@ -351,6 +351,17 @@ enum core_err core_parse_int(const char *s, int64_t min, int64_t max,
 /* Convenience: a single-name list, e.g. CORE_ENV("PROPLET_LOG_LEVEL"). */
 #define CORE_ENV(...) ((const char *const[]){ __VA_ARGS__, NULL })
 
+/*
+ * Reads the string value of `key` in `[section]` of config.toml text (the
+ * subset config.toml uses: sections, basic/literal strings, comments).
+ * *out is malloc'd, or NULL when the key is absent. A value of another
+ * type, an unterminated string or a malformed line is CORE_ERR_INVALID
+ * naming the line.
+ */
+#define CORE_TOML_MAX_BYTES (1024 * 1024)
+enum core_err core_toml_get(const char *text, size_t len, const char *section,
+    const char *key, char **out, struct core_errbuf *eb);
+
 /* ------------------------------------------------------------------ */
 /* Files                                                               */
 /* ------------------------------------------------------------------ */

@@ -18,8 +18,6 @@
 #include "tee/tee.h"
 #include "wasm/wasm.h"
 
-#define TOML_MAX_BYTES (1024 * 1024)
-#define TOML_VALUE_MAX 4096
 
 STATIC char *dup_or_null(const char *s);
 STATIC enum core_err split_list(const char *s, char sep, char ***out,
@@ -104,111 +102,6 @@ resolve_program(const char *name)
 	return found;
 }
 
-/* Skips spaces and tabs. */
-static const char *
-toml_ws(const char *p, const char *end)
-{
-	while (p < end && (*p == ' ' || *p == '\t'))
-		p++;
-	return p;
-}
-
-/* Parses a basic or literal TOML string at p into out. */
-static enum core_err
-toml_string(const char *p, const char *end, char **out, struct core_errbuf *eb)
-{
-	struct core_buf b;
-	char q = *p++;
-
-	core_buf_init(&b, TOML_VALUE_MAX);
-	while (p < end && *p != q && *p != '\n') {
-		char c = *p++;
-
-		if (q == '"' && c == '\\' && p < end) {
-			char e = *p++;
-
-			switch (e) {
-			case 'n': c = '\n'; break;
-			case 't': c = '\t'; break;
-			case '\\': c = '\\'; break;
-			case '"': c = '"'; break;
-			default:
-				core_buf_cleanup(&b);
-				return core_errf(eb, CORE_ERR_INVALID,
-				    "toml: unsupported escape \\%c", e);
-			}
-		}
-		if (core_buf_append(&b, &c, 1) != CORE_OK) {
-			core_buf_cleanup(&b);
-			return core_errf(eb, CORE_ERR_TOO_BIG,
-			    "toml: value longer than %d bytes", TOML_VALUE_MAX);
-		}
-	}
-	if (p >= end || *p != q) {
-		core_buf_cleanup(&b);
-		return core_errf(eb, CORE_ERR_INVALID, "toml: unterminated string");
-	}
-	*out = (char *)core_buf_steal(&b, NULL);
-	return *out != NULL ? CORE_OK : CORE_ERR_NOMEM;
-}
-
-enum core_err
-proplet_toml_get(const char *text, size_t len, const char *section,
-    const char *key, char **out, struct core_errbuf *eb)
-{
-	const char *p = text, *end = text + len;
-	bool in_section = false;
-	int line = 0;
-
-	*out = NULL;
-	if (len > TOML_MAX_BYTES)
-		return core_errf(eb, CORE_ERR_TOO_BIG, "toml: file too large");
-	while (p < end) {
-		const char *eol = memchr(p, '\n', (size_t)(end - p));
-		const char *le = eol != NULL ? eol : end;
-		const char *q = toml_ws(p, le);
-
-		line++;
-		if (q < le && *q == '[') {
-			const char *r = memchr(q, ']', (size_t)(le - q));
-			const char *s = toml_ws(q + 1, le);
-			size_t n;
-
-			if (r == NULL)
-				return core_errf(eb, CORE_ERR_INVALID,
-				    "toml: line %d: unterminated section header",
-				    line);
-			n = (size_t)(r - s);
-			while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-				n--;
-			in_section = strlen(section) == n &&
-			    strncmp(s, section, n) == 0;
-		} else if (in_section && q < le && *q != '#') {
-			const char *k = q, *v;
-			size_t kn;
-
-			while (q < le && (isalnum((unsigned char)*q) ||
-			    *q == '_' || *q == '-'))
-				q++;
-			kn = (size_t)(q - k);
-			q = toml_ws(q, le);
-			if (kn == 0 || q >= le || *q != '=')
-				return core_errf(eb, CORE_ERR_INVALID,
-				    "toml: line %d: expected key = value", line);
-			v = toml_ws(q + 1, le);
-			if (kn == strlen(key) && strncmp(k, key, kn) == 0) {
-				if (v < le && (*v == '"' || *v == '\''))
-					return toml_string(v, le, out, eb);
-				return core_errf(eb, CORE_ERR_INVALID,
-				    "toml: line %d: %s must be a string", line,
-				    key);
-			}
-		}
-		p = eol != NULL ? eol + 1 : end;
-	}
-	return CORE_OK;
-}
-
 struct identity_field {
 	const char *const *env;   /* newer name first */
 	const char *toml_keys[2]; /* newer key first */
@@ -244,7 +137,7 @@ load_identity(struct proplet_config *c, struct core_cfg *errs)
 		struct core_errbuf eb;
 
 		core_errbuf_clear(&eb);
-		if (core_fs_read(file, TOML_MAX_BYTES, &text, &tlen, &eb) == CORE_OK)
+		if (core_fs_read(file, CORE_TOML_MAX_BYTES, &text, &tlen, &eb) == CORE_OK)
 			file_read = true;
 		for (i = 0; i < CORE_ARRAY_LEN(f) && file_read; i++) {
 			size_t k;
@@ -252,7 +145,7 @@ load_identity(struct proplet_config *c, struct core_cfg *errs)
 			for (k = 0; k < 2 && *f[i].dst == NULL &&
 			    f[i].toml_keys[k] != NULL; k++) {
 				core_errbuf_clear(&eb);
-				if (proplet_toml_get((char *)text, tlen, section,
+				if (core_toml_get((char *)text, tlen, section,
 				    f[i].toml_keys[k], f[i].dst, &eb) != CORE_OK)
 					core_cfg_error(errs, "PROPLET_CONFIG_FILE",
 					    file, "%s", eb.msg);

@@ -86,15 +86,6 @@ struct proplet_config {
 void proplet_config_load(struct proplet_config *c, struct core_cfg *errs);
 void proplet_config_cleanup(struct proplet_config *c);
 
-/*
- * Reads `key = "value"` pairs of [section] from a TOML file (the subset
- * config.toml uses: sections, strings, comments). *out is malloc'd, NULL
- * when the key is absent. Exposed for tests and fuzzing.
- */
-enum core_err proplet_toml_get(const char *text, size_t len,
-    const char *section, const char *key, char **out,
-    struct core_errbuf *eb);
-
 struct proplet;
 
 /* Builds the service: detects the TEE, connects to the broker. */
