@@ -145,6 +145,11 @@ ocicrypt_packet_wrap(const char *kid, const struct secret *kek,
 	memset(out, 0, sizeof(*out));
 	if (kek == NULL || kek->len != OCICRYPT_KEK_LEN)
 		return core_errf(eb, CORE_ERR_INVALID, "KEK must be 32 bytes");
+	if (kid == NULL || (strncmp(kid, "kbs://", 6) != 0 &&
+	    strncmp(kid, "kbs+", 4) != 0))
+		return core_errf(eb, CORE_ERR_INVALID,
+		    "kid \"%s\": want kbs:///repo/type/tag",
+		    kid != NULL ? kid : "");
 	if ((err = ocicrypt_kid_resource(kid, &res, eb)) != CORE_OK)
 		return err;
 	free(res);

@@ -32,7 +32,7 @@ tu_td(const char *rel)
 	return p;
 }
 
-static inline uint8_t *
+__attribute__((noinline, unused)) static uint8_t *
 tu_read(const char *path, size_t *len)
 {
 	uint8_t *p = NULL;
