@@ -16,3 +16,7 @@ propeller_integration_test(hal.install COMMAND ${_hal}/test_install.sh
   LABELS hal TIMEOUT 120)
 propeller_integration_test(hal.broker_acl COMMAND ${_hal}/test_broker_acl.sh
   LABELS hal TIMEOUT 120)
+# Opt-in: PROPELLER_SLOW_TESTS=1; exit code 77 means skipped.
+propeller_integration_test(hal.slow_boot COMMAND ${_hal}/test_slow_boot.sh
+  LABELS "hal;slow" TIMEOUT 7200)
+set_tests_properties(integration.hal.slow_boot PROPERTIES SKIP_RETURN_CODE 77)
