@@ -437,8 +437,11 @@ ctx_add_stdio(struct wasi_ctx *ctx, uint32_t slot, int hostfd,
 	f->rights_base |= RIGHT_POLL_FD_READWRITE;
 	f->rights_inh = 0;
 	f->applicable = RIGHTS_RW;
-	if (f->kind == KIND_SOCKET)
-		f->rights_base |= RIGHTS_SOCK & ~RIGHTS_RW;
+	if (f->kind == KIND_SOCKET) {
+		/* A socket given as stdio is used both ways. */
+		f->rights_base = RIGHTS_SOCK;
+		f->applicable = RIGHTS_SOCK;
+	}
 	return CORE_OK;
 }
 

@@ -125,7 +125,8 @@ wasi_openat_beneath(int dirfd, const char *name, int flags, mode_t mode)
 	if (atomic_load(&openat2_state) >= 0) {
 		memset(&how, 0, sizeof(how));
 		how.flags = (uint64_t)(unsigned)flags;
-		if (flags & (O_CREAT | O_TMPFILE))
+		/* O_TMPFILE includes O_DIRECTORY: test all its bits. */
+		if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE)
 			how.mode = mode;
 		how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
 		r = syscall(SYS_openat2, dirfd, name, &how, sizeof(how));
@@ -183,14 +184,15 @@ utf8_valid(const unsigned char *s, size_t n)
 }
 
 /*
- * Replaces the work buffer with target + "/" + rest (rest may be empty) and
- * restarts the walk at its beginning.
+ * Replaces the work buffer with target + "/" + rest (just target when rest
+ * is empty) and restarts the walk at its beginning.
  */
 static uint16_t
 splice_link(char **work, size_t *wlen, size_t *pos, const char *target,
     size_t tlen, const char *rest, size_t rlen)
 {
-	size_t nlen = tlen + 1 + rlen;
+	size_t sep = rlen > 0 ? 1 : 0;
+	size_t nlen = tlen + sep + rlen;
 	char *n;
 
 	if (tlen == 0)
@@ -203,8 +205,9 @@ splice_link(char **work, size_t *wlen, size_t *pos, const char *target,
 	if (n == NULL)
 		return WASI_ENOMEM;
 	memcpy(n, target, tlen);
-	n[tlen] = '/';
-	memcpy(n + tlen + 1, rest, rlen);
+	if (sep)
+		n[tlen] = '/';
+	memcpy(n + tlen + sep, rest, rlen);
 	n[nlen] = '\0';
 	free(*work);
 	*work = n;
