@@ -1,0 +1,99 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "proplet/internal.h"
+#include "wasm/wasm.h"
+
+/* File-local functions of service.c, reached through STATIC. */
+char *utf8_lossy(const uint8_t *p, size_t n);
+void render_outcome(const char *task_id, const struct wasm_result *r,
+    bool cli_style, char **results, char **error);
+
+static void
+test_utf8_lossy(void **state)
+{
+	char *s;
+
+	(void)state;
+	s = utf8_lossy((const uint8_t *)"30\n", 3);
+	assert_string_equal(s, "30\n");
+	free(s);
+	s = utf8_lossy((const uint8_t *)"a\xff" "b", 3);
+	assert_string_equal(s, "a\xef\xbf\xbd" "b");
+	free(s);
+	s = utf8_lossy((const uint8_t *)"\xc3\xa9\xe2\x82", 4); /* é, cut € */
+	assert_string_equal(s, "\xc3\xa9\xef\xbf\xbd\xef\xbf\xbd");
+	free(s);
+	s = utf8_lossy((const uint8_t *)"\xed\xa0\x80", 3); /* surrogate */
+	assert_string_equal(s, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+	free(s);
+	s = utf8_lossy((const uint8_t *)"\xf0\x9f\x98\x80", 4);
+	assert_string_equal(s, "\xf0\x9f\x98\x80");
+	free(s);
+	s = utf8_lossy(NULL, 0);
+	assert_string_equal(s, "");
+	free(s);
+}
+
+static void
+test_render_outcomes(void **state)
+{
+	struct wasm_result r;
+	char *res, *err;
+
+	(void)state;
+	wasm_result_init(&r);
+	r.outcome = WASM_OUT_RETURNED;
+	r.results = strdup("30\n");
+	render_outcome("t", &r, false, &res, &err);
+	assert_string_equal(res, "30"); /* in-process form */
+	assert_null(err);
+	free(res);
+	render_outcome("t", &r, true, &res, &err);
+	assert_string_equal(res, "30\n"); /* CLI form, as wasmtime prints */
+	free(res);
+	r.outcome = WASM_OUT_EXITED;
+	r.exit_code = 3;
+	core_buf_append_str(&r.err, "boom");
+	render_outcome("t", &r, true, &res, &err);
+	assert_null(res);
+	assert_string_equal(err, "Process exited with status: 3, stderr: boom");
+	free(err);
+	r.exit_code = 0;
+	core_buf_append_str(&r.out, "hello\n");
+	render_outcome("t", &r, false, &res, &err);
+	assert_string_equal(res, "hello\n");
+	free(res);
+	r.outcome = WASM_OUT_TRAPPED;
+	r.trap = WASM_TRAP_DIV_ZERO;
+	render_outcome("t", &r, false, &res, &err);
+	assert_non_null(strstr(err, "wasm trap: "));
+	assert_non_null(strstr(err, wasm_trap_str(WASM_TRAP_DIV_ZERO)));
+	free(err);
+	r.outcome = WASM_OUT_KILLED;
+	render_outcome("abc", &r, false, &res, &err);
+	assert_string_equal(err, "Task abc was stopped before completion");
+	free(err);
+	r.outcome = WASM_OUT_FAILED;
+	snprintf(r.errmsg, sizeof(r.errmsg), "bad import");
+	render_outcome("t", &r, false, &res, &err);
+	assert_string_equal(err, "bad import");
+	free(err);
+	wasm_result_cleanup(&r);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_utf8_lossy),
+		cmocka_unit_test(test_render_outcomes),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
