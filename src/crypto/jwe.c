@@ -1137,6 +1137,7 @@ crypto_jwe_decrypt(const void *jwe, size_t n,
 	    CRYPTO_JOSE_MAX_DEFAULT;
 	json_t *shared = NULL, *hdr = NULL;
 	enum core_err err, last = CORE_ERR_NOT_FOUND;
+	bool have_real = false, real_set = false;
 
 	*pt_out = NULL;
 	if (header_out != NULL)
@@ -1223,7 +1224,15 @@ crypto_jwe_decrypt(const void *jwe, size_t n,
 			goto out;
 		}
 next:
-		last = err;
+		/* Report the first failure that is more than "no key" or
+		 * "not allowed" (a tag mismatch says more). */
+		if (!have_real || (err != CORE_ERR_NOT_FOUND &&
+		    err != CORE_ERR_PERM && !real_set)) {
+			last = err;
+			have_real = true;
+			real_set = err != CORE_ERR_NOT_FOUND &&
+			    err != CORE_ERR_PERM;
+		}
 		core_buf_printf(&why, "%srecipient %zu (%s): %s",
 		    why.len > 0 ? "; " : "", i, alg != NULL ? alg : "?",
 		    core_errbuf_msg(&reb));
