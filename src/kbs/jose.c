@@ -24,6 +24,51 @@ static enum core_err b64url_member(const json_t *o, const char *key,
 static enum core_err jcs_string(const char *s, size_t n, struct core_buf *out);
 static int jcs_key_cmp(const void *a, const void *b);
 
+/*
+ * Algorithms fetched once: OpenSSL 3's implicit fetch (EVP_sha256() and
+ * friends) takes a lock and a name lookup on every init.
+ */
+static pthread_once_t algs_once = PTHREAD_ONCE_INIT;
+static EVP_MD *md_sha256, *md_sha384;
+static EVP_CIPHER *ci_gcm, *ci_wrap;
+
+static void
+algs_fetch(void)
+{
+	md_sha256 = EVP_MD_fetch(NULL, "SHA2-256", NULL);
+	md_sha384 = EVP_MD_fetch(NULL, "SHA2-384", NULL);
+	ci_gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+	ci_wrap = EVP_CIPHER_fetch(NULL, "AES-256-WRAP", NULL);
+}
+
+static const EVP_MD *
+sha256(void)
+{
+	pthread_once(&algs_once, algs_fetch);
+	return md_sha256 ? md_sha256 : EVP_sha256();
+}
+
+static const EVP_MD *
+sha384(void)
+{
+	pthread_once(&algs_once, algs_fetch);
+	return md_sha384 ? md_sha384 : EVP_sha384();
+}
+
+static const EVP_CIPHER *
+aes_gcm(void)
+{
+	pthread_once(&algs_once, algs_fetch);
+	return ci_gcm ? ci_gcm : EVP_aes_256_gcm();
+}
+
+static const EVP_CIPHER *
+aes_wrap(void)
+{
+	pthread_once(&algs_once, algs_fetch);
+	return ci_wrap ? ci_wrap : EVP_aes_256_wrap();
+}
+
 static enum core_err
 ossl_err(struct core_errbuf *eb, const char *what)
 {
@@ -160,7 +205,7 @@ kbs_sha384(const void *p, size_t n, uint8_t out[48])
 {
 	unsigned int len = 0;
 
-	if (EVP_Digest(p, n, out, &len, EVP_sha384(), NULL) != 1 || len != 48)
+	if (EVP_Digest(p, n, out, &len, sha384(), NULL) != 1 || len != 48)
 		return CORE_ERR_CRYPTO;
 	return CORE_OK;
 }
@@ -488,7 +533,7 @@ kbs_concat_kdf_a256kw(const uint8_t *z, size_t zlen, uint8_t kek[32])
 
 	if (md == NULL)
 		return CORE_ERR_NOMEM;
-	ok = EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+	ok = EVP_DigestInit_ex(md, sha256(), NULL) == 1 &&
 	    EVP_DigestUpdate(md, counter, 4) == 1 &&
 	    EVP_DigestUpdate(md, z, zlen) == 1 &&
 	    EVP_DigestUpdate(md, other, sizeof(other)) == 1 &&
@@ -505,7 +550,7 @@ ecdh_z(EVP_PKEY *priv, EVP_PKEY *peer, uint8_t *z, size_t *zlen,
 	enum core_err err = CORE_OK;
 
 	if (ctx == NULL || EVP_PKEY_derive_init(ctx) != 1 ||
-	    EVP_PKEY_derive_set_peer(ctx, peer) != 1 ||
+	    EVP_PKEY_derive_set_peer_ex(ctx, peer, 0) != 1 ||
 	    EVP_PKEY_derive(ctx, z, zlen) != 1)
 		err = ossl_err(eb, "ECDH");
 	EVP_PKEY_CTX_free(ctx);
@@ -523,7 +568,7 @@ aes_kw(int enc, const uint8_t kek[32], const uint8_t *in, size_t inlen,
 	if (c == NULL)
 		return CORE_ERR_NOMEM;
 	EVP_CIPHER_CTX_set_flags(c, EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
-	ok = EVP_CipherInit_ex(c, EVP_aes_256_wrap(), NULL, kek, NULL, enc) ==
+	ok = EVP_CipherInit_ex(c, aes_wrap(), NULL, kek, NULL, enc) ==
 		1 &&
 	    EVP_CipherUpdate(c, out, &l1, in, (int)inlen) == 1 &&
 	    EVP_CipherFinal_ex(c, out + l1, &l2) == 1;
@@ -544,7 +589,7 @@ gcm(int enc, const uint8_t key[32], const uint8_t iv[12], const char *aad,
 
 	if (c == NULL)
 		return CORE_ERR_NOMEM;
-	ok = EVP_CipherInit_ex(c, EVP_aes_256_gcm(), NULL, key, iv, enc) == 1 &&
+	ok = EVP_CipherInit_ex(c, aes_gcm(), NULL, key, iv, enc) == 1 &&
 	    EVP_CipherUpdate(c, NULL, &l, (const uint8_t *)aad,
 		(int)strlen(aad)) == 1 &&
 	    (inlen == 0 ||
@@ -571,8 +616,8 @@ rsa_crypt(int enc, EVP_PKEY *k, bool oaep, const uint8_t *in, size_t inlen,
 		1 &&
 	    EVP_PKEY_CTX_set_rsa_padding(ctx, oaep ? RSA_PKCS1_OAEP_PADDING :
 		RSA_PKCS1_PADDING) == 1 &&
-	    (!oaep || (EVP_PKEY_CTX_set_rsa_oaep_md(ctx, EVP_sha256()) == 1 &&
-		EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, EVP_sha256()) == 1)) &&
+	    (!oaep || (EVP_PKEY_CTX_set_rsa_oaep_md(ctx, sha256()) == 1 &&
+		EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, sha256()) == 1)) &&
 	    (enc ? EVP_PKEY_encrypt(ctx, out, outlen, in, inlen) :
 		EVP_PKEY_decrypt(ctx, out, outlen, in, inlen)) == 1;
 	EVP_PKEY_CTX_free(ctx);
@@ -619,10 +664,16 @@ kbs_jwe_encrypt(const json_t *tee_pubkey, const void *pt, size_t pt_len,
 
 	if (strcmp(kty, "EC") == 0 && strcmp(alg, "ECDH-ES+A256KW") == 0) {
 		if (eph == NULL) {
-			err = kbs_ec_generate(EVP_PKEY_get_bits(peer) > 256 ?
-			    "P-521" : "P-256", &own_eph, eb);
-			if (err != CORE_OK)
+			/* Same group as the peer, without a lookup by name. */
+			EVP_PKEY_CTX *kc = EVP_PKEY_CTX_new(peer, NULL);
+
+			if (kc == NULL || EVP_PKEY_keygen_init(kc) != 1 ||
+			    EVP_PKEY_keygen(kc, &own_eph) != 1) {
+				EVP_PKEY_CTX_free(kc);
+				err = ossl_err(eb, "ephemeral EC key generation");
 				goto out;
+			}
+			EVP_PKEY_CTX_free(kc);
 			eph = own_eph;
 		}
 		err = ecdh_z(eph, peer, z, &zlen, eb);
@@ -832,7 +883,7 @@ kbs_jws_sign_es256(EVP_PKEY *k, const char *header_json,
 	}
 	md = EVP_MD_CTX_new();
 	if (md == NULL ||
-	    EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, k) != 1 ||
+	    EVP_DigestSignInit(md, NULL, sha256(), NULL, k) != 1 ||
 	    EVP_DigestSign(md, der, &derlen, in.data, in.len) != 1 ||
 	    (sig = d2i_ECDSA_SIG(NULL, &dp, (long)derlen)) == NULL ||
 	    BN_bn2binpad(ECDSA_SIG_get0_r(sig), raw, 32) != 32 ||
@@ -948,7 +999,7 @@ kbs_jws_verify(EVP_PKEY *k, const char *jws, size_t len, json_t **header,
 	}
 	md = EVP_MD_CTX_new();
 	if (md == NULL ||
-	    EVP_DigestVerifyInit(md, NULL, ed ? NULL : EVP_sha256(), NULL, k) !=
+	    EVP_DigestVerifyInit(md, NULL, ed ? NULL : sha256(), NULL, k) !=
 		1 ||
 	    EVP_DigestVerify(md, ed ? sig : der, ed ? 64 : (size_t)derlen,
 		(const uint8_t *)jws, (size_t)(d2 - jws)) != 1) {

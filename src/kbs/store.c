@@ -24,10 +24,13 @@ struct kbs_vault {
 	char *dir;             /* owned */
 	char *res_dir;         /* owned: <dir>/resources */
 	EVP_PKEY *token_key;   /* owned; secret: private signing key */
+	char *token_header;    /* owned; JWS header with the public jwk */
 	struct kbs_policy *policy; /* owned; guarded by lock */
 	pthread_mutex_t lock;  /* serializes writes and policy swaps */
 };
 
+static enum core_err vault_token_header(struct kbs_vault *v,
+    struct core_errbuf *eb);
 static enum core_err vault_token_key(struct kbs_vault *v,
     struct core_errbuf *eb);
 static enum core_err vault_load_policy(struct kbs_vault *v,
@@ -58,6 +61,8 @@ kbs_vault_open(const char *data_dir, struct kbs_vault **out,
 		goto fail;
 	err = vault_token_key(v, eb);
 	if (err == CORE_OK)
+		err = vault_token_header(v, eb);
+	if (err == CORE_OK)
 		err = vault_load_policy(v, eb);
 	if (err != CORE_OK)
 		goto fail;
@@ -74,6 +79,7 @@ kbs_vault_free(struct kbs_vault *v)
 	if (v == NULL)
 		return;
 	EVP_PKEY_free(v->token_key);
+	free(v->token_header);
 	kbs_policy_free(v->policy);
 	pthread_mutex_destroy(&v->lock);
 	free(v->dir);
@@ -136,12 +142,11 @@ vault_load_policy(struct kbs_vault *v, struct core_errbuf *eb)
 	return err;
 }
 
-enum core_err
-kbs_vault_sign(struct kbs_vault *v, const char *claims_json, char **token,
-    struct core_errbuf *eb)
+/* The token header {"typ":"JWT","alg":"ES256","jwk":{...}}, made once. */
+static enum core_err
+vault_token_header(struct kbs_vault *v, struct core_errbuf *eb)
 {
 	json_t *hdr = NULL, *jwk = NULL;
-	char *h = NULL;
 	enum core_err err;
 
 	err = kbs_ec_pub_jwk(v->token_key, "ES256", &jwk, eb);
@@ -149,14 +154,17 @@ kbs_vault_sign(struct kbs_vault *v, const char *claims_json, char **token,
 		return err;
 	hdr = json_pack("{s:s,s:s,s:o}", "typ", "JWT", "alg", "ES256", "jwk",
 	    jwk);
-	h = hdr ? core_json_dumps(hdr) : NULL;
-	if (h == NULL)
-		err = CORE_ERR_NOMEM;
-	else
-		err = kbs_jws_sign_es256(v->token_key, h, claims_json, token, eb);
+	v->token_header = hdr ? core_json_dumps(hdr) : NULL;
 	json_decref(hdr);
-	free(h);
-	return err;
+	return v->token_header ? CORE_OK : CORE_ERR_NOMEM;
+}
+
+enum core_err
+kbs_vault_sign(struct kbs_vault *v, const char *claims_json, char **token,
+    struct core_errbuf *eb)
+{
+	return kbs_jws_sign_es256(v->token_key, v->token_header, claims_json,
+	    token, eb);
 }
 
 EVP_PKEY *
