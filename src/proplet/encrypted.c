@@ -47,6 +47,7 @@ struct kek_ctx {
 	const struct proplet_encrypted_req *req;
 	struct kbs_client *kbs;   /* owned by the child */
 	enum core_err kbs_err;    /* the first KBS failure, kept for the report */
+	bool used;                /* a KEK was asked for: the layer was encrypted */
 };
 
 /* Hardware attesters through tee/: report data → evidence JSON. */
@@ -101,6 +102,7 @@ kek_for_kid(void *arg, const char *kid, struct secret **kek_out,
 	enum core_err err;
 
 	*kek_out = NULL;
+	k->used = true;
 	if ((err = ocicrypt_kid_resource(kid, &path, eb)) != CORE_OK)
 		goto out;
 	if ((err = check_kid(k->req, path, eb)) != CORE_OK)
@@ -160,6 +162,13 @@ child_work(const struct proplet_encrypted_req *r, int memfd, size_t *len_out,
 	    &len, eb);
 	if (err != CORE_OK)
 		goto out;
+	if (!kc.used) {
+		/* Spec §7.4 defect 4: never run plaintext as an encrypted task. */
+		err = core_errf(eb, CORE_ERR_PERM,
+		    "%s is not encrypted with a KBS key: refusing to run it as "
+		    "an encrypted task", r->image_url);
+		goto out;
+	}
 	if (core_write_all(memfd, module, len) != CORE_OK) {
 		err = core_errf_errno(eb, CORE_ERR_IO, "memfd write");
 		goto out;

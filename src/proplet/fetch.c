@@ -1,9 +1,11 @@
 /*
  * fetch.c -- obtaining a plain module: an http(s) URL, or a registry pull
- * of a wasm-to-oci artifact; and reading a task's cli_args.
+ * of a wasm-to-oci artifact (digest-verified; an encrypted layer is
+ * refused); and reading a task's cli_args.
  */
 #include "proplet/internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -11,6 +13,7 @@
 #include <curl/curl.h>
 
 #include "oci/oci.h"
+#include "ocicrypt/ocicrypt.h"
 
 #define HTTP_TIMEOUT_S 120L
 
@@ -93,30 +96,6 @@ out:
 	return err;
 }
 
-/* The layer holding the module: a wasm media type, else the only layer. */
-static const struct oci_desc *
-pick_wasm_layer(const struct oci_manifest *m, struct core_errbuf *eb)
-{
-	size_t i;
-
-	for (i = 0; i < m->nlayers; i++) {
-		if (strstr(m->layers[i].media_type, "+encrypted") != NULL) {
-			core_errf(eb, CORE_ERR_INVALID,
-			    "layer %zu is encrypted (%s): the task must set "
-			    "\"encrypted\": true", i, m->layers[i].media_type);
-			return NULL;
-		}
-	}
-	for (i = 0; i < m->nlayers; i++)
-		if (strstr(m->layers[i].media_type, "wasm") != NULL)
-			return &m->layers[i];
-	if (m->nlayers == 1)
-		return &m->layers[0];
-	core_errf(eb, CORE_ERR_INVALID,
-	    "no layer with a wasm media type among %zu layers", m->nlayers);
-	return NULL;
-}
-
 enum core_err
 proplet_registry_pull(const struct proplet_config *cfg, const char *image_url,
     uint8_t **out, size_t *len, struct core_errbuf *eb)
@@ -127,11 +106,10 @@ proplet_registry_pull(const struct proplet_config *cfg, const char *image_url,
 		.authfile = cfg->registry_authfile,
 		.tls_verify_off = cfg->registry_insecure,
 	};
-	struct oci_store *st = NULL;
-	struct oci_manifest *m = NULL;
-	const struct oci_desc *layer;
+	/* No keys: an encrypted layer is refused, a plain one verified. */
+	struct ocicrypt_keys none = { 0 };
 	enum core_err err;
-	char *spec = NULL;
+	char *spec;
 	size_t n = strlen(image_url) + 10;
 
 	*out = NULL;
@@ -139,20 +117,10 @@ proplet_registry_pull(const struct proplet_config *cfg, const char *image_url,
 	if ((spec = malloc(n)) == NULL)
 		return CORE_ERR_NOMEM;
 	snprintf(spec, n, "docker://%s", image_url);
-	if ((err = oci_store_open(spec, &o, false, &st, eb)) != CORE_OK)
-		goto out;
-	if ((err = oci_store_get_image(st, NULL, NULL, &m, eb)) != CORE_OK)
-		goto out;
-	if ((layer = pick_wasm_layer(m, eb)) == NULL) {
-		err = CORE_ERR_INVALID;
-		goto out;
-	}
-	err = oci_store_get_blob_mem(st, layer, PROPLET_MODULE_MAX, out, len, eb);
-out:
+	err = ocicrypt_pull_module(spec, &o, &none, PROPLET_MODULE_MAX, out, len,
+	    eb);
 	if (err != CORE_OK)
 		core_errbuf_prefix(eb, "pull %s", image_url);
-	oci_manifest_free(m);
-	oci_store_free(st);
 	free(spec);
 	return err;
 }
