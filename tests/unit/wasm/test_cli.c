@@ -39,7 +39,7 @@ enum core_err wasm_cli_parse_bytes(const char *s, uint64_t *out);
 static int
 parse(struct wasm_cli_args *a, char *err, const char *const *args)
 {
-	char *argv[64];
+	static char *argv[64]; /* a->args points into it */
 	int argc = 0;
 
 	while (args[argc] != NULL) {
