@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""A registry endpoint that misbehaves on purpose, for error-path tests the
+real docker-registry cannot produce: bearer-token auth with a token server,
+500s, dropped connections, truncated and corrupted blobs, an oversized
+manifest and a CDN-style redirect. Binds 127.0.0.1 only; prints its port."""
+import base64, hashlib, json, socket, sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlparse, parse_qs
+
+WASM = open(sys.argv[1], "rb").read()
+CFG = b"{}"
+def dg(b): return "sha256:" + hashlib.sha256(b).hexdigest()
+MAN = json.dumps({"schemaVersion": 2,
+    "mediaType": "application/vnd.oci.image.manifest.v1+json",
+    "config": {"mediaType": "application/vnd.wasm.config.v1+json", "digest": dg(CFG), "size": 2},
+    "layers": [{"mediaType": "application/vnd.wasm.content.layer.v1+wasm",
+                "digest": dg(WASM), "size": len(WASM),
+                "annotations": {"org.opencontainers.image.title": "a.wasm"}}]},
+    separators=(",", ":")).encode()
+BLOBS = {dg(CFG): CFG, dg(WASM): WASM}
+TOKENS = set()
+
+class H(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a): pass
+    def send(self, code, body=b"", ctype="application/json", extra=None, length=None):
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body) if length is None else length))
+        for k, v in (extra or {}).items(): self.send_header(k, v)
+        self.end_headers()
+        if self.command != "HEAD": self.wfile.write(body)
+    def challenge(self, repo):
+        realm = "http://127.0.0.1:%d/token" % self.server.server_port
+        scope = ',scope="repository:%s:pull"' % repo if repo else ""
+        self.send(401, b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}',
+                  extra={"WWW-Authenticate": 'Bearer realm="%s",service="fault.test"%s' % (realm, scope)})
+    def do_HEAD(self): self.do_GET()
+    def do_GET(self):
+        u = urlparse(self.path)
+        if u.path == "/token":
+            q = parse_qs(u.query)
+            if q.get("service") != ["fault.test"] or not q.get("scope"):
+                return self.send(400, b'{"error":"bad token request"}')
+            if self.headers.get("Authorization") != "Basic " + base64.b64encode(b"bob:pw").decode():
+                return self.send(401, b'{"errors":[{"code":"DENIED","message":"bad credentials"}]}')
+            tok = "tok-" + q["scope"][0]
+            TOKENS.add(tok)
+            return self.send(200, json.dumps({"access_token": tok, "expires_in": 300}).encode())
+        if u.path.startswith("/cdn/"):
+            return self.send(200, BLOBS[u.path[5:]], "application/octet-stream")
+        parts = u.path.split("/")
+        if u.path == "/v2/":
+            return self.challenge(None)
+        # /v2/<a>/<b>/(manifests|blobs)/<ref>
+        if len(parts) != 6 or parts[1] != "v2":
+            return self.send(404, b'{"errors":[{"code":"NAME_UNKNOWN"}]}')
+        repo, kind, ref = parts[2] + "/" + parts[3], parts[4], parts[5]
+        auth = self.headers.get("Authorization", "")
+        if not auth.startswith("Bearer ") or auth[7:] != "tok-repository:%s:pull" % repo:
+            return self.challenge(repo)
+        if repo == "err/500":
+            return self.send(500, b'{"errors":[{"code":"UNKNOWN","message":"disk on fire"}]}')
+        if repo == "err/drop":
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        if kind == "manifests":
+            if repo == "err/big":
+                body = b'{"schemaVersion":2,"layers":[' + b" " * (5 << 20) + b"]}"
+                return self.send(200, body, "application/vnd.oci.image.manifest.v1+json")
+            return self.send(200, MAN, "application/vnd.oci.image.manifest.v1+json",
+                             {"Docker-Content-Digest": dg(MAN)})
+        blob = BLOBS.get(ref)
+        if blob is None:
+            return self.send(404, b'{"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown"}]}')
+        if repo == "err/trunc" and blob is WASM:
+            return self.send(200, blob[:20], "application/octet-stream")
+        if repo == "err/digest" and blob is WASM:
+            return self.send(200, bytes([blob[0] ^ 1]) + blob[1:], "application/octet-stream")
+        if repo == "err/cut" and blob is WASM:
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(blob)))
+            self.end_headers()
+            self.wfile.write(blob[:10]); self.wfile.flush()
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        if repo == "ok/cdn":
+            return self.send(307, b"", extra={"Location": "/cdn/" + ref})
+        return self.send(200, blob, "application/octet-stream")
+
+srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
+print(srv.server_port, flush=True)
+srv.serve_forever()

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Registry error paths against oci_fault_server.py (bearer tokens, 401,
+# 500, dropped connections, truncated/corrupted blobs, oversized manifest):
+# each must fail with a clear error and write nothing.
+. "$(dirname "$0")/oci_common.sh"
+
+"$PY" "$(dirname "$0")/oci_fault_server.py" "$TD/WASM.wasm" >"$WORK/port" 2>"$WORK/srv.log" &
+PIDS+=("$!")
+for _ in $(seq 1 100); do [ -s "$WORK/port" ] && break; sleep 0.1; done
+R="127.0.0.1:$(cat "$WORK/port")"
+wait_http "http://$R/v2/"
+C=(--tls-verify=false --creds bob:pw)
+
+# Bearer token flow (token from the realm with Basic credentials).
+"$P" image pull "${C[@]}" "$R/ok/img:1" "$WORK/a.wasm" >/dev/null
+cmp "$WORK/a.wasm" "$TD/WASM.wasm"
+"$P" image pull "${C[@]}" "$R/ok/cdn:1" "$WORK/b.wasm" >/dev/null
+cmp "$WORK/b.wasm" "$TD/WASM.wasm"
+ok "bearer token auth and redirected blobs"
+
+expect_fail() { # name pattern args...
+	local name="$1" pat="$2"
+	shift 2
+	if "$P" image "$@" 2>"$WORK/err" >/dev/null; then fail "$name succeeded"; fi
+	grep -q -- "$pat" "$WORK/err" || fail "$name: error lacks '$pat': $(cat "$WORK/err")"
+	ok "$name: $(sed 's/.*msg=//' "$WORK/err" | head -c 160)"
+}
+expect_fail "token denied" "401" pull --tls-verify=false --creds bob:bad "$R/ok/img:1" "$WORK/x.wasm"
+expect_fail "server error" "500" inspect "${C[@]}" "$R/err/500:1"
+expect_fail "dropped connection" "GET" inspect "${C[@]}" "$R/err/drop:1"
+expect_fail "truncated blob" "truncated" pull "${C[@]}" "$R/err/trunc:1" "$WORK/x.wasm"
+expect_fail "cut connection" "sha256:" copy "${C[@]}" "$R/err/cut:1" "dir:$WORK/cut"
+expect_fail "corrupted blob" "digest mismatch" copy "${C[@]}" "$R/err/digest:1" "dir:$WORK/dg"
+expect_fail "oversized manifest" "exceeds" inspect "${C[@]}" "$R/err/big:1"
+expect_fail "connection refused" "127.0.0.1:1" inspect --tls-verify=false "127.0.0.1:1/a/b:1"
+[ ! -e "$WORK/x.wasm" ] && [ ! -e "$WORK/cut" ] && [ ! -e "$WORK/dg" ] || fail "output left behind"
+echo "PASS"
