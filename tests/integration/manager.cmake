@@ -6,3 +6,9 @@ if(TARGET propeller-manager)
     COMMAND ${_mgr}/manager_e2e.sh $<TARGET_FILE:propeller-manager>
     LABELS manager TIMEOUT 120)
 endif()
+if(TARGET propeller-manager AND TARGET test_manager_store)
+  propeller_integration_test(manager.store_pg
+    COMMAND ${PROJECT_SOURCE_DIR}/tests/integration/manager_store_pg.sh
+            $<TARGET_FILE:test_manager_store> $<TARGET_FILE:propeller-manager>
+    LABELS manager TIMEOUT 120)
+endif()
