@@ -16,8 +16,8 @@ PACKAGES=(
   nodejs openssl curl jq
   # checks
   shellcheck clang-format
-  # HAL tests: cloud-init schema validation of the generated user-data
-  cloud-init
+  # HAL tests: cloud-init schema validation, a real (boot-less) VM image build
+  cloud-init qemu-utils genisoimage
 )
 
 missing=()

@@ -9,7 +9,8 @@
 #
 # Knobs: SLOW_MIRROR (Debian mirror for debootstrap; default: the host's apt
 # source), SLOW_WAIT (seconds to wait for the announcement, default 5400),
-# SLOW_KEEP=1 (keep the work directory), SLOW_COMPONENTS (default proplet).
+# SLOW_KEEP=1 (keep the work directory), SLOW_COMPONENTS (default proplet),
+# SLOW_ACCEL (tcg; kvm for a quicker run where /dev/kvm is usable).
 # shellcheck source=tests/hal/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -106,7 +107,7 @@ mke2fs -q -t ext4 -L propeller-root -d "$ROOT" "$TMP/root.raw" 8G
 qemu-img convert -O qcow2 "$TMP/root.raw" "$TMP/base.qcow2"
 rm -rf "$ROOT" "$TMP/root.raw"
 
-export WORK_DIR=$W BASE_IMAGE=$TMP/base.qcow2 ENABLE_CVM=none ACCEL=tcg RAM=3072M CPU=2 \
+export WORK_DIR=$W BASE_IMAGE=$TMP/base.qcow2 ENABLE_CVM=none ACCEL=${SLOW_ACCEL:-tcg} RAM=3072M CPU=2 \
   DISK_SIZE=12G SSH_PORT=$ssh_port VM_NAME=propeller-slow \
   KERNEL=$W/vmlinuz INITRD=$W/initrd.img \
   KERNEL_CMDLINE="root=LABEL=propeller-root rw console=ttyS0" \

@@ -14,6 +14,8 @@ propeller_integration_test(hal.bad_values COMMAND ${_hal}/test_bad_values.sh
   LABELS hal TIMEOUT 120)
 propeller_integration_test(hal.install COMMAND ${_hal}/test_install.sh
   LABELS hal TIMEOUT 120)
+propeller_integration_test(hal.build COMMAND ${_hal}/test_build.sh
+  LABELS hal TIMEOUT 120)
 propeller_integration_test(hal.broker_acl COMMAND ${_hal}/test_broker_acl.sh
   LABELS hal TIMEOUT 120)
 # Opt-in: PROPELLER_SLOW_TESTS=1; exit code 77 means skipped.
