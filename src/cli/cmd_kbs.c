@@ -60,6 +60,8 @@ cmd_guest(const struct kbs_cli *g, bool get, int argc, char **argv)
 		{ NULL, 0, NULL, 0 } };
 	const char *path = NULL, *keyf = NULL, *tokf = NULL;
 	struct kbs_client_opts o;
+	struct kbs_attester att = kbs_sample_attester;
+	bool sample = true;
 	struct kbs_client *c = NULL;
 	struct core_errbuf eb;
 	struct secret *res = NULL;
@@ -91,10 +93,19 @@ cmd_guest(const struct kbs_cli *g, bool get, int argc, char **argv)
 	o.cert_file = g->cert_file;
 	o.tee_key_file = keyf;
 	o.init_data = optind < argc ? argv[optind] : NULL;
-	o.attester = &kbs_sample_attester;
-	if (tokf == NULL)
-		fprintf(stderr, "propeller kbs: no TEE attester available, "
-		    "using the sample attester (tee \"sample\")\n");
+	if (tokf == NULL) {
+		if (kbs_attester_detect(&att, &sample, &eb) != CORE_OK) {
+			rc = fail(&eb, "TEE detection");
+			goto out;
+		}
+		if (sample)
+			fprintf(stderr, "propeller kbs: no TEE detected, using "
+			    "the sample attester (tee \"sample\")\n");
+		else
+			fprintf(stderr, "propeller kbs: TEE %s detected\n",
+			    att.tee);
+	}
+	o.attester = &att;
 	if (kbs_client_new(&o, &c, &eb) != CORE_OK) {
 		rc = fail(&eb, "client");
 		goto out;

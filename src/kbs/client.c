@@ -12,6 +12,8 @@
 
 #include <curl/curl.h>
 
+#include "tee/tee.h"
+
 #define CLIENT_MAX_RESPONSE (64 * 1024 * 1024)
 #define TOKEN_MARGIN_S 10
 
@@ -45,6 +47,49 @@ sample_evidence(void *ctx, const uint8_t *rd, size_t len, json_t **out,
 
 const struct kbs_attester kbs_sample_attester = { "sample", sample_evidence,
 	NULL };
+
+static const enum tee_kind tee_kinds[TEE_KIND_COUNT] = { TEE_NONE,
+	TEE_SAMPLE, TEE_TDX, TEE_SNP, TEE_SGX, TEE_AZ_SNP_VTPM,
+	TEE_AZ_TDX_VTPM };
+
+/* Evidence from the tee module's attester for the kind in ctx. */
+static enum core_err
+tee_evidence(void *ctx, const uint8_t *rd, size_t len, json_t **out,
+    struct core_errbuf *eb)
+{
+	enum tee_kind kind = *(const enum tee_kind *)ctx;
+	char *text = NULL;
+	enum core_err err;
+
+	*out = NULL;
+	err = tee_attester_evidence(kind, rd, len, NULL, &text, eb);
+	if (err == CORE_OK)
+		err = core_json_parse_object(text, strlen(text), 0, out, eb);
+	free(text);
+	return err;
+}
+
+enum core_err
+kbs_attester_detect(struct kbs_attester *out, bool *sample,
+    struct core_errbuf *eb)
+{
+	struct tee_detection d;
+	enum core_err err;
+
+	*out = kbs_sample_attester;
+	*sample = true;
+	err = tee_detect("/", &d, eb);
+	if (err != CORE_OK)
+		return err;
+	if (d.kind == TEE_NONE || d.kind == TEE_SAMPLE ||
+	    d.kind >= TEE_KIND_COUNT)
+		return CORE_OK;
+	out->tee = tee_kind_name(d.kind);
+	out->evidence = tee_evidence;
+	out->ctx = (void *)&tee_kinds[d.kind];
+	*sample = false;
+	return CORE_OK;
+}
 
 static size_t
 on_write(char *p, size_t sz, size_t n, void *ud)

@@ -11,7 +11,8 @@
  * P-256 TEE key per session, JWE decryption, token reuse) and the admin
  * client used by `propeller kbs`.
  *
- * Depends on: core, OpenSSL, jansson, libmicrohttpd, libcurl.
+ * Depends on: core, tee (attesters), verifier (TDX/SNP/SGX evidence),
+ * OpenSSL, jansson, libmicrohttpd, libcurl.
  * Never: logs (the daemon and the CLI log what these calls report), keeps
  * a resource or a key outside the data directory it is given.
  */
@@ -188,6 +189,13 @@ struct kbs_attester {
 
 /* The sample attester: {"svn":"1","report_data":b64(digest)}. */
 extern const struct kbs_attester kbs_sample_attester;
+
+/*
+ * Detects the TEE this process runs in (tee module) and fills *out with its
+ * attester; with no TEE, the sample attester and *sample = true.
+ */
+enum core_err kbs_attester_detect(struct kbs_attester *out, bool *sample,
+    struct core_errbuf *eb);
 
 struct kbs_client_opts {
 	const char *url;          /* borrowed; e.g. http://127.0.0.1:8080 */

@@ -184,6 +184,47 @@ test_v3_runtime_digest(void **state)
 	json_decref(jwk);
 }
 
+/* Real TDX evidence reaches the verifier module; its report_data binds
+ * another digest, so the binding check refuses it. */
+static void
+test_hardware_evidence(void **state)
+{
+	const char *td = getenv("PROPELLER_TESTDATA");
+	const char *nonce = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+	char path[512];
+	uint8_t *q = NULL;
+	size_t ql = 0;
+	char *b64;
+	json_t *req, *claims = NULL;
+	struct core_errbuf eb;
+
+	(void)state;
+	if (td == NULL)
+		skip();
+	snprintf(path, sizeof(path), "%s/tee/tdx/tdx_prod_quote_SPR_E4.dat",
+	    td);
+	assert_int_equal(core_fs_read(path, 0, &q, &ql, NULL), CORE_OK);
+	b64 = core_b64_encode(q, ql);
+	req = json_pack("{s:{s:s,s:{s:s,s:s,s:s,s:s,s:s}},s:{s:{s:n,s:s},s:s}}",
+	    "runtime-data", "nonce", nonce, "tee-pubkey", "kty", "EC", "crv",
+	    "P-256", "alg", "ECDH-ES+A256KW", "x", BOB_X, "y", BOB_Y,
+	    "tee-evidence", "primary_evidence", "cc_eventlog", "quote", b64,
+	    "additional_evidence", "");
+	core_errbuf_clear(&eb);
+	assert_int_not_equal(kbs_evidence_verify("tdx", req, nonce, 1000, 300,
+	    &claims, &eb), CORE_OK);
+	assert_null(claims);
+	assert_non_null(strstr(core_errbuf_msg(&eb), "report_data"));
+	/* The same quote sent for an snp session is refused as well. */
+	core_errbuf_clear(&eb);
+	assert_int_not_equal(kbs_evidence_verify("snp", req, nonce, 1000, 300,
+	    &claims, &eb), CORE_OK);
+	assert_null(claims);
+	json_decref(req);
+	free(b64);
+	free(q);
+}
+
 static void
 test_v4_concat_kdf(void **state)
 {
@@ -499,6 +540,7 @@ main(void)
 		cmocka_unit_test(test_jcs_escapes),
 		cmocka_unit_test(test_v2_protected_header),
 		cmocka_unit_test(test_v3_runtime_digest),
+		cmocka_unit_test(test_hardware_evidence),
 		cmocka_unit_test(test_v4_concat_kdf),
 		cmocka_unit_test(test_v6_jwe_vector),
 		cmocka_unit_test(test_jwe_libjose),
