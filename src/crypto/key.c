@@ -153,6 +153,24 @@ key_wrap(EVP_PKEY *pkey, struct crypto_key **out, struct core_errbuf *eb)
 		goto fail;
 	}
 	BN_clear_free(bn);
+	bn = NULL;
+	/* Whatever the source, refuse public keys that fail OpenSSL's
+	 * validation (an RSA modulus that is even or has small factors, an
+	 * EC point off the curve), so every load path agrees. */
+	{
+		EVP_PKEY_CTX *chk = EVP_PKEY_CTX_new_from_pkey(NULL, pkey,
+		    NULL);
+		int ok = chk != NULL && EVP_PKEY_public_check(chk) == 1;
+
+		EVP_PKEY_CTX_free(chk);
+		if (!ok) {
+			ERR_clear_error();
+			err = core_errf(eb, CORE_ERR_INVALID,
+			    "%s public key is not valid",
+			    crypto_key_type_name(k->type));
+			goto fail;
+		}
+	}
 	ERR_clear_error();
 	*out = k;
 	return CORE_OK;
@@ -534,7 +552,10 @@ key_from_params(const char *name, OSSL_PARAM_BLD *bld, bool priv,
 		    "JWK: public key is not valid (point not on curve?)");
 		goto out;
 	}
-	if (priv && EVP_PKEY_pairwise_check(chk) != 1) {
+	/* OpenSSL's RSA pairwise check runs primality tests (slow); RSA
+	 * private JWKs are checked with n == p * q in jwk_rsa instead. */
+	if (priv && strcmp(name, "RSA") != 0 &&
+	    EVP_PKEY_pairwise_check(chk) != 1) {
 		ERR_clear_error();
 		err = core_errf(eb, CORE_ERR_INVALID,
 		    "JWK: private key does not match the public key");
@@ -646,6 +667,10 @@ jwk_rsa(const json_t *jwk, struct crypto_key **out, struct core_errbuf *eb)
 	bool crt = json_object_get(jwk, "p") != NULL;
 	enum core_err err = CORE_OK;
 
+	if (priv && !crt)
+		return core_errf(eb, CORE_ERR_UNSUPPORTED,
+		    "JWK: RSA private key without the CRT members (p, q, dp, "
+		    "dq, qi) is not supported");
 	bld = OSSL_PARAM_BLD_new();
 	if (bld == NULL)
 		return core_errf(eb, CORE_ERR_NOMEM, "JWK params");
@@ -685,6 +710,22 @@ jwk_rsa(const json_t *jwk, struct crypto_key **out, struct core_errbuf *eb)
 		    "JWK: RSA modulus of %d bits refused (want >= %d)",
 		    BN_num_bits(bn[0]), CRYPTO_RSA_MIN_BITS);
 		goto out;
+	}
+	if (priv) {
+		BN_CTX *bctx = BN_CTX_new();
+		BIGNUM *pq = BN_new();
+		bool same = bctx != NULL && pq != NULL &&
+		    BN_mul(pq, bn[3], bn[4], bctx) == 1 &&
+		    BN_cmp(pq, bn[0]) == 0;
+
+		BN_free(pq);
+		BN_CTX_free(bctx);
+		if (!same) {
+			err = core_errf(eb, CORE_ERR_INVALID,
+			    "JWK: private key does not match the public key "
+			    "(n != p * q)");
+			goto out;
+		}
 	}
 	err = key_from_params("RSA", bld, priv, out, eb);
 out:

@@ -223,6 +223,32 @@ test_jwk_errors(void **state)
 	TH_ASSERT_ERR_CONTAINS(&eb, "refused");
 	k = jwk_key("[1,2]", CORE_ERR_INVALID, &eb);
 	assert_null(k);
+	/* RSA private keys: CRT members required, and p * q must be n. */
+	{
+		char *txt = th_vec("rfc7520_5.1.jwk", NULL);
+		json_t *j = NULL, *q2;
+		struct crypto_key *rk = NULL;
+
+		assert_int_equal(core_json_parse(txt, strlen(txt), 0, &j, NULL),
+		    CORE_OK);
+		q2 = json_copy(j);
+		json_object_set(q2, "q", json_object_get(j, "p"));
+		core_errbuf_clear(&eb);
+		assert_int_equal(crypto_key_from_jwk(q2, &rk, &eb),
+		    CORE_ERR_INVALID);
+		TH_ASSERT_ERR_CONTAINS(&eb, "n != p * q");
+		json_object_del(q2, "p");
+		core_errbuf_clear(&eb);
+		assert_int_equal(crypto_key_from_jwk(q2, &rk, &eb),
+		    CORE_ERR_UNSUPPORTED);
+		TH_ASSERT_ERR_CONTAINS(&eb, "CRT");
+		assert_int_equal(crypto_key_from_jwk(j, &rk, NULL), CORE_OK);
+		assert_true(crypto_key_is_private(rk));
+		crypto_key_free(rk);
+		json_decref(q2);
+		json_decref(j);
+		free(txt);
+	}
 }
 
 static void

@@ -1,0 +1,33 @@
+/*
+ * fuzz_jcs.c -- RFC 8785 canonicalization of parsed JSON. The canonical
+ * form must parse again and canonicalize to itself.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/crypto.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	json_t *v = NULL, *v2 = NULL;
+	char *c1 = NULL, *c2 = NULL;
+	size_t n1 = 0, n2 = 0;
+
+	if (core_json_parse(data, size, 64 * 1024, &v, NULL) != CORE_OK)
+		return 0;
+	if (crypto_jcs(v, &c1, &n1, NULL) == CORE_OK) {
+		if (core_json_parse(c1, n1, 0, &v2, NULL) != CORE_OK ||
+		    crypto_jcs(v2, &c2, &n2, NULL) != CORE_OK || n1 != n2 ||
+		    memcmp(c1, c2, n1) != 0)
+			abort();
+	}
+	free(c1);
+	free(c2);
+	json_decref(v);
+	json_decref(v2);
+	return 0;
+}
