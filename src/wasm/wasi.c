@@ -1166,6 +1166,7 @@ readdir_snapshot(struct wasi_fd *f)
 	size_t n = 0, cap = 0;
 	uint16_t err = WASI_ESUCCESS;
 	struct dirent *de;
+	struct stat est;
 	DIR *d = NULL;
 	int fd;
 
@@ -1209,6 +1210,16 @@ readdir_snapshot(struct wasi_fd *f)
 		}
 		ents[n].namlen = (uint32_t)strlen(de->d_name);
 		ents[n].ino = de->d_ino;
+		/* d_ino can differ from st_ino (overlayfs): use the one
+		 * fd_filestat_get / path_filestat_get report. */
+		if (fstatat(dirfd(d), de->d_name, &est, AT_SYMLINK_NOFOLLOW) == 0) {
+			ents[n].ino = est.st_ino;
+			ents[n].type = filetype_from_mode(est.st_mode);
+			if (S_ISSOCK(est.st_mode))
+				ents[n].type = FILETYPE_SOCKET_STREAM;
+			n++;
+			continue;
+		}
 		switch (de->d_type) {
 		case DT_REG: ents[n].type = FILETYPE_REGULAR_FILE; break;
 		case DT_DIR: ents[n].type = FILETYPE_DIRECTORY; break;
@@ -1216,13 +1227,7 @@ readdir_snapshot(struct wasi_fd *f)
 		case DT_CHR: ents[n].type = FILETYPE_CHARACTER_DEVICE; break;
 		case DT_BLK: ents[n].type = FILETYPE_BLOCK_DEVICE; break;
 		case DT_SOCK: ents[n].type = FILETYPE_SOCKET_STREAM; break;
-		default: {
-			struct stat st;
-
-			ents[n].type = fstatat(dirfd(d), de->d_name, &st,
-			    AT_SYMLINK_NOFOLLOW) == 0 ?
-			    filetype_from_mode(st.st_mode) : FILETYPE_UNKNOWN;
-		}
+		default: ents[n].type = FILETYPE_UNKNOWN; break;
 		}
 		n++;
 	}
@@ -1569,8 +1574,9 @@ WASI_FN(path_open)(struct wasi_ctx *ctx, uint32_t fd, uint32_t dirflags,
 			b |= RIGHT_FD_READ;
 		if (want_write)
 			b |= RIGHT_FD_WRITE;
-		fd_describe(nf, h, &st, b & dir->rights_inh,
-		    inh & dir->rights_inh);
+		/* Files never carry inheriting rights (as wasmtime). */
+		(void)inh;
+		fd_describe(nf, h, &st, b & dir->rights_inh, 0);
 	}
 	h = -1;
 	put_u32(MEM(out), slot);
@@ -1697,7 +1703,6 @@ WASI_FN(path_unlink_file)(struct wasi_ctx *ctx, uint32_t fd, uint32_t path,
 struct poll_sub {
 	uint64_t userdata;
 	uint8_t type;
-	uint16_t error;        /* set when the subscription fails at once */
 	bool ready;            /* regular files/dirs are always ready */
 	uint64_t nbytes;
 	uint64_t deadline_ns;  /* clocks: CLOCK_MONOTONIC deadline */
@@ -1806,11 +1811,13 @@ WASI_FN(poll_oneoff)(struct wasi_ctx *ctx, uint32_t in, uint32_t outp,
 		s->userdata = get_u64(p);
 		s->type = p[8];
 		s->pfd = -1;
+		/* A bad clock id, tag or fd fails the whole call, as in
+		 * wasmtime. */
 		if (s->type == EVENT_CLOCK) {
-			s->error = poll_clock(p, now, &s->deadline_ns);
-			if (s->error != 0)
-				immediate = true;
-			else if (s->deadline_ns < min_deadline)
+			e = poll_clock(p, now, &s->deadline_ns);
+			if (e != 0)
+				goto out;
+			if (s->deadline_ns < min_deadline)
 				min_deadline = s->deadline_ns;
 			continue;
 		}
@@ -1818,13 +1825,9 @@ WASI_FN(poll_oneoff)(struct wasi_ctx *ctx, uint32_t in, uint32_t outp,
 			e = WASI_EINVAL;
 			goto out;
 		}
-		s->error = fd_get(ctx, get_u32(p + 16), &f);
-		if (s->error == 0)
-			s->error = fd_need(f, RIGHT_POLL_FD_READWRITE);
-		if (s->error != 0) {
-			immediate = true;
-			continue;
-		}
+		if ((e = fd_get(ctx, get_u32(p + 16), &f)) != 0 ||
+		    (e = fd_need(f, RIGHT_POLL_FD_READWRITE)) != 0)
+			goto out;
 		if (f->kind == KIND_DIR || f->filetype == FILETYPE_REGULAR_FILE) {
 			s->ready = true;
 			if (s->type == EVENT_FD_READ && f->kind != KIND_DIR)
@@ -1869,10 +1872,7 @@ WASI_FN(poll_oneoff)(struct wasi_ctx *ctx, uint32_t in, uint32_t outp,
 		const struct poll_sub *s = &subs[i];
 		uint8_t *ev = MEM(outp + nevents * EVENT_SIZE);
 
-		if (s->error != 0) {
-			event_put(ev, s, s->error, 0, 0);
-			nevents++;
-		} else if (s->type == EVENT_CLOCK) {
+		if (s->type == EVENT_CLOCK) {
 			if (s->deadline_ns <= now) {
 				event_put(ev, s, 0, 0, 0);
 				nevents++;
