@@ -592,6 +592,57 @@ test_parse_and_header_errors(void **state)
 }
 
 static void
+test_apu_apv_and_protected_extra(void **state)
+{
+	struct crypto_key *k = NULL;
+	struct crypto_jwe_recipient r = { "ECDH-ES", NULL, NULL, NULL };
+	struct crypto_jwe_enc_opts o = { 0 };
+	struct crypto_jwe_dec_opts d = { 0 };
+	json_t *extra = json_pack("{s:s, s:s}", "kid", "tee", "typ", "JOSE");
+	json_t *hdr = NULL, *doc = NULL;
+	struct secret *pt = NULL;
+	char *out = NULL, *bad;
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(crypto_key_generate(CRYPTO_KEY_EC_P384, 0, &k, NULL),
+	    CORE_OK);
+	r.key = k;
+	o.apu = (const uint8_t *)"Alice";
+	o.apu_len = 5;
+	o.apv = (const uint8_t *)"Bob";
+	o.apv_len = 3;
+	o.protected_extra = extra;
+	assert_int_equal(crypto_jwe_encrypt(&r, 1, &o, "kdf", 3, &out, &n,
+	    NULL), CORE_OK);
+	d.keys = (const struct crypto_key *const[]){ k };
+	d.nkeys = 1;
+	assert_int_equal(crypto_jwe_decrypt(out, n, &d, &pt, &hdr, NULL),
+	    CORE_OK);
+	assert_memory_equal(pt->ptr, "kdf", 3);
+	assert_string_equal(json_string_value(json_object_get(hdr, "apu")),
+	    "QWxpY2U");
+	assert_string_equal(json_string_value(json_object_get(hdr, "apv")),
+	    "Qm9i");
+	assert_string_equal(json_string_value(json_object_get(hdr, "kid")),
+	    "tee");
+	secret_free(pt);
+	json_decref(hdr);
+	/* A different apv in an unprotected header cannot sneak in: the
+	 * member would be duplicated, which is an error. */
+	assert_int_equal(core_json_parse(out, n, 0, &doc, NULL), CORE_OK);
+	json_object_set_new(doc, "unprotected", json_pack("{s:s}", "apv",
+	    "eHh4"));
+	bad = core_json_dumps(doc);
+	check_dec_err(bad, &d, CORE_ERR_INVALID, "more than one header");
+	free(bad);
+	json_decref(doc);
+	free(out);
+	json_decref(extra);
+	crypto_key_free(k);
+}
+
+static void
 test_encrypt_errors(void **state)
 {
 	struct crypto_key *ec = NULL;
@@ -650,6 +701,7 @@ main(void)
 		cmocka_unit_test(test_tamper_every_part),
 		cmocka_unit_test(test_general_multi_recipient),
 		cmocka_unit_test(test_parse_and_header_errors),
+		cmocka_unit_test(test_apu_apv_and_protected_extra),
 		cmocka_unit_test(test_encrypt_errors),
 	};
 

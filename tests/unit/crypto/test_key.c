@@ -315,8 +315,10 @@ test_ecdh_agrees(void **state)
 		assert_int_equal(z1->len, zlen[i]);
 		assert_int_equal(z1->len, z2->len);
 		assert_memory_equal(z1->ptr, z2->ptr, z1->len);
+		secret_free(z1);
+		z1 = NULL;
 		core_errbuf_clear(&eb);
-		assert_int_equal(crypto_ecdh(bpub, a, &z1 /* unchanged */, &eb),
+		assert_int_equal(crypto_ecdh(bpub, a, &z1, &eb),
 		    CORE_ERR_INVALID);
 		TH_ASSERT_ERR_CONTAINS(&eb, "private");
 		assert_int_equal(crypto_key_generate(CRYPTO_KEY_EC_P384, 0, &c,
@@ -324,6 +326,7 @@ test_ecdh_agrees(void **state)
 		core_errbuf_clear(&eb);
 		assert_int_equal(crypto_ecdh(a, c, &z1, &eb), CORE_ERR_INVALID);
 		TH_ASSERT_ERR_CONTAINS(&eb, "do not agree");
+		assert_null(z1);
 		secret_free(z2);
 		crypto_key_free(a);
 		crypto_key_free(b);
