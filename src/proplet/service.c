@@ -63,6 +63,8 @@ struct proplet {
 	struct latent *latents;  /* guarded by lock */
 	int nthreads;            /* guarded by lock */
 
+	char *secure_cache;      /* owned: private memory-backed tier-2 cache
+	                          * for encrypted modules, removed on exit */
 	int wake[2];             /* proplet_stop() writes here */
 	volatile sig_atomic_t stopping;
 	int64_t cpu_prev_us, cpu_prev_at_ms;
@@ -401,7 +403,7 @@ fill_run_opts(struct proplet *p, const struct wasm_module *mod,
 	o->tier = (enum wasm_tier)p->cfg->wasm_tier;
 	o->max_memory_bytes = p->cfg->max_memory_bytes;
 	o->timeout_ms = p->cfg->task_timeout_ms;
-	o->cache_dir = p->cfg->wasm_cache_dir;
+	o->cache_dir = m->encrypted ? p->secure_cache : p->cfg->wasm_cache_dir;
 	o->confidential = m->encrypted;
 	/* Encrypted modules never leave memory: no external runtime for them. */
 	if (p->cfg->external_runtime != NULL && !m->encrypted) {
@@ -1005,6 +1007,18 @@ proplet_new(const struct proplet_config *c, struct proplet **out,
 		goto fail;
 	if ((err = setup_tee(p, eb)) != CORE_OK)
 		goto fail;
+	/*
+	 * Compiled code of decrypted modules is cached only here: memory-backed,
+	 * private to this proplet, and removed when it stops. Warm encrypted
+	 * runs reuse it.
+	 */
+	if (p->attester != TEE_NONE &&
+	    (err = core_fs_private_tmpdir("proplet-secure-cache",
+	    &p->secure_cache, eb)) != CORE_OK)
+		goto fail;
+	if (p->secure_cache != NULL)
+		log_info("compiled encrypted modules are cached in %s "
+		    "(memory-backed, removed on exit)", p->secure_cache);
 	if ((err = mqtt_client_new(&mc, on_message, on_connect, p, &p->mqtt,
 	    eb)) != CORE_OK)
 		goto fail;
@@ -1101,6 +1115,10 @@ proplet_free(struct proplet *p)
 	pthread_mutex_unlock(&p->lock);
 	mqtt_client_free(p->mqtt);
 	proplet_chunks_free(p->chunks);
+	if (p->secure_cache != NULL) {
+		(void)core_fs_rmtree(p->secure_cache, NULL);
+		free(p->secure_cache);
+	}
 	if (p->wake[0] >= 0)
 		close(p->wake[0]);
 	if (p->wake[1] >= 0)

@@ -77,4 +77,12 @@ run_task "$ENC_TASK"
 jget .error | grep -q "propeller-addition" || fail "wrong key: the kid is not named: $RESP"
 ok "wrong key refused: $(jget .error | head -c 120)"
 
+# The memory-backed cache of compiled confidential code goes with the proplet.
+secure=$(sed -n 's/.*cached in \([^ ]*\) (memory-backed.*/\1/p' "$TMP/proplet.log" | head -n1)
+[ -n "$secure" ] && [ -d "$secure" ] || fail "no secure cache directory logged"
+kill -TERM "$PROPLET_PID"
+wait "$PROPLET_PID" || fail "the proplet did not stop cleanly on SIGTERM"
+[ ! -e "$secure" ] || fail "$secure survived the proplet"
+ok "SIGTERM: clean exit, the secure cache is gone"
+
 echo "e2e encrypted: all passed"
