@@ -1482,17 +1482,15 @@ WASI_FN(path_open)(struct wasi_ctx *ctx, uint32_t fd, uint32_t dirflags,
     uint32_t path, uint32_t len, uint32_t oflags, uint64_t base,
     uint64_t inh, uint32_t fdflags, uint32_t out)
 {
-	struct wasi_path_res r;
 	struct wasi_fd *dir, *nf;
 	struct stat st;
+	const char *p;
 	uint64_t need = RIGHT_PATH_OPEN;
 	uint32_t slot;
 	bool want_write, want_read;
 	int flags, h = -1;
 	uint16_t e;
 
-	r.dirfd = -1;
-	r.dirfd_owned = false;
 	if (dirflags & ~(uint32_t)LOOKUP_SYMLINK_FOLLOW)
 		return WASI_EINVAL;
 	if (oflags & ~(uint32_t)(OFLAG_CREAT | OFLAG_DIRECTORY | OFLAG_EXCL |
@@ -1520,7 +1518,7 @@ WASI_FN(path_open)(struct wasi_ctx *ctx, uint32_t fd, uint32_t dirflags,
 		want_write = false;
 	if (!(dir->rights_inh & RIGHT_FD_READ))
 		want_read = false;
-	flags = O_CLOEXEC | O_NOFOLLOW | O_NOCTTY;
+	flags = O_CLOEXEC | O_NOCTTY;
 	if (oflags & OFLAG_DIRECTORY)
 		flags |= O_DIRECTORY | O_RDONLY;
 	else if (want_write)
@@ -1542,15 +1540,16 @@ WASI_FN(path_open)(struct wasi_ctx *ctx, uint32_t fd, uint32_t dirflags,
 	if (fdflags & FDFLAG_NONBLOCK)
 		flags |= O_NONBLOCK;
 
-	e = path_begin(ctx, fd, need, path, len,
-	    dirflags & LOOKUP_SYMLINK_FOLLOW, &dir, &r);
+	if (dir->kind != KIND_DIR)
+		return WASI_ENOTDIR;
+	if ((e = fd_need(dir, need)) != 0)
+		return e;
+	if ((e = path_get(ctx, path, len, &p)) != 0)
+		return e;
+	e = wasi_path_openat(dir->host, p, len,
+	    dirflags & LOOKUP_SYMLINK_FOLLOW, flags, 0666, &h);
 	if (e != 0)
 		goto out;
-	h = wasi_openat_beneath(r.dirfd, r.base, flags, 0666);
-	if (h < 0) {
-		e = wasi_errno_from_host(errno);
-		goto out;
-	}
 	if (fstat(h, &st) != 0) {
 		e = wasi_errno_from_host(errno);
 		goto out;
@@ -1583,7 +1582,6 @@ WASI_FN(path_open)(struct wasi_ctx *ctx, uint32_t fd, uint32_t dirflags,
 out:
 	if (h >= 0)
 		close(h);
-	wasi_path_res_cleanup(&r);
 	return e;
 }
 

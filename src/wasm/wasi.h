@@ -227,6 +227,21 @@ uint16_t wasi_path_resolve(int rootfd, const char *path, size_t len,
     bool follow, struct wasi_path_res *res);
 void wasi_path_res_cleanup(struct wasi_path_res *res);
 
+/* The checks every guest path passes first (see wasi_path_resolve). */
+uint16_t wasi_path_check(const char *path, size_t len);
+
+/*
+ * Opens guest path (path, len) beneath rootfd for path_open: one
+ * openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS) where the kernel has it,
+ * the wasi_path_resolve walk plus openat(O_NOFOLLOW) otherwise. `follow`
+ * follows a final symlink. *out gets the fd; returns a WASI errno.
+ */
+uint16_t wasi_path_openat(int rootfd, const char *path, size_t len,
+    bool follow, int flags, mode_t mode, int *out);
+
+/* Tests only: turn the openat2 fast path on (default) or off. */
+void wasi_path_use_openat2(bool on);
+
 /* Maps a host errno value to a WASI errno. */
 uint16_t wasi_errno_from_host(int e);
 

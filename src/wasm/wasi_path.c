@@ -216,6 +216,74 @@ splice_link(char **work, size_t *wlen, size_t *pos, const char *target,
 	return WASI_ESUCCESS;
 }
 
+uint16_t
+wasi_path_check(const char *path, size_t len)
+{
+	if (len == 0)
+		return WASI_ENOENT;
+	if (len > WASI_PATH_MAX)
+		return WASI_ENAMETOOLONG;
+	if (memchr(path, '\0', len) != NULL)
+		return WASI_EINVAL;
+	if (!utf8_valid((const unsigned char *)path, len))
+		return WASI_EILSEQ;
+	if (path[0] == '/')
+		return WASI_EPERM;
+	return WASI_ESUCCESS;
+}
+
+void
+wasi_path_use_openat2(bool on)
+{
+	atomic_store(&openat2_state, on ? 0 : -1);
+}
+
+uint16_t
+wasi_path_openat(int rootfd, const char *path, size_t len, bool follow,
+    int flags, mode_t mode, int *out)
+{
+	struct wasi_path_res r;
+	char buf[WASI_PATH_MAX + 1];
+	struct open_how how;
+	uint16_t err;
+	long fd;
+
+	*out = -1;
+	if ((err = wasi_path_check(path, len)) != WASI_ESUCCESS)
+		return err;
+	if (atomic_load(&openat2_state) >= 0) {
+		memcpy(buf, path, len);
+		buf[len] = '\0';
+		memset(&how, 0, sizeof(how));
+		how.flags = (uint64_t)(unsigned)(flags |
+		    (follow ? 0 : O_NOFOLLOW));
+		if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE)
+			how.mode = mode;
+		how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+		fd = syscall(SYS_openat2, rootfd, buf, &how, sizeof(how));
+		if (fd >= 0) {
+			atomic_store(&openat2_state, 1);
+			*out = (int)fd;
+			return WASI_ESUCCESS;
+		}
+		if (errno == ENOSYS)
+			atomic_store(&openat2_state, -1);
+		else if (errno != EAGAIN)
+			return wasi_errno_from_host(errno);
+		/* EAGAIN: a concurrent rename; walk by hand instead. */
+	}
+	err = wasi_path_resolve(rootfd, path, len, follow, &r);
+	if (err != WASI_ESUCCESS)
+		return err;
+	fd = wasi_openat_beneath(r.dirfd, r.base, flags | O_NOFOLLOW, mode);
+	if (fd < 0)
+		err = wasi_errno_from_host(errno);
+	else
+		*out = (int)fd;
+	wasi_path_res_cleanup(&r);
+	return err;
+}
+
 void
 wasi_path_res_cleanup(struct wasi_path_res *res)
 {
@@ -241,16 +309,8 @@ wasi_path_resolve(int rootfd, const char *path, size_t len, bool follow,
 
 	memset(res, 0, sizeof(*res));
 	res->dirfd = -1;
-	if (len == 0)
-		return WASI_ENOENT;
-	if (len > WASI_PATH_MAX)
-		return WASI_ENAMETOOLONG;
-	if (memchr(path, '\0', len) != NULL)
-		return WASI_EINVAL;
-	if (!utf8_valid((const unsigned char *)path, len))
-		return WASI_EILSEQ;
-	if (path[0] == '/')
-		return WASI_EPERM;
+	if ((err = wasi_path_check(path, len)) != WASI_ESUCCESS)
+		return err;
 	work = malloc(len + 1);
 	if (work == NULL)
 		return WASI_ENOMEM;

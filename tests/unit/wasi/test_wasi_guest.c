@@ -40,6 +40,8 @@ struct fixture {
 };
 
 static jmp_buf hook_jmp;
+/* When set, path_open resolves by the component walk, not openat2. */
+static bool walk_only;
 
 static void
 hook_longjmp(void *arg, int code)
@@ -87,6 +89,7 @@ run_guest(const struct fixture *fx, const char *const *args,
 		wasm_rt_trap_t trap;
 
 		alarm(60);
+		wasi_path_use_openat2(!walk_only);
 		if (use_hook) {
 			cfg.exit_hook = hook_longjmp;
 			cfg.exit_arg = (void *)&hook_code;
@@ -255,6 +258,26 @@ test_escape(void **state)
 	free(p);
 }
 
+/* The same cases with path_open walking component by component (the
+ * fallback for kernels without openat2). */
+static void
+test_walk_only(void **state)
+{
+	walk_only = true;
+	run_case(*state, "files");
+	run_case(*state, "symlinks");
+	walk_only = false;
+}
+
+static void
+test_walk_only_dirs_escape(void **state)
+{
+	walk_only = true;
+	run_case(*state, "dirs");
+	run_case(*state, "escape");
+	walk_only = false;
+}
+
 static void
 test_sock_io(void **state)
 {
@@ -368,6 +391,9 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_symlinks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_escape, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_walk_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_walk_only_dirs_escape,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fdtable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_poll, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sock_errnos, setup,

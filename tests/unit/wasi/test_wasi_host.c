@@ -447,6 +447,59 @@ test_errno_map(void **state)
 	assert_int_equal(wasi_errno_from_host(12345), WASI_EIO);
 }
 
+/* path_open's opener gives the same answers with and without openat2. */
+static void
+test_path_openat_modes(void **state)
+{
+	struct fx *f = *state;
+	static const struct {
+		const char *path;
+		bool follow;
+		int flags;
+		uint16_t want;
+	} cases[] = {
+		{ "a/file", false, O_RDONLY, WASI_ESUCCESS },
+		{ "toab/up2/a/file", false, O_RDONLY, WASI_ESUCCESS },
+		{ "toab", true, O_RDONLY | O_DIRECTORY, WASI_ESUCCESS },
+		{ "toab/", false, O_RDONLY | O_DIRECTORY, WASI_ESUCCESS },
+		{ "a/b/..", false, O_RDONLY | O_DIRECTORY, WASI_ESUCCESS },
+		{ "../x", false, O_RDONLY, WASI_EPERM },
+		{ "a/../..", false, O_RDONLY, WASI_EPERM },
+		{ "/etc/passwd", false, O_RDONLY, WASI_EPERM },
+		{ "etc/passwd", false, O_RDONLY, WASI_EPERM },
+		{ "etc", true, O_RDONLY, WASI_EPERM },
+		{ "toab/up2/..", false, O_RDONLY, WASI_EPERM },
+		{ "etc", false, O_RDONLY, WASI_ELOOP },
+		{ "self", true, O_RDONLY, WASI_ELOOP },
+		{ "a/file/", false, O_RDONLY, WASI_ENOTDIR },
+		{ "a/file", false, O_RDONLY | O_DIRECTORY, WASI_ENOTDIR },
+		{ "a/missing", false, O_RDONLY, WASI_ENOENT },
+		{ "a/new", false, O_RDWR | O_CREAT | O_EXCL, WASI_ESUCCESS },
+		{ "a/new", false, O_RDWR | O_CREAT | O_EXCL, WASI_EEXIST },
+		{ "a", false, O_RDWR, WASI_EISDIR },
+	};
+
+	for (int mode = 0; mode < 2; mode++) {
+		wasi_path_use_openat2(mode == 0);
+		unlinkat(f->boxfd, "a/new", 0);
+		for (size_t i = 0; i < CORE_ARRAY_LEN(cases); i++) {
+			int fd = -1;
+			uint16_t e = wasi_path_openat(f->boxfd, cases[i].path,
+			    strlen(cases[i].path), cases[i].follow,
+			    cases[i].flags | O_CLOEXEC, 0600, &fd);
+
+			if (e != cases[i].want)
+				fprintf(stderr, "mode %d path %s: %u\n", mode,
+				    cases[i].path, e);
+			assert_int_equal(e, cases[i].want);
+			assert_true((fd >= 0) == (e == WASI_ESUCCESS));
+			if (fd >= 0)
+				close(fd);
+		}
+	}
+	wasi_path_use_openat2(true);
+}
+
 static void
 test_openat_beneath(void **state)
 {
@@ -483,6 +536,8 @@ main(void)
 		cmocka_unit_test(test_import_table),
 		cmocka_unit_test(test_errno_map),
 		cmocka_unit_test_setup_teardown(test_openat_beneath, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_path_openat_modes, setup,
 		    teardown),
 	};
 
