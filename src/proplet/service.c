@@ -117,6 +117,31 @@ utf8_lossy(const uint8_t *p, size_t n)
 	return (char *)core_buf_steal(&b, NULL);
 }
 
+/*
+ * Publishes a message that must not be lost: while the broker is away the
+ * client reconnects on its own, so retry until it is back or we stop.
+ */
+#define PUBLISH_RETRY_MS 250
+#define PUBLISH_RETRY_MAX_MS (10 * 60 * 1000)
+
+static enum core_err
+publish_reliably(struct proplet *p, const char *topic, const char *payload,
+    struct core_errbuf *eb)
+{
+	int64_t deadline = core_mono_ms() + PUBLISH_RETRY_MAX_MS;
+	enum core_err err;
+
+	for (;;) {
+		core_errbuf_clear(eb);
+		err = mqtt_client_publish(p->mqtt, topic, payload, strlen(payload),
+		    eb);
+		if (err != CORE_ERR_NET || p->stopping ||
+		    core_mono_ms() >= deadline)
+			return err;
+		usleep(PUBLISH_RETRY_MS * 1000);
+	}
+}
+
 static void
 publish_result(struct proplet *p, const char *task_id, const char *results,
     const char *error)
@@ -133,8 +158,7 @@ publish_result(struct proplet *p, const char *task_id, const char *results,
 	r.error = (char *)error;
 	if (r.results == NULL ||
 	    mqtt_result_encode(&r, &payload, &eb) != CORE_OK ||
-	    mqtt_client_publish(p->mqtt, p->t_results, payload, strlen(payload),
-	    &eb) != CORE_OK) {
+	    publish_reliably(p, p->t_results, payload, &eb) != CORE_OK) {
 		char f[96];
 
 		snprintf(f, sizeof(f), "task=%s", task_id);
@@ -161,8 +185,7 @@ publish_invoke_result(struct proplet *p, const char *task_id,
 	r.results = (char *)(results != NULL ? results : "");
 	r.error = (char *)error;
 	if (mqtt_invoke_result_encode(&r, &payload, &eb) != CORE_OK ||
-	    mqtt_client_publish(p->mqtt, p->t_invoke_results, payload,
-	    strlen(payload), &eb) != CORE_OK)
+	    publish_reliably(p, p->t_invoke_results, payload, &eb) != CORE_OK)
 		log_errorx("task %s: publishing the invoke result failed: %s",
 		    task_id, eb.msg);
 	free(payload);
