@@ -506,9 +506,13 @@ struct crypto_jwe_dec_opts {
  * them is an error); "crit" is refused; "zip" is refused. The GCM/CBC AAD
  * is the received protected string (plus "." aad). For general JSON every
  * recipient whose alg fits a supplied key is tried; on total failure the
- * error lists each recipient and why it failed. On success *pt_out holds
- * the plaintext and, if header_out is non-NULL, *header_out the effective
- * header of the recipient that worked (new reference).
+ * error lists each recipient and why it failed. Where only the content
+ * tag can reveal a wrong key (ECDH-ES direct, RSA1_5) the next key of the
+ * same kind is tried. An RSA1_5 padding failure continues with a random
+ * CEK (RFC 7516 §11.5), so it surfaces as a tag mismatch. On success
+ * *pt_out holds the plaintext (NUL-terminated beyond len) and, if
+ * header_out is non-NULL, *header_out the effective header of the
+ * recipient that worked (new reference).
  */
 enum core_err crypto_jwe_decrypt(const void *jwe, size_t n,
     const struct crypto_jwe_dec_opts *o, struct secret **pt_out,

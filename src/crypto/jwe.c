@@ -105,12 +105,16 @@ static enum core_err jwe_rsa_crypt(const struct crypto_key *k,
 static enum core_err jwe_merge(json_t *dst, const json_t *src,
     const char *what, struct core_errbuf *eb);
 static void jwe_parsed_free(struct jwe_parsed *p);
+static enum core_err jwe_try_keys(const struct jwe_parsed *p,
+    const json_t *hdr, size_t idx, const struct jwe_alg *a,
+    const struct jwe_enc *e, const struct crypto_jwe_dec_opts *o,
+    struct secret **pt_out, struct core_errbuf *eb);
 static enum core_err jwe_parse(const char *s, size_t n,
     struct jwe_parsed *p, struct core_errbuf *eb);
 static enum core_err jwe_recipient_cek(const struct jwe_parsed *p,
     const json_t *hdr, size_t idx, const struct jwe_alg *a,
     const struct jwe_enc *e, const struct crypto_jwe_dec_opts *o,
-    struct secret **cek_out, struct core_errbuf *eb);
+    size_t *next_key, struct secret **cek_out, struct core_errbuf *eb);
 
 static const struct jwe_alg *
 jwe_alg_find(const char *name)
@@ -958,12 +962,17 @@ jwe_parse(const char *s, size_t n, struct jwe_parsed *p,
 	return CORE_OK;
 }
 
-/* Recovers the CEK for one recipient, trying every key that fits. */
+/*
+ * Recovers a CEK for one recipient, trying the keys that fit from index
+ * *next_key on; on success *next_key is the index after the key used, so
+ * the caller can try the next key when only the content tag can tell a
+ * wrong key (ECDH-ES direct, RSA1_5).
+ */
 static enum core_err
 jwe_recipient_cek(const struct jwe_parsed *p, const json_t *hdr, size_t idx,
     const struct jwe_alg *a, const struct jwe_enc *e,
-    const struct crypto_jwe_dec_opts *o, struct secret **cek_out,
-    struct core_errbuf *eb)
+    const struct crypto_jwe_dec_opts *o, size_t *next_key,
+    struct secret **cek_out, struct core_errbuf *eb)
 {
 	const uint8_t *ek = p->ek[idx];
 	size_t ek_len = p->ek_len[idx];
@@ -1044,23 +1053,24 @@ jwe_recipient_cek(const struct jwe_parsed *p, const json_t *hdr, size_t idx,
 			goto out;
 		}
 		err = CORE_ERR_NOT_FOUND;
-		for (size_t i = 0; i < o->nkeys; i++) {
+		for (size_t i = *next_key; i < o->nkeys; i++) {
 			const struct crypto_key *k = o->keys[i];
 
 			if (k == NULL || !crypto_key_is_private(k) ||
 			    crypto_key_type(k) != crypto_key_type(epk))
 				continue;
 			tried = true;
+			*next_key = i + 1;
 			secret_free(z);
 			z = NULL;
 			err = crypto_ecdh(k, epk, &z, eb);
 			if (err != CORE_OK)
 				continue;
 			if (a->km == JWE_KM_ECDH) {
+				/* Only the content tag can tell a wrong key. */
 				err = crypto_concat_kdf(z->ptr, z->len,
 				    e->name, apu, apu_len, apv, apv_len,
 				    e->cek_len * 8, cek->ptr, eb);
-				/* Only the content tag can tell; take it. */
 				break;
 			}
 			err = crypto_concat_kdf(z->ptr, z->len, a->name, apu,
@@ -1080,18 +1090,32 @@ jwe_recipient_cek(const struct jwe_parsed *p, const json_t *hdr, size_t idx,
 		break;
 	case JWE_KM_RSA:
 		err = CORE_ERR_NOT_FOUND;
-		for (size_t i = 0; i < o->nkeys; i++) {
+		for (size_t i = *next_key; i < o->nkeys; i++) {
 			const struct crypto_key *k = o->keys[i];
 
 			if (k == NULL || !crypto_key_is_private(k) ||
 			    crypto_key_type(k) != CRYPTO_KEY_RSA)
 				continue;
 			tried = true;
+			*next_key = i + 1;
 			core_errbuf_clear(eb);
 			err = jwe_rsa_crypt(k, a, false, ek, ek_len, &buf,
 			    &buf_len, eb);
+			if (err != CORE_OK && a->rsa_pad == RSA_PKCS1_PADDING) {
+				/* RFC 7516 §11.5: on a PKCS#1 v1.5 failure go
+				 * on with a random CEK so that a padding error
+				 * and a tag error look the same. */
+				core_errbuf_clear(eb);
+				err = core_random(cek->ptr, e->cek_len, eb);
+				break;
+			}
 			if (err != CORE_OK)
 				continue;
+			if (buf_len != e->cek_len &&
+			    a->rsa_pad == RSA_PKCS1_PADDING) {
+				err = core_random(cek->ptr, e->cek_len, eb);
+				break;
+			}
 			if (buf_len != e->cek_len) {
 				err = core_errf(eb, CORE_ERR_AUTH,
 				    "%s: CEK is %zu bytes, want %zu", a->name,
@@ -1124,6 +1148,52 @@ out:
 	else
 		secret_free(cek);
 	return err;
+}
+
+/*
+ * Finds a CEK for recipient idx and opens the content with it. When the
+ * key-management step cannot tell a wrong key (ECDH-ES direct, RSA1_5),
+ * a tag mismatch moves on to the next key of the same kind.
+ */
+static enum core_err
+jwe_try_keys(const struct jwe_parsed *p, const json_t *hdr, size_t idx,
+    const struct jwe_alg *a, const struct jwe_enc *e,
+    const struct crypto_jwe_dec_opts *o, struct secret **pt_out,
+    struct core_errbuf *eb)
+{
+	struct core_errbuf content_eb;
+	enum core_err err, content_err = CORE_OK;
+	size_t next = 0;
+
+	core_errbuf_clear(&content_eb);
+	for (;;) {
+		struct secret *cek = NULL;
+		struct core_errbuf keb;
+
+		core_errbuf_clear(&keb);
+		err = jwe_recipient_cek(p, hdr, idx, a, e, o, &next, &cek,
+		    &keb);
+		if (err != CORE_OK) {
+			/* After a content failure, that failure is the
+			 * better explanation than "no more keys". */
+			if (content_err != CORE_OK)
+				return core_errf(eb, content_err, "%s",
+				    core_errbuf_msg(&content_eb));
+			return core_errf(eb, err, "%s", core_errbuf_msg(&keb));
+		}
+		core_errbuf_clear(&content_eb);
+		content_err = jwe_content_open(e, cek->ptr, p->iv, p->aad,
+		    p->aad_len, p->ct, p->ct_len, p->tag, pt_out, &content_eb);
+		secret_free(cek);
+		if (content_err == CORE_OK)
+			return CORE_OK;
+		if (a->km != JWE_KM_ECDH && a->rsa_pad != RSA_PKCS1_PADDING)
+			return core_errf(eb, content_err, "%s",
+			    core_errbuf_msg(&content_eb));
+		if (next >= o->nkeys)
+			return core_errf(eb, content_err, "%s",
+			    core_errbuf_msg(&content_eb));
+	}
 }
 
 enum core_err
@@ -1164,7 +1234,6 @@ crypto_jwe_decrypt(const void *jwe, size_t n,
 		const struct jwe_alg *a;
 		const struct jwe_enc *e;
 		const char *alg = NULL, *enc = NULL;
-		struct secret *cek = NULL;
 		struct core_errbuf reb;
 
 		core_errbuf_clear(&reb);
@@ -1209,13 +1278,7 @@ crypto_jwe_decrypt(const void *jwe, size_t n,
 			    p.iv_len, p.tag_len);
 			goto next;
 		}
-		err = jwe_recipient_cek(&p, hdr, i, a, e, o, &cek, &reb);
-		if (err == CORE_OK) {
-			core_errbuf_clear(&reb);
-			err = jwe_content_open(e, cek->ptr, p.iv, p.aad,
-			    p.aad_len, p.ct, p.ct_len, p.tag, pt_out, &reb);
-			secret_free(cek);
-		}
+		err = jwe_try_keys(&p, hdr, i, a, e, o, pt_out, &reb);
 		if (err == CORE_OK) {
 			if (header_out != NULL) {
 				*header_out = hdr;

@@ -643,6 +643,54 @@ test_apu_apv_and_protected_extra(void **state)
 }
 
 static void
+test_key_order_and_rsa1_5_oracle(void **state)
+{
+	struct crypto_key *right = NULL, *wrong = NULL;
+	struct crypto_jwe_recipient r = { "ECDH-ES", NULL, NULL, NULL };
+	struct crypto_jwe_dec_opts d = { 0 };
+	struct core_errbuf eb;
+	struct secret *pt = NULL;
+	char *out = NULL, *jwe;
+	size_t n = 0;
+
+	(void)state;
+	/* ECDH-ES direct: only the tag tells a wrong key, so the next key of
+	 * the same curve must still be tried. */
+	assert_int_equal(crypto_key_generate(CRYPTO_KEY_EC_P256, 0, &right,
+	    NULL), CORE_OK);
+	assert_int_equal(crypto_key_generate(CRYPTO_KEY_EC_P256, 0, &wrong,
+	    NULL), CORE_OK);
+	r.key = right;
+	assert_int_equal(crypto_jwe_encrypt(&r, 1, NULL, "second", 6, &out, &n,
+	    NULL), CORE_OK);
+	d.keys = (const struct crypto_key *const[]){ wrong, right };
+	d.nkeys = 2;
+	pt = decrypt_ok(out, n, &d);
+	assert_memory_equal(pt->ptr, "second", 6);
+	secret_free(pt);
+	d.nkeys = 1;
+	core_errbuf_clear(&eb);
+	assert_int_equal(crypto_jwe_decrypt(out, n, &d, &pt, NULL, &eb),
+	    CORE_ERR_AUTH);
+	TH_ASSERT_ERR_CONTAINS(&eb, "tag mismatch");
+	free(out);
+	/* RSA1_5 with the wrong key reports a tag error, never a padding
+	 * error (no Bleichenbacher oracle). */
+	jwe = th_vec("rfc7520_5.1.jwef", &n);
+	d.keys = (const struct crypto_key *const[]){ rsa_key };
+	d.nkeys = 1;
+	d.allow_rsa1_5 = true;
+	core_errbuf_clear(&eb);
+	assert_int_equal(crypto_jwe_decrypt(jwe, n, &d, &pt, NULL, &eb),
+	    CORE_ERR_AUTH);
+	TH_ASSERT_ERR_CONTAINS(&eb, "tag mismatch");
+	assert_null(strstr(core_errbuf_msg(&eb), "RSA1_5 decryption"));
+	free(jwe);
+	crypto_key_free(right);
+	crypto_key_free(wrong);
+}
+
+static void
 test_encrypt_errors(void **state)
 {
 	struct crypto_key *ec = NULL;
@@ -702,6 +750,7 @@ main(void)
 		cmocka_unit_test(test_general_multi_recipient),
 		cmocka_unit_test(test_parse_and_header_errors),
 		cmocka_unit_test(test_apu_apv_and_protected_extra),
+		cmocka_unit_test(test_key_order_and_rsa1_5_oracle),
 		cmocka_unit_test(test_encrypt_errors),
 	};
 
