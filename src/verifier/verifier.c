@@ -336,6 +336,7 @@ verifier_parse(enum tee_kind kind, const uint8_t *evidence,
 		break;
 	}
 out:
+	vrf_input_cleanup(&in);
 	if (err != CORE_OK) {
 		json_decref(*claims);
 		*claims = NULL;
