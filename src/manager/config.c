@@ -12,7 +12,6 @@
 
 static char *cfg_dup(const char *s);
 static void cfg_identity(struct manager_config *cfg, struct core_cfg *cc);
-STATIC char *toml_trim(char *s);
 
 static char *
 cfg_dup(const char *s)
@@ -20,83 +19,22 @@ cfg_dup(const char *s)
 	return s != NULL ? strdup(s) : NULL;
 }
 
-/* Strips leading/trailing blanks in place. */
-STATIC char *
-toml_trim(char *s)
-{
-	char *e;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' ||
-	    e[-1] == '\n'))
-		*--e = '\0';
-	return s;
-}
-
 enum core_err
 manager_toml_get(const char *path, const char *section, const char *key,
     char **out, struct core_errbuf *eb)
 {
 	uint8_t *text = NULL;
-	size_t len, klen = strlen(key);
-	char *line, *next, *p, *v, *w;
-	bool in_section = false;
+	size_t len;
 	enum core_err err;
 
 	*out = NULL;
-	err = core_fs_read(path, 1024 * 1024, &text, &len, eb);
-	if (err != CORE_OK)
-		return err;
-	for (line = (char *)text; line != NULL; line = next) {
-		next = strchr(line, '\n');
-		if (next != NULL)
-			*next++ = '\0';
-		p = toml_trim(line);
-		if (*p == '#' || *p == '\0')
-			continue;
-		if (*p == '[') {
-			v = strchr(p, ']');
-			in_section = v != NULL && (size_t)(v - p - 1) ==
-			    strlen(section) && strncmp(p + 1, section,
-			    strlen(section)) == 0;
-			continue;
-		}
-		if (!in_section || strncmp(p, key, klen) != 0)
-			continue;
-		v = toml_trim(p + klen);
-		if (*v != '=')
-			continue;
-		v = toml_trim(v + 1);
-		if (*v == '"' || *v == '\'') {
-			char q = *v++;
-
-			/* Basic strings: \" and \\ escapes; no multi-line. */
-			for (w = p = v; *p != '\0' && *p != q; p++) {
-				if (q == '"' && *p == '\\' && p[1] != '\0')
-					p++;
-				*w++ = *p;
-			}
-			if (*p != q) {
-				err = core_errf(eb, CORE_ERR_INVALID,
-				    "%s: [%s] %s: unterminated string", path,
-				    section, key);
-				goto out;
-			}
-			*w = '\0';
-		} else {
-			w = strchr(v, '#');
-			if (w != NULL)
-				*w = '\0';
-			v = toml_trim(v);
-		}
-		*out = strdup(v);
-		if (*out == NULL)
-			err = core_errf(eb, CORE_ERR_NOMEM, "out of memory");
-		goto out;
+	err = core_fs_read(path, CORE_TOML_MAX_BYTES, &text, &len, eb);
+	if (err == CORE_OK) {
+		err = core_toml_get((const char *)text, len, section, key, out,
+		    eb);
+		if (err != CORE_OK)
+			core_errbuf_prefix(eb, "%s", path);
 	}
-out:
 	free(text);
 	return err;
 }

@@ -252,4 +252,38 @@ enum core_err manager_http_start(const struct manager_config *cfg,
 int manager_http_port(struct manager_http *h);
 void manager_http_stop(struct manager_http *h);
 
+/* ------------------------------------------------------------------ */
+/* Client (used by the propeller CLI)                                  */
+/* ------------------------------------------------------------------ */
+
+#define MANAGER_CLIENT_MAX_RESPONSE (64u * 1024 * 1024)
+
+struct manager_client_resp {
+	long status;   /* HTTP status */
+	char *body;    /* owned, NUL-terminated; "" when empty */
+	size_t len;
+};
+
+/*
+ * One HTTP request to the manager API at base_url (e.g.
+ * http://localhost:7070) with an optional JSON body and bearer token.
+ * Any HTTP status is CORE_OK; transport failures are CORE_ERR_NET naming
+ * the URL. insecure skips TLS verification.
+ */
+enum core_err manager_client_call(const char *base_url, const char *token,
+    bool insecure, const char *method, const char *path, const char *body,
+    struct manager_client_resp *resp, struct core_errbuf *eb);
+void manager_client_resp_cleanup(struct manager_client_resp *resp);
+
+/*
+ * Like manager_client_call, for the JSON API: a 2xx status returns CORE_OK
+ * with the parsed body in *out (NULL for an empty body); any other status
+ * is an error whose message is "HTTP <status>: <the body's error text>",
+ * with the code mapped back (400 INVALID, 401 AUTH, 404 NOT_FOUND,
+ * 409 STATE, else NET).
+ */
+enum core_err manager_client_json(const char *base_url, const char *token,
+    bool insecure, const char *method, const char *path, const char *body,
+    json_t **out, struct core_errbuf *eb);
+
 #endif /* PROPELLER_MANAGER_H */

@@ -12,3 +12,9 @@ if(TARGET propeller-manager AND TARGET test_manager_store)
             $<TARGET_FILE:test_manager_store> $<TARGET_FILE:propeller-manager>
     LABELS manager TIMEOUT 120)
 endif()
+if(TARGET propeller-manager AND TARGET propeller)
+  propeller_integration_test(manager.provision_cli
+    COMMAND ${PROJECT_SOURCE_DIR}/tests/integration/manager_provision.sh
+            $<TARGET_FILE:propeller> $<TARGET_FILE:propeller-manager>
+    LABELS manager TIMEOUT 120)
+endif()
