@@ -429,8 +429,9 @@ jwe_enc_recipient(const struct crypto_jwe_recipient *r,
 		out->ek = malloc(out->ek_len);
 		if (out->ek == NULL)
 			return core_errf(eb, CORE_ERR_NOMEM, "JWE");
-		return crypto_aes_kw_wrap(r->sym->ptr, r->sym->len, cek->ptr,
+		err = crypto_aes_kw_wrap(r->sym->ptr, r->sym->len, cek->ptr,
 		    e->cek_len, out->ek, eb);
+		break;
 	case JWE_KM_ECDH:
 	case JWE_KM_ECDH_KW:
 		if (r->key == NULL)
@@ -932,12 +933,15 @@ jwe_parse(const char *s, size_t n, struct jwe_parsed *p,
 
 	while (i < n && isspace((unsigned char)s[i]))
 		i++;
+	/* A trailing newline (a token read from a file) is not part of it. */
+	while (n > i && isspace((unsigned char)s[n - 1]))
+		n--;
 	if (i == n)
 		return core_errf(eb, CORE_ERR_INVALID, "JWE: empty input");
 	if (s[i] == '{')
-		err = jwe_parse_json(s, n, p, eb);
+		err = jwe_parse_json(s + i, n - i, p, eb);
 	else
-		err = jwe_parse_compact(s, n, p, eb);
+		err = jwe_parse_compact(s + i, n - i, p, eb);
 	if (err != CORE_OK)
 		return err;
 	if (p->aad == NULL) {

@@ -11,6 +11,9 @@
 
 #include "crypto/internal.h"
 
+/* Ten years: more leeway than that is a configuration mistake. */
+#define JWT_MAX_LEEWAY_S (10LL * 366 * 24 * 3600)
+
 static enum core_err jws_header_dump(const json_t *header, const char *alg,
     char **out, struct core_errbuf *eb);
 static enum core_err jwt_time_claim(const json_t *claims, const char *name,
@@ -292,7 +295,10 @@ crypto_jwt_check_claims(const json_t *claims,
     const struct crypto_jwt_opts *o, struct core_errbuf *eb)
 {
 	int64_t now = o->now_s != 0 ? o->now_s : (int64_t)time(NULL);
-	int64_t leeway = o->leeway_s > 0 ? o->leeway_s : 0;
+	/* Bounded so that now +/- leeway cannot overflow; claim values are
+	 * only ever compared, never used in arithmetic. */
+	int64_t leeway = o->leeway_s > 0 ? (o->leeway_s < JWT_MAX_LEEWAY_S ?
+	    o->leeway_s : JWT_MAX_LEEWAY_S) : 0;
 	int64_t exp = 0, nbf = 0, iat = 0;
 	bool has;
 	enum core_err err;
@@ -303,21 +309,21 @@ crypto_jwt_check_claims(const json_t *claims,
 	err = jwt_time_claim(claims, "exp", o->require_exp, &has, &exp, eb);
 	if (err != CORE_OK)
 		return err;
-	if (has && now >= exp && now - exp >= leeway)
+	if (has && exp <= now - leeway)
 		return core_errf(eb, CORE_ERR_AUTH,
 		    "JWT: token expired at %lld (now %lld, leeway %llds)",
 		    (long long)exp, (long long)now, (long long)leeway);
 	err = jwt_time_claim(claims, "nbf", false, &has, &nbf, eb);
 	if (err != CORE_OK)
 		return err;
-	if (has && nbf > now && nbf - now > leeway)
+	if (has && nbf > now + leeway)
 		return core_errf(eb, CORE_ERR_AUTH,
 		    "JWT: token not valid before %lld (now %lld)",
 		    (long long)nbf, (long long)now);
 	err = jwt_time_claim(claims, "iat", o->require_iat, &has, &iat, eb);
 	if (err != CORE_OK)
 		return err;
-	if (has && iat > now && iat - now > leeway)
+	if (has && iat > now + leeway)
 		return core_errf(eb, CORE_ERR_AUTH,
 		    "JWT: token issued in the future (iat %lld, now %lld)",
 		    (long long)iat, (long long)now);

@@ -457,6 +457,22 @@ test_general_multi_recipient(void **state)
 	r[0].header = extra;
 	r[1].key = rsapub;
 	r[2].sym = sym;
+	/* Flattened A256KW keeps the per-recipient extras in "header". */
+	{
+		struct crypto_jwe_recipient one = { "A256KW", NULL, sym, extra };
+		struct crypto_jwe_enc_opts fo = { 0 };
+		json_t *fdoc = NULL;
+
+		assert_int_equal(crypto_jwe_encrypt(&one, 1, &fo, "f", 1, &out,
+		    &n, NULL), CORE_OK);
+		assert_int_equal(core_json_parse(out, n, 0, &fdoc, NULL),
+		    CORE_OK);
+		assert_string_equal(json_string_value(json_object_get(
+		    json_object_get(fdoc, "header"), "kid")), "ec-key");
+		json_decref(fdoc);
+		free(out);
+		out = NULL;
+	}
 	o.format = CRYPTO_JWE_GENERAL;
 	o.unprotected = unprot;
 	o.aad = aad;
@@ -548,6 +564,27 @@ test_parse_and_header_errors(void **state)
 	d.keys = (const struct crypto_key *const[]){ bob };
 	d.nkeys = 1;
 	d.sym = sym;
+	/* A compact JWE read from a file keeps its trailing newline. */
+	{
+		size_t n;
+		char *k = th_vec("rfc7520_5.8.k", NULL);
+		struct secret *kw = th_b64url_secret(k);
+		char *jwe = th_vec("rfc7520_5.8.jwec", &n);
+		char *nl = malloc(n + 3);
+		struct crypto_jwe_dec_opts d2 = { 0 };
+		struct secret *pt;
+
+		memcpy(nl, jwe, n);
+		memcpy(nl + n, "\r\n", 3);
+		d2.sym = kw;
+		pt = decrypt_ok(nl, n + 2, &d2);
+		check_frodo(pt);
+		secret_free(pt);
+		free(nl);
+		free(jwe);
+		free(k);
+		secret_free(kw);
+	}
 	check_dec_err("a.b.c", &d, CORE_ERR_INVALID, "five parts");
 	check_dec_err("a.b.c.d.e.f", &d, CORE_ERR_INVALID, "five parts");
 	check_dec_err("e30.AA.AA.AA.AA", &d, CORE_ERR_INVALID,

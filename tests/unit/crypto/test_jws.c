@@ -335,6 +335,17 @@ test_jwt_claims(void **state)
 	assert_int_equal(crypto_jwt_check_claims(c, &o, &eb), CORE_ERR_INVALID);
 	TH_ASSERT_ERR_CONTAINS(&eb, "\"iat\" is not a number");
 	json_object_del(c, "iat");
+	/* Extreme values compare without overflow. */
+	json_object_set_new(c, "exp", json_integer(INT64_MIN));
+	assert_int_equal(crypto_jwt_check_claims(c, &o, NULL), CORE_ERR_AUTH);
+	json_object_set_new(c, "exp", json_integer(INT64_MAX));
+	json_object_set_new(c, "nbf", json_integer(INT64_MAX));
+	assert_int_equal(crypto_jwt_check_claims(c, &o, NULL), CORE_ERR_AUTH);
+	json_object_set_new(c, "nbf", json_integer(INT64_MIN));
+	o.leeway_s = INT64_MAX;
+	assert_int_equal(crypto_jwt_check_claims(c, &o, NULL), CORE_OK);
+	o.leeway_s = 10;
+	json_object_del(c, "nbf");
 	json_object_set_new(c, "exp", json_real(1500.5));
 	assert_int_equal(crypto_jwt_check_claims(c, &o, NULL),
 	    CORE_ERR_INVALID);
