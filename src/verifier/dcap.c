@@ -36,35 +36,6 @@ static const char dcap_qe3_mrsigner[] =
 
 #define SGX_EXT_OID "1.2.840.113741.1.13.1"
 
-/* A parsed quote; every pointer borrows from the input. */
-struct dcap_quote {
-	uint16_t version;
-	uint32_t tee_type;
-	uint16_t body_type;        /* 1 SGX, 2 TDX 1.0, 3 TDX 1.5 */
-	const uint8_t *hdr;
-	const uint8_t *body;
-	size_t body_len;
-	size_t signed_len;         /* quote signature covers [0, signed_len) */
-	const uint8_t *sig;        /* 64: r||s big-endian */
-	const uint8_t *att_key;    /* 64: X||Y */
-	const uint8_t *qe_report;  /* 384 */
-	const uint8_t *qe_sig;     /* 64 */
-	const uint8_t *qe_auth;
-	size_t qe_auth_len;
-	const uint8_t *chain;      /* PEM */
-	size_t chain_len;
-};
-
-/* PCK certificate SGX extension values. */
-struct dcap_pck_ext {
-	uint8_t fmspc[6];
-	uint8_t pce_id[2];
-	uint8_t cpusvn[16];
-	int comp_svn[16];
-	int pcesvn;
-	bool have_fmspc, have_pceid, have_tcb;
-};
-
 /* A bounded cursor over evidence bytes. */
 struct dcap_cur {
 	const uint8_t *p;
@@ -834,8 +805,73 @@ dcap_svn_at(const json_t *arr, size_t i)
 	return json_is_integer(s) ? (int)json_integer_value(s) : -1;
 }
 
-/* TCB level matching (spec 3.6 steps 4-6). */
+/*
+ * TDX module identity for modules with a major version (tee_tcb_svn[1] >
+ * 0): the entry "TDX_<version>" of tdxModuleIdentities gives the expected
+ * mrsigner and attributes, and its first level with isvsvn <= the module's
+ * SVN (tee_tcb_svn[0]) the module's status.
+ */
 static enum core_err
+dcap_tdx_module_identity(const struct dcap_quote *q, const json_t *ids,
+    json_t *tcb, struct core_errbuf *eb)
+{
+	char want[16];
+	size_t i, j;
+	const json_t *id, *lv;
+	enum core_err err;
+
+	snprintf(want, sizeof(want), "TDX_%02X", q->body[1]);
+	json_array_foreach(ids, i, id) {
+		const char *name = json_string_value(json_object_get(id, "id"));
+		const char *mrs = NULL, *attr = NULL, *mask = NULL;
+		uint8_t a[8], m[8];
+
+		if (name == NULL || strcasecmp(name, want) != 0)
+			continue;
+		if ((err = core_json_get_str(id, "mrsigner", true, &mrs, eb)) ||
+		    (err = core_json_get_str(id, "attributes", true, &attr,
+		    eb)) ||
+		    (err = core_json_get_str(id, "attributesMask", true, &mask,
+		    eb)) ||
+		    (err = core_hex_decode_fixed(attr, a, 8, eb)) ||
+		    (err = core_hex_decode_fixed(mask, m, 8, eb)))
+			return err;
+		if (!dcap_hex_eq(mrs, q->body + 0x40, 48))
+			return core_errf(eb, CORE_ERR_AUTH,
+			    "tcbInfo: %s mrsigner does not match mr_signer_seam",
+			    want);
+		for (j = 0; j < 8; j++)
+			if ((q->body[0x70 + j] & m[j]) != a[j])
+				return core_errf(eb, CORE_ERR_AUTH,
+				    "tcbInfo: seam_attributes do not match %s",
+				    want);
+		json_array_foreach(json_object_get(id, "tcbLevels"), j, lv) {
+			json_t *svn = json_object_get(json_object_get(lv,
+			    "tcb"), "isvsvn");
+			const char *st = NULL;
+
+			if (!json_is_integer(svn) ||
+			    json_integer_value(svn) > q->body[0])
+				continue;
+			if ((err = core_json_get_str(lv, "tcbStatus", true, &st,
+			    eb)))
+				return err;
+			vrf_set_str(tcb, "tdx_module_status", st);
+			if (strcmp(st, "Revoked") == 0)
+				return core_errf(eb, CORE_ERR_PERM,
+				    "tcb: TDX module %s status Revoked", want);
+			return CORE_OK;
+		}
+		break;
+	}
+	vrf_set_str(tcb, "tdx_module_status", "unsupported");
+	return core_errf(eb, CORE_ERR_PERM,
+	    "tcb: TDX module %s SVN %u matches no module identity level",
+	    want, q->body[0]);
+}
+
+/* TCB level matching (spec 3.6 steps 4-6). */
+STATIC enum core_err
 dcap_tcb_info(enum tee_kind kind, const struct dcap_quote *q,
     const struct dcap_pck_ext *x, const json_t *info, json_t *tcb,
     struct core_errbuf *eb)
@@ -863,7 +899,13 @@ dcap_tcb_info(enum tee_kind kind, const struct dcap_quote *q,
 		return core_errf(eb, CORE_ERR_AUTH,
 		    "tcbInfo: pceId %s does not match the PCK certificate",
 		    pceid);
-	if (kind == TEE_TDX) {
+	if (kind == TEE_TDX && q->body[1] > 0 &&
+	    json_is_array(json_object_get(info, "tdxModuleIdentities"))) {
+		err = dcap_tdx_module_identity(q, json_object_get(info,
+		    "tdxModuleIdentities"), tcb, eb);
+		if (err != CORE_OK)
+			return err;
+	} else if (kind == TEE_TDX) {
 		const json_t *mod = json_object_get(info, "tdxModule");
 		const char *mrs = NULL, *attr = NULL, *mask = NULL;
 		uint8_t a[8], m[8], s[8];
@@ -942,7 +984,7 @@ dcap_tcb_info(enum tee_kind kind, const struct dcap_quote *q,
 	    "tcb: no TCB level of tcbInfo matches the platform (unsupported)");
 }
 
-static enum core_err
+STATIC enum core_err
 dcap_qe_identity(enum tee_kind kind, const struct dcap_quote *q,
     const json_t *idn, json_t *tcb, struct core_errbuf *eb)
 {

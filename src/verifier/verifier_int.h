@@ -78,6 +78,35 @@ enum core_err vrf_compare_padded(const uint8_t *field, size_t field_len,
     const uint8_t *expected, size_t expected_len, const char *what,
     struct core_errbuf *eb);
 
+/* A parsed quote; every pointer borrows from the input. */
+struct dcap_quote {
+	uint16_t version;
+	uint32_t tee_type;
+	uint16_t body_type;        /* 1 SGX, 2 TDX 1.0, 3 TDX 1.5 */
+	const uint8_t *hdr;
+	const uint8_t *body;
+	size_t body_len;
+	size_t signed_len;         /* quote signature covers [0, signed_len) */
+	const uint8_t *sig;        /* 64: r||s big-endian */
+	const uint8_t *att_key;    /* 64: X||Y */
+	const uint8_t *qe_report;  /* 384 */
+	const uint8_t *qe_sig;     /* 64 */
+	const uint8_t *qe_auth;
+	size_t qe_auth_len;
+	const uint8_t *chain;      /* PEM */
+	size_t chain_len;
+};
+
+/* PCK certificate SGX extension values. */
+struct dcap_pck_ext {
+	uint8_t fmspc[6];
+	uint8_t pce_id[2];
+	uint8_t cpusvn[16];
+	int comp_svn[16];
+	int pcesvn;
+	bool have_fmspc, have_pceid, have_tcb;
+};
+
 /* Per-format entry points (raw binary). */
 enum core_err vrf_dcap_parse(enum tee_kind kind, const uint8_t *p, size_t n,
     json_t **claims, struct core_errbuf *eb);

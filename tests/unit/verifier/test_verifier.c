@@ -21,6 +21,18 @@
 #include <openssl/ec.h>
 #include <openssl/sha.h>
 
+
+/* File-local functions of src/verifier/dcap.c, exposed by STATIC. */
+enum core_err dcap_parse(enum tee_kind kind, const uint8_t *p, size_t n,
+    struct dcap_quote *q, struct core_errbuf *eb);
+enum core_err dcap_tcb_info(enum tee_kind kind, const struct dcap_quote *q,
+    const struct dcap_pck_ext *x, const json_t *info, json_t *tcb,
+    struct core_errbuf *eb);
+enum core_err dcap_qe_identity(enum tee_kind kind, const struct dcap_quote *q,
+    const json_t *idn, json_t *tcb, struct core_errbuf *eb);
+bool dcap_json_member_span(const char *s, size_t n, const char *key,
+    size_t *start, size_t *len);
+
 /* 2023-07-01T00:00:00Z: every shipped sample and its collateral is valid. */
 #define T_PINNED 1688169600
 /* 2030-01-01: after both chains expired. */
@@ -783,6 +795,218 @@ test_snp_cert_table(void **state)
 	free(t);
 }
 
+
+/* ---- TCB evaluation (collateral logic without signatures) ------------ */
+
+static json_t *
+load_inner(const char *rel, const char *key)
+{
+	uint8_t *p = NULL;
+	size_t n = 0;
+	json_t *doc = NULL, *inner;
+
+	td_read(rel, &p, &n);
+	assert_int_equal(core_json_parse_object(p, n, 0, &doc, NULL), CORE_OK);
+	free(p);
+	inner = json_deep_copy(json_object_get(doc, key));
+	json_decref(doc);
+	assert_non_null(inner);
+	return inner;
+}
+
+static void
+set_svns(json_t *level, const char *which, const int *svn)
+{
+	json_t *arr = json_object_get(json_object_get(level, "tcb"), which);
+
+	for (size_t i = 0; i < 16; i++)
+		json_object_set_new(json_array_get(arr, i), "svn",
+		    json_integer(svn[i]));
+}
+
+static void
+test_tcb_levels(void **state)
+{
+	struct fix *f = *state;
+	struct dcap_quote q;
+	struct dcap_pck_ext x = { .pcesvn = 11, .comp_svn = { 3, 3, 2, 2, 2,
+		1, 0, 2 }, .fmspc = { 0x50, 0x80, 0x6f }, .have_fmspc = true,
+		.have_pceid = true, .have_tcb = true };
+	static const int zero[16] = { 0 };
+	static const int tdx_ok[16] = { 3, 0, 4 };
+	json_t *info, *tcb, *levels;
+	struct core_errbuf eb = { { 0 } };
+	uint8_t *copy;
+
+	assert_int_equal(dcap_parse(TEE_TDX, f->tdx, f->tdx_len, &q, &eb),
+	    CORE_OK);
+	info = load_inner("tee/tdx/tcbInfo_response.json", "tcbInfo");
+	levels = json_object_get(info, "tcbLevels");
+
+	/* As shipped: the platform is below every level. */
+	tcb = json_object();
+	assert_int_equal(dcap_tcb_info(TEE_TDX, &q, &x, info, tcb, &eb),
+	    CORE_ERR_PERM);
+	assert_string_equal(claim_str(tcb, "status"), "unsupported");
+	json_decref(tcb);
+
+	/* Levels lowered as upstream tests do: the first level matches. */
+	set_svns(json_array_get(levels, 0), "sgxtcbcomponents", zero);
+	set_svns(json_array_get(levels, 0), "tdxtcbcomponents", tdx_ok);
+	tcb = json_object();
+	assert_int_equal(dcap_tcb_info(TEE_TDX, &q, &x, info, tcb, &eb),
+	    CORE_OK);
+	assert_string_equal(claim_str(tcb, "status"), "UpToDate");
+	json_decref(tcb);
+
+	/* Only the second (OutOfDate) level matches: advisories reported. */
+	{
+		int high[16] = { 9 };
+
+		set_svns(json_array_get(levels, 0), "sgxtcbcomponents", high);
+		set_svns(json_array_get(levels, 1), "sgxtcbcomponents", zero);
+		set_svns(json_array_get(levels, 1), "tdxtcbcomponents", tdx_ok);
+	}
+	tcb = json_object();
+	assert_int_equal(dcap_tcb_info(TEE_TDX, &q, &x, info, tcb, &eb),
+	    CORE_OK);
+	assert_string_equal(claim_str(tcb, "status"), "OutOfDate");
+	assert_int_equal(json_array_size(json_object_get(tcb,
+	    "advisory_ids")), 13);
+	json_decref(tcb);
+	/* PCESVN below the level's. */
+	x.pcesvn = 4;
+	tcb = json_object();
+	assert_int_equal(dcap_tcb_info(TEE_TDX, &q, &x, info, tcb, &eb),
+	    CORE_ERR_PERM);
+	json_decref(tcb);
+	x.pcesvn = 11;
+	/* Revoked is rejected. */
+	json_object_set_new(json_array_get(levels, 1), "tcbStatus",
+	    json_string("Revoked"));
+	tcb = json_object();
+	assert_int_equal(dcap_tcb_info(TEE_TDX, &q, &x, info, tcb, &eb),
+	    CORE_ERR_PERM);
+	json_decref(tcb);
+	json_object_set_new(json_array_get(levels, 1), "tcbStatus",
+	    json_string("OutOfDate"));
+
+	/* FMSPC of another platform. */
+	x.fmspc[5] = 1;
+	tcb = json_object();
+	core_errbuf_clear(&eb);
+	assert_int_equal(dcap_tcb_info(TEE_TDX, &q, &x, info, tcb, &eb),
+	    CORE_ERR_AUTH);
+	assert_non_null(strstr(eb.msg, "fmspc"));
+	json_decref(tcb);
+	x.fmspc[5] = 0;
+	/* TDX module signer differs. */
+	json_object_set_new(json_object_get(info, "tdxModule"), "mrsigner",
+	    json_string("01000000000000000000000000000000000000000000000000"
+	    "0000000000000000000000000000000000000000000000"));
+	tcb = json_object();
+	core_errbuf_clear(&eb);
+	assert_int_equal(dcap_tcb_info(TEE_TDX, &q, &x, info, tcb, &eb),
+	    CORE_ERR_AUTH);
+	assert_non_null(strstr(eb.msg, "mrsigner"));
+	json_decref(tcb);
+
+	/* A module with a major version: tdxModuleIdentities decide. */
+	copy = malloc(f->tdx_len);
+	memcpy(copy, f->tdx, f->tdx_len);
+	copy[0x31] = 1; /* tee_tcb_svn[1] */
+	assert_int_equal(dcap_parse(TEE_TDX, copy, f->tdx_len, &q, &eb),
+	    CORE_OK);
+	{
+		int tdx15[16] = { 3, 1, 4 };
+		json_t *ids = json_pack("[{s:s,s:s,s:s,s:s,s:[{s:{s:i},s:s},"
+		    "{s:{s:i},s:s}]}]", "id", "TDX_01", "mrsigner",
+		    "000000000000000000000000000000000000000000000000"
+		    "000000000000000000000000000000000000000000000000",
+		    "attributes", "0000000000000000", "attributesMask",
+		    "FFFFFFFFFFFFFFFF", "tcbLevels", "tcb", "isvsvn", 5,
+		    "tcbStatus", "UpToDate", "tcb", "isvsvn", 2, "tcbStatus",
+		    "OutOfDate");
+
+		set_svns(json_array_get(levels, 1), "tdxtcbcomponents", tdx15);
+		json_object_set_new(info, "tdxModuleIdentities", ids);
+		tcb = json_object();
+		assert_int_equal(dcap_tcb_info(TEE_TDX, &q, &x, info, tcb,
+		    &eb), CORE_OK);
+		assert_string_equal(claim_str(tcb, "tdx_module_status"),
+		    "OutOfDate");
+		json_decref(tcb);
+		/* No identity for TDX_02. */
+		copy[0x31] = 2;
+		assert_int_equal(dcap_parse(TEE_TDX, copy, f->tdx_len, &q, &eb),
+		    CORE_OK);
+		tcb = json_object();
+		assert_int_equal(dcap_tcb_info(TEE_TDX, &q, &x, info, tcb,
+		    &eb), CORE_ERR_PERM);
+		assert_string_equal(claim_str(tcb, "tdx_module_status"),
+		    "unsupported");
+		json_decref(tcb);
+	}
+	free(copy);
+	json_decref(info);
+}
+
+static void
+test_qe_identity_levels(void **state)
+{
+	struct fix *f = *state;
+	struct dcap_quote q;
+	json_t *idn, *tcb;
+	struct core_errbuf eb = { { 0 } };
+
+	assert_int_equal(dcap_parse(TEE_TDX, f->tdx, f->tdx_len, &q, &eb),
+	    CORE_OK);
+	idn = load_inner("tee/tdx/qeIdentity_response.json", "enclaveIdentity");
+	tcb = json_object();
+	assert_int_equal(dcap_qe_identity(TEE_TDX, &q, idn, tcb, &eb), CORE_OK);
+	assert_string_equal(claim_str(tcb, "qe_status"), "UpToDate");
+	/* An SGX quote would need the "QE" identity. */
+	assert_int_equal(dcap_qe_identity(TEE_SGX, &q, idn, tcb, &eb),
+	    CORE_ERR_INVALID);
+	/* The QE's isvsvn 4 is below a level requiring 5. */
+	json_object_set_new(json_object_get(json_array_get(json_object_get(idn,
+	    "tcbLevels"), 0), "tcb"), "isvsvn", json_integer(5));
+	assert_int_equal(dcap_qe_identity(TEE_TDX, &q, idn, tcb, &eb),
+	    CORE_ERR_PERM);
+	/* Attributes outside the mask. */
+	json_object_set_new(idn, "attributes",
+	    json_string("13000000000000000000000000000000"));
+	core_errbuf_clear(&eb);
+	assert_int_equal(dcap_qe_identity(TEE_TDX, &q, idn, tcb, &eb),
+	    CORE_ERR_AUTH);
+	assert_non_null(strstr(eb.msg, "attributes"));
+	/* Another QE signer. */
+	json_object_set_new(idn, "mrsigner", json_string("8C4F5775D796503E96137F"
+	    "77C68A829A0056AC8DED70140B081B094490C57BFF"));
+	assert_int_equal(dcap_qe_identity(TEE_TDX, &q, idn, tcb, &eb),
+	    CORE_ERR_AUTH);
+	json_decref(tcb);
+	json_decref(idn);
+}
+
+static void
+test_json_member_span(void **state)
+{
+	static const char doc[] = " { \"signature\" : \"a}\\\"tcbInfo\" ,"
+	    " \"x\":[1,{\"tcbInfo\":{}}], \"tcbInfo\" :\t{\"a\":\"}\",\"b\":"
+	    "{\"c\":[]}} }";
+	size_t start = 0, len = 0;
+
+	(void)state;
+	assert_true(dcap_json_member_span(doc, strlen(doc), "tcbInfo", &start,
+	    &len));
+	assert_int_equal(len, strlen("{\"a\":\"}\",\"b\":{\"c\":[]}}"));
+	assert_memory_equal(doc + start, "{\"a\":\"}\",\"b\":{\"c\":[]}}", len);
+	assert_false(dcap_json_member_span(doc, strlen(doc), "missing", &start,
+	    &len));
+	assert_false(dcap_json_member_span("[]", 2, "tcbInfo", &start, &len));
+}
+
 /* ---- sample and dispatch ---------------------------------------------- */
 
 static void
@@ -929,6 +1153,9 @@ main(void)
 		cmocka_unit_test(test_snp_bad_inputs),
 		cmocka_unit_test(test_snp_evidence_json),
 		cmocka_unit_test(test_snp_cert_table),
+		cmocka_unit_test(test_tcb_levels),
+		cmocka_unit_test(test_qe_identity_levels),
+		cmocka_unit_test(test_json_member_span),
 		cmocka_unit_test(test_sample),
 		cmocka_unit_test(test_sgx_v3_layout),
 	};
