@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <openssl/core_names.h>
@@ -47,17 +48,68 @@ mac_cleanup(struct layer_mac *m)
 	memset(m, 0, sizeof(*m));
 }
 
-/* Reads up to want bytes at off from src into buf (or points into mem). */
-static enum core_err
-src_read(const struct oci_blob_src *src, size_t off, uint8_t *buf,
-    size_t want, const uint8_t **data, size_t *got, struct core_errbuf *eb)
+/*
+ * Reads a layer source in windows: memory is used in place; an fd is
+ * mapped WIN_BYTES at a time (so bytes are not copied and the mapped pages
+ * leave the RSS again at munmap), with pread as the fallback for fds that
+ * cannot be mapped.
+ */
+#define WIN_BYTES (8u * 1024 * 1024)
+
+struct win {
+	const struct oci_blob_src *src;
+	uint8_t *map;       /* current mapping or NULL */
+	size_t map_off;
+	size_t map_len;
+	bool no_mmap;
+};
+
+static void
+win_close(struct win *w)
 {
+	if (w->map != NULL)
+		munmap(w->map, w->map_len);
+	w->map = NULL;
+}
+
+/* Points *data at up to want bytes at off (buf is the pread fallback). */
+static enum core_err
+src_read(struct win *w, size_t off, uint8_t *buf, size_t want,
+    const uint8_t **data, size_t *got, struct core_errbuf *eb)
+{
+	const struct oci_blob_src *src = w->src;
 	ssize_t r;
 
 	if (src->fd < 0) {
 		*data = src->mem + off;
 		*got = want;
 		return CORE_OK;
+	}
+	if (!w->no_mmap) {
+		if (w->map == NULL || off < w->map_off ||
+		    off >= w->map_off + w->map_len) {
+			void *m;
+
+			win_close(w);
+			w->map_off = off & ~((size_t)WIN_BYTES - 1);
+			w->map_len = src->len - w->map_off < WIN_BYTES ?
+			    src->len - w->map_off : WIN_BYTES;
+			m = mmap(NULL, w->map_len, PROT_READ, MAP_SHARED | MAP_POPULATE,
+			    src->fd, (off_t)w->map_off);
+			if (m == MAP_FAILED) {
+				w->no_mmap = true;
+			} else {
+				w->map = m;
+				madvise(m, w->map_len, MADV_SEQUENTIAL);
+			}
+		}
+		if (w->map != NULL) {
+			size_t left = w->map_off + w->map_len - off;
+
+			*data = w->map + (off - w->map_off);
+			*got = want < left ? want : left;
+			return CORE_OK;
+		}
 	}
 	do {
 		r = pread(src->fd, buf, want, (off_t)off);
@@ -85,6 +137,7 @@ ocicrypt_layer_encrypt(const struct oci_blob_src *src, const char *src_digest,
 	uint8_t *in = NULL, *outb = NULL;
 	size_t off = 0, maclen = 0;
 	enum core_err err = CORE_OK;
+	struct win w = { src, NULL, 0, 0, false };
 	int olen;
 
 	memset(priv_out, 0, sizeof(*priv_out));
@@ -119,7 +172,7 @@ ocicrypt_layer_encrypt(const struct oci_blob_src *src, const char *src_digest,
 
 		if (want > CIPHER_CHUNK)
 			want = CIPHER_CHUNK;
-		if ((err = src_read(src, off, in, want, &d, &got, eb)) !=
+		if ((err = src_read(&w, off, in, want, &d, &got, eb)) !=
 		    CORE_OK)
 			goto out;
 		if (EVP_EncryptUpdate(cc, outb, &olen, d, (int)got) != 1 ||
@@ -142,6 +195,7 @@ ocicrypt_layer_encrypt(const struct oci_blob_src *src, const char *src_digest,
 	pub_out->hmac_len = maclen;
 	oci_hasher_final(h, ct_digest);
 out:
+	win_close(&w);
 	if (in != NULL)
 		core_wipe(in, CIPHER_CHUNK);
 	free(in);
@@ -170,6 +224,7 @@ ocicrypt_layer_decrypt(const struct oci_blob_src *ct, const char *want_digest,
 	size_t off, maclen = 0;
 	enum core_err err = CORE_OK;
 	char got_digest[OCI_DIGEST_LEN + 1];
+	struct win w = { ct, NULL, 0, 0, false };
 	int olen;
 
 	if (pub->cipher == NULL || strcmp(pub->cipher, OCICRYPT_CIPHER) != 0)
@@ -210,7 +265,7 @@ ocicrypt_layer_decrypt(const struct oci_blob_src *ct, const char *want_digest,
 
 		if (want > CIPHER_CHUNK)
 			want = CIPHER_CHUNK;
-		if ((err = src_read(ct, off, in, want, &d, &got, eb)) !=
+		if ((err = src_read(&w, off, in, want, &d, &got, eb)) !=
 		    CORE_OK)
 			goto out;
 		EVP_MAC_update(m.ctx, d, got);
@@ -251,7 +306,7 @@ ocicrypt_layer_decrypt(const struct oci_blob_src *ct, const char *want_digest,
 
 		if (want > CIPHER_CHUNK)
 			want = CIPHER_CHUNK;
-		if ((err = src_read(ct, off, in, want, &d, &got, eb)) !=
+		if ((err = src_read(&w, off, in, want, &d, &got, eb)) !=
 		    CORE_OK)
 			goto out;
 		if (EVP_DecryptUpdate(cc, outb, &olen, d, (int)got) != 1 ||
@@ -265,6 +320,7 @@ ocicrypt_layer_decrypt(const struct oci_blob_src *ct, const char *want_digest,
 		off += got;
 	}
 out:
+	win_close(&w);
 	if (outb != NULL)
 		core_wipe(outb, CIPHER_CHUNK);
 	free(in);
