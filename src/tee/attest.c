@@ -569,6 +569,110 @@ out:
 	return err;
 }
 
+/* include/uapi/linux/tdx-guest.h */
+struct att_tdx_report_req {
+	uint8_t reportdata[64];
+	uint8_t tdreport[TEE_TDREPORT_LEN];
+};
+_Static_assert(sizeof(struct att_tdx_report_req) == 1088, "tdx_report_req");
+#define ATT_TDX_CMD_GET_REPORT0 _IOWR('T', 1, struct att_tdx_report_req)
+
+enum core_err
+tee_tdx_tdreport(const char *root, const uint8_t report_data[64],
+    uint8_t out[TEE_TDREPORT_LEN], struct core_errbuf *eb)
+{
+	char *dev = tee_root_path(root, "/dev/tdx_guest");
+	struct att_tdx_report_req *req = NULL;
+	enum core_err err;
+	int fd = -1;
+
+	if (dev == NULL)
+		return core_errf(eb, CORE_ERR_NOMEM, "path");
+	fd = open(dev, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		err = core_errf_errno(eb, errno == ENOENT ?
+		    CORE_ERR_UNSUPPORTED : CORE_ERR_IO, "tdx: open /dev/tdx_guest");
+		goto out;
+	}
+	req = calloc(1, sizeof(*req));
+	if (req == NULL) {
+		err = core_errf(eb, CORE_ERR_NOMEM, "tdx: request");
+		goto out;
+	}
+	memcpy(req->reportdata, report_data, 64);
+	if (ioctl(fd, ATT_TDX_CMD_GET_REPORT0, req) != 0) {
+		err = core_errf_errno(eb, CORE_ERR_IO,
+		    "tdx: TDX_CMD_GET_REPORT0");
+		goto out;
+	}
+	memcpy(out, req->tdreport, TEE_TDREPORT_LEN);
+	err = CORE_OK;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(req);
+	free(dev);
+	return err;
+}
+
+static bool
+set_hex(json_t *o, const char *k, const uint8_t *p, size_t n)
+{
+	char *h = core_hex_encode(p, n);
+	bool ok = h != NULL && json_object_set_new(o, k, json_string(h)) == 0;
+
+	free(h);
+	return ok;
+}
+
+enum core_err
+tee_tdreport_claims(const uint8_t *p, size_t n, json_t **out,
+    struct core_errbuf *eb)
+{
+	json_t *o;
+	bool ok;
+
+	*out = NULL;
+	if (p == NULL || n != TEE_TDREPORT_LEN)
+		return core_errf(eb, CORE_ERR_INVALID,
+		    "tdreport: %zu bytes, want %d", n, TEE_TDREPORT_LEN);
+	if (p[0] != 0x81)
+		return core_errf(eb, CORE_ERR_INVALID,
+		    "tdreport: report type 0x%02x is not TDX (0x81)", p[0]);
+	o = json_object();
+	if (o == NULL)
+		return core_errf(eb, CORE_ERR_NOMEM, "claims");
+	ok = set_hex(o, "report_type", p, 4) &&
+	    set_hex(o, "cpu_svn", p + 16, 16) &&
+	    set_hex(o, "tee_tcb_info_hash", p + 32, 48) &&
+	    set_hex(o, "tee_info_hash", p + 80, 48) &&
+	    set_hex(o, "report_data", p + 128, 64) &&
+	    set_hex(o, "mac", p + 224, 32) &&
+	    set_hex(o, "tee_tcb_svn", p + 264, 16) &&
+	    set_hex(o, "mr_seam", p + 280, 48) &&
+	    set_hex(o, "mr_signer_seam", p + 328, 48) &&
+	    set_hex(o, "seam_attributes", p + 376, 8) &&
+	    set_hex(o, "tee_tcb_svn2", p + 384, 16) &&
+	    set_hex(o, "td_attributes", p + 512, 8) &&
+	    set_hex(o, "xfam", p + 520, 8) &&
+	    set_hex(o, "mr_td", p + 528, 48) &&
+	    set_hex(o, "mr_config_id", p + 576, 48) &&
+	    set_hex(o, "mr_owner", p + 624, 48) &&
+	    set_hex(o, "mr_owner_config", p + 672, 48) &&
+	    set_hex(o, "rtmr0", p + 720, 48) &&
+	    set_hex(o, "rtmr1", p + 768, 48) &&
+	    set_hex(o, "rtmr2", p + 816, 48) &&
+	    set_hex(o, "rtmr3", p + 864, 48) &&
+	    set_hex(o, "mr_servicetd", p + 912, 48) &&
+	    json_object_set_new(o, "debug", json_boolean(p[512] & 1)) == 0;
+	if (!ok) {
+		json_decref(o);
+		return core_errf(eb, CORE_ERR_NOMEM, "claims");
+	}
+	*out = o;
+	return CORE_OK;
+}
+
 enum core_err
 tee_attester_evidence(enum tee_kind kind, const uint8_t *report_data,
     size_t report_data_len, const struct tee_attest_opts *opts,

@@ -175,4 +175,24 @@ enum core_err tee_snp_evidence_json(const uint8_t *report, size_t report_len,
     const uint8_t *cert_table, size_t cert_table_len, json_t **out,
     struct core_errbuf *eb);
 
+/*
+ * TDX TDREPORT through /dev/tdx_guest (TDX_CMD_GET_REPORT0). The report is
+ * MACed with a platform-local key: use it for local checks only (reading
+ * mr_td, RTMRs), never as remote evidence. CORE_ERR_UNSUPPORTED without
+ * the device, CORE_ERR_IO when the ioctl fails (errno in the message).
+ */
+#define TEE_TDREPORT_LEN 1024
+enum core_err tee_tdx_tdreport(const char *root,
+    const uint8_t report_data[TEE_REPORT_DATA_LEN],
+    uint8_t out[TEE_TDREPORT_LEN], struct core_errbuf *eb);
+
+/*
+ * Decodes a TDREPORT (spec section 3.1) into {"report_type", "cpu_svn",
+ * "report_data", "tee_tcb_svn", "mr_seam", "mr_td", "rtmr0".."rtmr3",
+ * "td_attributes", "xfam", "mr_config_id", ...}. Rejects report types
+ * other than 0x81 (TDX). *out is a new object.
+ */
+enum core_err tee_tdreport_claims(const uint8_t *p, size_t n, json_t **out,
+    struct core_errbuf *eb);
+
 #endif /* PROPELLER_TEE_H */

@@ -845,6 +845,45 @@ test_attest_sgx(void **state)
 	    CORE_ERR_INVALID);
 }
 
+static void
+test_tdreport(void **state)
+{
+	struct core_errbuf eb = { { 0 } };
+	uint8_t rd[64] = { 7 }, rep[TEE_TDREPORT_LEN];
+	json_t *c = NULL;
+
+	(void)state;
+	/* No device; then a device node that does not speak the ioctl. */
+	assert_int_equal(tee_tdx_tdreport(root, rd, rep, &eb),
+	    CORE_ERR_UNSUPPORTED);
+	mks("/dev/tdx_guest", "");
+	core_errbuf_clear(&eb);
+	assert_int_equal(tee_tdx_tdreport(root, rd, rep, &eb), CORE_ERR_IO);
+	assert_non_null(strstr(eb.msg, "TDX_CMD_GET_REPORT0"));
+
+	/* The decoder on a synthetic report. */
+	memset(rep, 0, sizeof(rep));
+	rep[0] = 0x81;
+	memset(rep + 128, 0xAA, 64);  /* report_data */
+	memset(rep + 528, 0x11, 48);  /* mr_td */
+	memset(rep + 864, 0x33, 48);  /* rtmr3 */
+	rep[512] = 1;                 /* DEBUG */
+	assert_int_equal(tee_tdreport_claims(rep, sizeof(rep), &c, &eb),
+	    CORE_OK);
+	assert_string_equal(json_string_value(json_object_get(c, "mr_td")),
+	    "111111111111111111111111111111111111111111111111"
+	    "111111111111111111111111111111111111111111111111");
+	assert_non_null(strstr(json_string_value(json_object_get(c, "rtmr3")),
+	    "333333"));
+	assert_true(json_is_true(json_object_get(c, "debug")));
+	json_decref(c);
+	rep[0] = 0x00; /* an SGX report type */
+	assert_int_equal(tee_tdreport_claims(rep, sizeof(rep), &c, &eb),
+	    CORE_ERR_INVALID);
+	assert_int_equal(tee_tdreport_claims(rep, 1000, &c, &eb),
+	    CORE_ERR_INVALID);
+}
+
 int
 main(void)
 {
@@ -874,6 +913,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_attest_snp_device,
 		    fresh_root, drop_root),
 		cmocka_unit_test_setup_teardown(test_attest_sgx, fresh_root,
+		    drop_root),
+		cmocka_unit_test_setup_teardown(test_tdreport, fresh_root,
 		    drop_root),
 	};
 
