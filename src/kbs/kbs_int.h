@@ -9,8 +9,10 @@
 #ifndef PROPELLER_KBS_INT_H
 #define PROPELLER_KBS_INT_H
 
+#include <assert.h>
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <sys/types.h>
 
 #include "kbs/kbs.h"
 
@@ -66,12 +68,50 @@ enum core_err kbs_pem_parse_private(const void *p, size_t n, EVP_PKEY **out,
 enum core_err kbs_concat_kdf_a256kw(const uint8_t *z, size_t zlen,
     uint8_t kek[32]);
 
+/* ---- vault.c: the child holding the signing key and the resources ---- */
+
+/*
+ * IPC between the HTTP process and the vault child (socketpair, stream):
+ * a fixed header, then exactly `len` payload bytes. Requests:
+ *   PUBKEY  ""                          -> OK: token JWS header JSON
+ *   SIGN    claims JSON                  -> OK: compact JWS
+ *   GET     path                         -> OK: resource bytes
+ *   PUT     u32 path length, path, data  -> OK: ""
+ *   DELETE  path                         -> OK: ""
+ * Failures answer ERR: u32 enum core_err, then the message text. Replies
+ * echo the request id. The child exits on a malformed or unknown message.
+ */
+enum kbs_msg_type {
+	KBS_MSG_OK = 1,
+	KBS_MSG_ERR = 2,
+	KBS_MSG_PUBKEY = 3,
+	KBS_MSG_SIGN = 4,
+	KBS_MSG_GET = 5,
+	KBS_MSG_PUT = 6,
+	KBS_MSG_DELETE = 7
+};
+
+struct kbs_msg_hdr {
+	uint32_t type; /* enum kbs_msg_type */
+	uint32_t len;  /* payload bytes that follow */
+	uint64_t id;   /* request id, echoed in the reply */
+};
+static_assert(sizeof(struct kbs_msg_hdr) == 16, "kbs_msg_hdr is 16 bytes");
+
+#define KBS_VAULT_MAX_RESOURCE (64 * 1024 * 1024)
+#define KBS_VAULT_MAX_CLAIMS (1024 * 1024)
+#define KBS_VAULT_MAX_MSG (KBS_VAULT_MAX_RESOURCE + 4096)
+
+/* Forks the vault child for data_dir; *fd is the parent's socket end. */
+enum core_err kbs_vault_spawn(const char *data_dir, int *fd, pid_t *pid,
+    struct core_errbuf *eb);
+
 /* ---- store.c -------------------------------------------------------- */
 
 /*
- * The secret-holding part of the server ("vault"): the token-signing key,
- * the resources and the resource policy. Every call is thread-safe. Kept
- * behind this narrow interface so it can move into its own process.
+ * The server's handle on its secrets: the vault child (signing key,
+ * resources) and the resource policy (kept in this process: it is not
+ * secret). Every call is thread-safe.
  */
 struct kbs_vault;
 

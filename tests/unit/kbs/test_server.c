@@ -13,6 +13,7 @@
 #include <string.h>
 #include <dirent.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -630,6 +631,78 @@ test_client_errors(void **state)
 	assert_non_null(strstr(core_errbuf_msg(&eb), "AdminAuth"));
 }
 
+/* Talks to a vault child directly: a good request, then hostile ones. */
+static void
+vault_exchange(int fd, uint32_t type, const void *p, uint32_t len,
+    uint64_t id, struct kbs_msg_hdr *r)
+{
+	struct kbs_msg_hdr h = { type, len, id };
+
+	assert_int_equal(core_write_all(fd, &h, sizeof(h)), CORE_OK);
+	if (len)
+		assert_int_equal(core_write_all(fd, p, len), CORE_OK);
+	if (r != NULL)
+		assert_int_equal(core_read_exact(fd, r, sizeof(*r)), CORE_OK);
+}
+
+static void
+expect_child_gone(int fd, pid_t pid)
+{
+	char c;
+	int st = 0;
+
+	assert_int_equal(read(fd, &c, 1), 0); /* EOF: the child ended */
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	close(fd);
+}
+
+static void
+test_vault_ipc(void **state)
+{
+	struct kbs_msg_hdr r;
+	uint8_t buf[4096];
+	pid_t pid;
+	int fd;
+
+	(void)state;
+	/* A good request is answered with the same id. */
+	assert_int_equal(kbs_vault_spawn(fx.data, &fd, &pid, NULL), CORE_OK);
+	vault_exchange(fd, KBS_MSG_PUBKEY, NULL, 0, 77, &r);
+	assert_int_equal(r.type, KBS_MSG_OK);
+	assert_int_equal(r.id, 77);
+	assert_true(r.len > 0 && r.len < sizeof(buf));
+	assert_int_equal(core_read_exact(fd, buf, r.len), CORE_OK);
+	/* A refused request is an ERR reply, and the child stays. */
+	vault_exchange(fd, KBS_MSG_GET, "a/../b", 6, 78, &r);
+	assert_int_equal(r.type, KBS_MSG_ERR);
+	assert_int_equal(core_read_exact(fd, buf, r.len), CORE_OK);
+	/* An unknown type ends the child. */
+	vault_exchange(fd, 99, NULL, 0, 79, NULL);
+	expect_child_gone(fd, pid);
+	/* So does a wrong length (PUBKEY carries no payload)... */
+	assert_int_equal(kbs_vault_spawn(fx.data, &fd, &pid, NULL), CORE_OK);
+	vault_exchange(fd, KBS_MSG_PUBKEY, "x", 1, 1, NULL);
+	expect_child_gone(fd, pid);
+	/* ... a NUL inside a path, or a PUT whose path overruns. */
+	assert_int_equal(kbs_vault_spawn(fx.data, &fd, &pid, NULL), CORE_OK);
+	vault_exchange(fd, KBS_MSG_GET, "a/b\0c", 5, 1, NULL);
+	expect_child_gone(fd, pid);
+	assert_int_equal(kbs_vault_spawn(fx.data, &fd, &pid, NULL), CORE_OK);
+	{
+		uint8_t put[8] = { 200, 0, 0, 0, 'a', '/', 'b', '/' };
+
+		vault_exchange(fd, KBS_MSG_PUT, put, sizeof(put), 1, NULL);
+	}
+	expect_child_gone(fd, pid);
+	/* A reply type sent as a request, and an oversized length. */
+	assert_int_equal(kbs_vault_spawn(fx.data, &fd, &pid, NULL), CORE_OK);
+	vault_exchange(fd, KBS_MSG_OK, NULL, 0, 1, NULL);
+	expect_child_gone(fd, pid);
+	assert_int_equal(kbs_vault_spawn(fx.data, &fd, &pid, NULL), CORE_OK);
+	vault_exchange(fd, KBS_MSG_SIGN, NULL, 0, 1, NULL);
+	expect_child_gone(fd, pid);
+}
+
 int
 main(void)
 {
@@ -640,6 +713,7 @@ main(void)
 		cmocka_unit_test(test_admin_refusals),
 		cmocka_unit_test(test_restart),
 		cmocka_unit_test(test_client_errors),
+		cmocka_unit_test(test_vault_ipc),
 	};
 	int rc;
 
