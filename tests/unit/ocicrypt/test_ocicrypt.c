@@ -1012,6 +1012,199 @@ test_extract(void **state)
 	free(out);
 }
 
+static void
+put_mem(struct oci_store *st, const void *p, size_t n, char dg[OCI_DIGEST_LEN + 1])
+{
+	struct oci_blob_src src = { -1, p, n };
+
+	oci_digest_of(p, n, dg);
+	assert_int_equal(oci_store_put_blob(st, dg, (int64_t)n, &src, NULL),
+	    CORE_OK);
+}
+
+/* A Docker v2s2 image with two layers, wrapped in an OCI index: platform
+ * selection, conversion to OCI on encryption, --encrypt-layer selection,
+ * index copies. */
+static void
+test_docker_index_layers(void **state)
+{
+	char *tmp = tu_tmpdir(), *plain = tu_join(tmp, "plain");
+	char *src = tu_td("coco-tar-gzip"), spec[1024], spec2[1024];
+	struct secret *kek = kek_bin();
+	const struct secret *keks[1] = { kek };
+	struct ocicrypt_keys keys = { 0 };
+	struct oci_manifest *m = NULL, *e = NULL;
+	struct oci_store *st = NULL, *dst = NULL;
+	uint8_t *gz, *cfg, *wasm;
+	size_t gn, cn, wn;
+	char gzd[OCI_DIGEST_LEN + 1], cd[OCI_DIGEST_LEN + 1];
+	char wd[OCI_DIGEST_LEN + 1], md[OCI_DIGEST_LEN + 1];
+	char id[OCI_DIGEST_LEN + 1];
+	struct core_buf man, idx;
+	struct crypto_key *rsa = load_key("keys/pub.pem");
+	const struct crypto_key *pubs[1] = { rsa };
+	struct crypto_key *rsap = load_key("keys/priv.pem");
+	const struct crypto_key *privs[1] = { rsap };
+	struct ocicrypt_enc_config ec = { 0 };
+	int sel[1] = { -1 };
+	struct core_errbuf eb;
+	char *p;
+
+	(void)state;
+	keys.keks = keks;
+	keys.nkeks = 1;
+	assert_int_equal(decrypt_dir(src, plain, &keys, &m, NULL), CORE_OK);
+	p = tu_join(plain, m->layers[0].digest + 7);
+	gz = tu_read(p, &gn);
+	free(p);
+	p = tu_join(plain, m->config.digest + 7);
+	cfg = tu_read(p, &cn);
+	free(p);
+	oci_manifest_free(m);
+	m = NULL;
+	wasm = tu_read_td("WASM.wasm", &wn);
+
+	snprintf(spec, sizeof(spec), "oci:%s/layout:multi", tmp);
+	assert_int_equal(oci_store_open(spec, NULL, true, &st, NULL), CORE_OK);
+	put_mem(st, cfg, cn, cd);
+	put_mem(st, wasm, wn, wd);
+	put_mem(st, gz, gn, gzd);
+	core_buf_init(&man, 0);
+	core_buf_printf(&man, "{\"schemaVersion\":2,\"mediaType\":\"%s\","
+	    "\"config\":{\"mediaType\":\"application/vnd.docker.container."
+	    "image.v1+json\",\"size\":%zu,\"digest\":\"%s\"},\"layers\":["
+	    "{\"mediaType\":\"%s\",\"size\":%zu,\"digest\":\"%s\"},"
+	    "{\"mediaType\":\"application/vnd.docker.image.rootfs.diff.tar."
+	    "gzip\",\"size\":%zu,\"digest\":\"%s\"}]}",
+	    OCI_MT_DOCKER_MANIFEST, cn, cd, OCI_MT_WASM_LAYER, wn, wd, gn, gzd);
+	put_mem(st, man.data, man.len, md);
+	core_buf_init(&idx, 0);
+	core_buf_printf(&idx, "{\"schemaVersion\":2,\"mediaType\":\"%s\","
+	    "\"manifests\":[{\"mediaType\":\"%s\",\"size\":%zu,\"digest\":"
+	    "\"%s\",\"platform\":{\"architecture\":\"amd64\",\"os\":"
+	    "\"linux\"}},{\"mediaType\":\"%s\",\"size\":%zu,\"digest\":"
+	    "\"%s\",\"platform\":{\"architecture\":\"arm64\",\"os\":"
+	    "\"linux\"}}]}", OCI_MT_DOCKER_LIST, OCI_MT_DOCKER_MANIFEST,
+	    man.len, md, OCI_MT_DOCKER_MANIFEST, man.len, md);
+	oci_digest_of(idx.data, idx.len, id);
+	assert_int_equal(oci_store_put_manifest(st, idx.data, idx.len,
+	    OCI_MT_DOCKER_LIST, NULL), CORE_OK);
+	assert_int_equal(oci_store_commit(st, NULL), CORE_OK);
+	oci_store_free(st);
+
+	/* Platform selection through the index. */
+	assert_int_equal(oci_store_open(spec, NULL, false, &st, NULL), CORE_OK);
+	assert_int_equal(oci_store_get_image(st, "linux", "arm64", &m, NULL),
+	    CORE_OK);
+	assert_string_equal(m->digest, md);
+	assert_int_equal(m->nlayers, 2);
+	oci_manifest_free(m);
+	m = NULL;
+	core_errbuf_clear(&eb);
+	assert_int_equal(oci_store_get_image(st, "windows", "amd64", &m, &eb),
+	    CORE_ERR_NOT_FOUND);
+	assert_non_null(strstr(core_errbuf_msg(&eb), "windows/amd64"));
+
+	/* The index copies whole to another oci: layout, not into dir:. */
+	snprintf(spec2, sizeof(spec2), "oci:%s/copy:x", tmp);
+	assert_int_equal(oci_store_open(spec2, NULL, true, &dst, NULL),
+	    CORE_OK);
+	assert_int_equal(oci_copy(st, dst, NULL), CORE_OK);
+	oci_store_free(dst);
+	assert_int_equal(oci_store_open(spec2, NULL, false, &dst, NULL),
+	    CORE_OK);
+	{
+		uint8_t *raw = NULL;
+		size_t rl = 0;
+		char *mt = NULL;
+
+		assert_int_equal(oci_store_get_manifest(dst, NULL, &raw, &rl,
+		    &mt, NULL), CORE_OK);
+		assert_int_equal(rl, idx.len);
+		assert_memory_equal(raw, idx.data, rl);
+		assert_string_equal(mt, OCI_MT_DOCKER_LIST);
+		free(raw);
+		free(mt);
+	}
+	oci_store_free(dst);
+	snprintf(spec2, sizeof(spec2), "dir:%s/d", tmp);
+	assert_int_equal(oci_store_open(spec2, NULL, true, &dst, NULL),
+	    CORE_OK);
+	core_errbuf_clear(&eb);
+	assert_int_equal(oci_copy(st, dst, &eb), CORE_ERR_UNSUPPORTED);
+	oci_store_free(dst);
+
+	/* Encrypt only the last layer; Docker types become OCI. */
+	ec.jwe_pubkeys = pubs;
+	ec.njwe = 1;
+	ec.layers = sel;
+	ec.nlayers = 1;
+	snprintf(spec2, sizeof(spec2), "dir:%s/enc", tmp);
+	assert_int_equal(oci_store_open(spec2, NULL, true, &dst, NULL),
+	    CORE_OK);
+	core_errbuf_clear(&eb);
+	if (ocicrypt_image_encrypt(st, dst, &ec, &eb) != CORE_OK)
+		fail_msg("encrypt: %s", core_errbuf_msg(&eb));
+	oci_store_free(dst);
+	oci_store_free(st);
+	assert_int_equal(oci_store_open(spec2, NULL, false, &st, NULL),
+	    CORE_OK);
+	assert_int_equal(oci_store_get_image(st, NULL, NULL, &e, NULL),
+	    CORE_OK);
+	assert_string_equal(e->media_type, OCI_MT_MANIFEST);
+	assert_string_equal(e->config.media_type, OCI_MT_CONFIG);
+	assert_string_equal(e->config.digest, cd);
+	assert_string_equal(e->layers[0].media_type, OCI_MT_WASM_LAYER);
+	assert_string_equal(e->layers[0].digest, wd);
+	assert_string_equal(e->layers[1].media_type,
+	    OCI_MT_LAYER_TAR_GZIP OCICRYPT_ENC_SUFFIX);
+	oci_store_free(st);
+	/* The module comes from the first wasm-bearing layer. */
+	memset(&keys, 0, sizeof(keys));
+	keys.jwe_keys = privs;
+	keys.njwe_keys = 1;
+	{
+		uint8_t *mod = NULL;
+		size_t ml = 0;
+
+		assert_int_equal(ocicrypt_pull_module(spec2, NULL, &keys,
+		    1 << 20, &mod, &ml, NULL), CORE_OK);
+		assert_int_equal(ml, wn);
+		assert_memory_equal(mod, wasm, wn);
+		free(mod);
+	}
+	snprintf(spec, sizeof(spec), "dir:%s/dec", tmp);
+	assert_int_equal(oci_store_open(spec2, NULL, false, &st, NULL),
+	    CORE_OK);
+	assert_int_equal(oci_store_open(spec, NULL, true, &dst, NULL), CORE_OK);
+	assert_int_equal(ocicrypt_image_decrypt(st, dst, &keys, NULL),
+	    CORE_OK);
+	oci_store_free(st);
+	oci_store_free(dst);
+	assert_int_equal(oci_store_open(spec, NULL, false, &st, NULL), CORE_OK);
+	assert_int_equal(oci_store_get_image(st, NULL, NULL, &m, NULL),
+	    CORE_OK);
+	assert_string_equal(m->layers[1].media_type, OCI_MT_LAYER_TAR_GZIP);
+	assert_string_equal(m->layers[1].digest, gzd);
+	assert_null(m->layers[1].annotations);
+	oci_store_free(st);
+
+	oci_manifest_free(m);
+	oci_manifest_free(e);
+	core_buf_cleanup(&man);
+	core_buf_cleanup(&idx);
+	crypto_key_free(rsa);
+	crypto_key_free(rsap);
+	secret_free(kek);
+	free(gz);
+	free(cfg);
+	free(wasm);
+	free(src);
+	core_fs_rmtree(tmp, NULL);
+	free(tmp);
+	free(plain);
+}
+
 int
 main(void)
 {
@@ -1029,6 +1222,7 @@ main(void)
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_keyprovider),
 		cmocka_unit_test(test_extract),
+		cmocka_unit_test(test_docker_index_layers),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
