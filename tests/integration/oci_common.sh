@@ -30,15 +30,16 @@ free_port() {
 wait_http() { # url
 	local i
 	for i in $(seq 1 100); do
-		if curl -s -o /dev/null "$1"; then return 0; fi
+		if curl -sk -o /dev/null "$1"; then return 0; fi
 		sleep 0.1
 	done
 	fail "service at $1 did not come up"
 }
 
-# start_registry NAME [htpasswd-file]: sets REG (host:port)
+# start_registry NAME [htpasswd-file] [tls-dir with cert.pem key.pem]:
+# sets REG (host:port)
 start_registry() {
-	local name="$1" htp="${2:-}" port dir
+	local name="$1" htp="${2:-}" tls="${3:-}" port dir scheme=http
 	port="$(free_port)"
 	dir="$WORK/$name"
 	mkdir -p "$dir/data"
@@ -46,7 +47,11 @@ start_registry() {
 		echo "version: 0.1"
 		echo "log: {level: error, accesslog: {disabled: true}}"
 		echo "storage: {filesystem: {rootdirectory: $dir/data}, delete: {enabled: true}}"
-		echo "http: {addr: 127.0.0.1:$port}"
+		if [ -n "$tls" ]; then
+			echo "http: {addr: 127.0.0.1:$port, tls: {certificate: $tls/cert.pem, key: $tls/key.pem}}"
+		else
+			echo "http: {addr: 127.0.0.1:$port}"
+		fi
 		if [ -n "$htp" ]; then
 			echo "auth: {htpasswd: {realm: basic-realm, path: $htp}}"
 		fi
@@ -54,7 +59,8 @@ start_registry() {
 	docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
 	PIDS+=("$!")
 	REG="127.0.0.1:$port"
-	wait_http "http://$REG/v2/"
+	[ -n "$tls" ] && scheme=https
+	wait_http "$scheme://$REG/v2/"
 }
 
 # layer_digest DIR: digest of the only layer in dir:DIR/manifest.json

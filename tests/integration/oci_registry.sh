@@ -81,4 +81,20 @@ printf '{"auths":{"%s":{"auth":"%s"}}}' "$REG" "$(printf alice:s3cret | base64 -
 cmp "$WORK/auth.wasm" "$TD/WASM.wasm"
 skopeo copy -q "${SKNOTLS[@]}" --src-creds alice:s3cret "docker://$REG/a/b:1" "dir:$WORK/sk-auth"
 ok "basic auth (401 without/wrong credentials, --creds, auth file)"
+
+# TLS: a registry with a self-signed certificate is refused by default,
+# accepted with its CA given (--ca-file) or with --tls-verify=false.
+mkdir -p "$WORK/tls"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+	-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+	-keyout "$WORK/tls/key.pem" -out "$WORK/tls/cert.pem" 2>/dev/null
+start_registry tlsreg "" "$WORK/tls"
+if (cd "$WORK" && "$P" image push addition.wasm "$REG/t/w:1") 2>"$WORK/err"; then
+	fail "self-signed certificate accepted"
+fi
+grep -qi "certificate" "$WORK/err" || fail "TLS error: $(cat "$WORK/err")"
+(cd "$WORK" && "$P" image push --ca-file "$WORK/tls/cert.pem" addition.wasm "$REG/t/w:1") >/dev/null
+"$P" image pull --tls-verify=false "$REG/t/w:1" "$WORK/tls.wasm" >/dev/null
+cmp "$WORK/tls.wasm" "$TD/WASM.wasm"
+ok "TLS verified by default; --ca-file and --tls-verify=false"
 echo "PASS"
