@@ -986,6 +986,12 @@ WASI_FN(fd_filestat_get)(struct wasi_ctx *ctx, uint32_t fd, uint32_t out)
 	if ((e = fd_need(f, RIGHT_FD_FILESTAT_GET)) != 0)
 		return e;
 	CHECK_MEM(out, FILESTAT_SIZE);
+	if (f->kind == KIND_STDIO) {
+		/* As wasmtime: stdio reports only its type, all else 0. */
+		memset(MEM(out), 0, FILESTAT_SIZE);
+		MEM(out)[16] = f->filetype;
+		return WASI_ESUCCESS;
+	}
 	if (fstat(f->host, &st) != 0)
 		return wasi_errno_from_host(errno);
 	filestat_put(MEM(out), &st, f);

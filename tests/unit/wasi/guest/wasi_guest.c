@@ -124,6 +124,16 @@ t_stdio(void)
 	ERR(__wasi_fd_write(0, &(__wasi_ciovec_t){ (const uint8_t *)"x", 1 },
 	    1, &n), __WASI_ERRNO_BADF);
 	ERR(__wasi_fd_read(1, &iov, 1, &n), __WASI_ERRNO_BADF);
+	/* stdio filestat: type only, everything else zero (as wasmtime). */
+	{
+		__wasi_filestat_t fs;
+
+		memset(&fs, 0xff, sizeof(fs));
+		OK(__wasi_fd_filestat_get(1, &fs));
+		CHECK(fs.size == 0 && fs.atim == 0 && fs.mtim == 0 &&
+		    fs.ctim == 0 && fs.ino == 0);
+		CHECK(fs.filetype == st.fs_filetype);
+	}
 	printf("printf works %d\n", 42);
 	return 0;
 }
