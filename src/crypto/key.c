@@ -27,6 +27,7 @@ struct crypto_key {
 	char *jwk_kid;           /* owned; NULL unless parsed from a JWK */
 };
 
+static bool key_public_ok(EVP_PKEY *pkey, enum crypto_key_type t);
 static enum core_err key_wrap(EVP_PKEY *pkey, struct crypto_key **out,
     struct core_errbuf *eb);
 static int key_no_passphrase(char *buf, size_t size, size_t *len,
@@ -80,6 +81,35 @@ crypto_key_type_name(enum crypto_key_type t)
 		return "X25519";
 	}
 	return "unknown";
+}
+
+/*
+ * Public-key sanity. EC and OKP keys get OpenSSL's check (the point is on
+ * the curve). OpenSSL's RSA check runs a primality test on the modulus
+ * (tens of milliseconds, a denial-of-service lever for a server parsing
+ * client keys), so RSA gets the structural checks: odd modulus, odd
+ * exponent with 3 <= e < n.
+ */
+static bool
+key_public_ok(EVP_PKEY *pkey, enum crypto_key_type t)
+{
+	EVP_PKEY_CTX *chk;
+	BIGNUM *n = NULL, *e = NULL;
+	bool ok;
+
+	if (t != CRYPTO_KEY_RSA) {
+		chk = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+		ok = chk != NULL && EVP_PKEY_public_check(chk) == 1;
+		EVP_PKEY_CTX_free(chk);
+		return ok;
+	}
+	ok = EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_N, &n) == 1 &&
+	    EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &e) == 1 &&
+	    BN_is_odd(n) && BN_is_odd(e) && !BN_is_one(e) &&
+	    BN_cmp(e, n) < 0;
+	BN_free(n);
+	BN_free(e);
+	return ok;
 }
 
 /* Takes over pkey (frees it on failure). */
@@ -157,19 +187,13 @@ key_wrap(EVP_PKEY *pkey, struct crypto_key **out, struct core_errbuf *eb)
 	/* Whatever the source, refuse public keys that fail OpenSSL's
 	 * validation (an RSA modulus that is even or has small factors, an
 	 * EC point off the curve), so every load path agrees. */
-	{
-		EVP_PKEY_CTX *chk = EVP_PKEY_CTX_new_from_pkey(NULL, pkey,
-		    NULL);
-		int ok = chk != NULL && EVP_PKEY_public_check(chk) == 1;
-
-		EVP_PKEY_CTX_free(chk);
-		if (!ok) {
-			ERR_clear_error();
-			err = core_errf(eb, CORE_ERR_INVALID,
-			    "%s public key is not valid",
-			    crypto_key_type_name(k->type));
-			goto fail;
-		}
+	if (!key_public_ok(pkey, k->type)) {
+		ERR_clear_error();
+		err = core_errf(eb, CORE_ERR_INVALID,
+		    "%s public key is not valid%s",
+		    crypto_key_type_name(k->type), k->type == CRYPTO_KEY_RSA ?
+		    " (modulus or exponent)" : " (point not on the curve?)");
+		goto fail;
 	}
 	ERR_clear_error();
 	*out = k;
@@ -545,15 +569,14 @@ key_from_params(const char *name, OSSL_PARAM_BLD *bld, bool priv,
 		err = crypto_ossl_err(eb, "JWK: invalid %s key", name);
 		goto out;
 	}
+	/* key_wrap checks the public key. OpenSSL's RSA pairwise check runs
+	 * primality tests (slow); RSA private JWKs are checked with
+	 * n == p * q in jwk_rsa instead. */
 	chk = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
-	if (chk == NULL || EVP_PKEY_public_check(chk) != 1) {
-		ERR_clear_error();
-		err = core_errf(eb, CORE_ERR_INVALID,
-		    "JWK: public key is not valid (point not on curve?)");
+	if (chk == NULL) {
+		err = core_errf(eb, CORE_ERR_NOMEM, "JWK");
 		goto out;
 	}
-	/* OpenSSL's RSA pairwise check runs primality tests (slow); RSA
-	 * private JWKs are checked with n == p * q in jwk_rsa instead. */
 	if (priv && strcmp(name, "RSA") != 0 &&
 	    EVP_PKEY_pairwise_check(chk) != 1) {
 		ERR_clear_error();
@@ -563,6 +586,8 @@ key_from_params(const char *name, OSSL_PARAM_BLD *bld, bool priv,
 	}
 	err = key_wrap(pkey, out, eb);
 	pkey = NULL;
+	if (err != CORE_OK)
+		core_errbuf_prefix(eb, "JWK");
 out:
 	EVP_PKEY_free(pkey);
 	EVP_PKEY_CTX_free(chk);

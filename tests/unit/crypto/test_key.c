@@ -223,6 +223,42 @@ test_jwk_errors(void **state)
 	TH_ASSERT_ERR_CONTAINS(&eb, "refused");
 	k = jwk_key("[1,2]", CORE_ERR_INVALID, &eb);
 	assert_null(k);
+	/* An even RSA modulus or e = 1 is not a valid public key. */
+	{
+		char *txt = th_vec("rfc7638_3.1.jwk", NULL);
+		json_t *j = NULL;
+		uint8_t *nb = NULL;
+		size_t nl = 0;
+		char *even;
+		struct crypto_key *rk = NULL;
+
+		assert_int_equal(core_json_parse(txt, strlen(txt), 0, &j, NULL),
+		    CORE_OK);
+		assert_int_equal(core_b64url_decode(json_string_value(
+		    json_object_get(j, "n")), strlen(json_string_value(
+		    json_object_get(j, "n"))), &nb, &nl, NULL), CORE_OK);
+		nb[nl - 1] &= 0xfe;
+		even = core_b64url_encode(nb, nl);
+		json_object_set_new(j, "n", json_string(even));
+		core_errbuf_clear(&eb);
+		assert_int_equal(crypto_key_from_jwk(j, &rk, &eb),
+		    CORE_ERR_INVALID);
+		TH_ASSERT_ERR_CONTAINS(&eb, "RSA public key is not valid");
+		nb[nl - 1] |= 1;
+		free(even);
+		even = core_b64url_encode(nb, nl);
+		json_object_set_new(j, "n", json_string(even));
+		json_object_set_new(j, "e", json_string("AQ"));
+		assert_int_equal(crypto_key_from_jwk(j, &rk, NULL),
+		    CORE_ERR_INVALID);
+		json_object_set_new(j, "e", json_string("AQAB"));
+		assert_int_equal(crypto_key_from_jwk(j, &rk, NULL), CORE_OK);
+		crypto_key_free(rk);
+		free(even);
+		free(nb);
+		json_decref(j);
+		free(txt);
+	}
 	/* RSA private keys: CRT members required, and p * q must be n. */
 	{
 		char *txt = th_vec("rfc7520_5.1.jwk", NULL);
