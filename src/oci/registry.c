@@ -1066,6 +1066,17 @@ oci_reg_put_blob(struct oci_registry *g, const char *digest, int64_t size,
 		goto out;
 	}
 out:
+	if (err != CORE_OK && loc != NULL) {
+		/* Best effort: cancel the upload session. */
+		struct http_resp dr;
+
+		memset(&q, 0, sizeof(q));
+		q.method = "DELETE";
+		q.url = loc;
+		resp_init(&dr, NULL, REG_ERRBODY_MAX);
+		(void)http_do(g, &q, &dr, NULL);
+		resp_cleanup(&dr);
+	}
 	free(url);
 	free(loc);
 	free(put);

@@ -19,6 +19,7 @@ MAN = json.dumps({"schemaVersion": 2,
     separators=(",", ":")).encode()
 BLOBS = {dg(CFG): CFG, dg(WASM): WASM}
 TOKENS = set()
+DELETED = []
 
 class H(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -36,6 +37,22 @@ class H(BaseHTTPRequestHandler):
         self.send(401, b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}',
                   extra={"WWW-Authenticate": 'Bearer realm="%s",service="fault.test"%s' % (realm, scope)})
     def do_HEAD(self): self.do_GET()
+    def upload(self):
+        """err/upload: sessions start, every chunk/commit fails with 500,
+        DELETEs of the session are recorded (GET /_deleted)."""
+        n = int(self.headers.get("Content-Length") or 0)
+        if n: self.rfile.read(n)
+        if self.headers.get("Authorization") != "Bearer tok-repository:err/upload:pull,push":
+            realm = "http://127.0.0.1:%d/token" % self.server.server_port
+            return self.send(401, b'{"errors":[{"code":"UNAUTHORIZED"}]}', extra={"WWW-Authenticate":
+                'Bearer realm="%s",service="fault.test",scope="repository:err/upload:pull,push"' % realm})
+        if self.command == "POST":
+            return self.send(202, extra={"Location": "/v2/err/upload/blobs/uploads/u1?state=abc"})
+        if self.command == "DELETE":
+            DELETED.append(self.path)
+            return self.send(204)
+        return self.send(500, b'{"errors":[{"code":"UNKNOWN","message":"upload store broken"}]}')
+    do_POST = do_PATCH = do_PUT = do_DELETE = upload
     def do_GET(self):
         u = urlparse(self.path)
         if u.path == "/token":
@@ -47,6 +64,12 @@ class H(BaseHTTPRequestHandler):
             tok = "tok-" + q["scope"][0]
             TOKENS.add(tok)
             return self.send(200, json.dumps({"access_token": tok, "expires_in": 300}).encode())
+        if u.path == "/_deleted":
+            return self.send(200, json.dumps(DELETED).encode())
+        if u.path.startswith("/v2/err/upload/blobs/") and self.command == "HEAD":
+            if self.headers.get("Authorization", "").startswith("Bearer "):
+                return self.send(404)
+            return self.upload()
         if u.path.startswith("/cdn/"):
             return self.send(200, BLOBS[u.path[5:]], "application/octet-stream")
         parts = u.path.split("/")
