@@ -132,6 +132,7 @@ static void
 test_rfc7520_vectors(void **state)
 {
 	static const char *const ec_files[][2] = {
+		{ "rfc7520_5.2.jwec", "rfc7520_5.2.jwk" },
 		{ "rfc7520_5.4.jwec", "rfc7520_5.4.jwk" },
 		{ "rfc7520_5.4.jweg", "rfc7520_5.4.jwk" },
 		{ "rfc7520_5.5.jwec", "rfc7520_5.5.jwk" },
