@@ -922,6 +922,10 @@ WASI_FN(fd_fdstat_set_flags)(struct wasi_ctx *ctx, uint32_t fd,
 	if ((e = fd_get(ctx, fd, &f)) != 0)
 		return e;
 	NOT_DIR(f);
+	/* As wasmtime: only files and sockets; stdio (often a terminal
+	 * shared with the host) is left alone. */
+	if (f->kind == KIND_STDIO)
+		return WASI_EBADF;
 	if ((e = fd_need(f, RIGHT_FD_FDSTAT_SET_FLAGS)) != 0)
 		return e;
 	if (flags & ~(uint32_t)FDFLAG_ALL)

@@ -20,6 +20,31 @@
  * RESOLVE_BENEATH where the kernel has it and a component-by-component
  * O_NOFOLLOW walk otherwise.
  *
+ * Where the spec is loose this follows wasmtime's observable behaviour:
+ *  - Escapes (absolute paths, "..", symlinks out or to absolute targets)
+ *    fail with ERRNO_PERM; path_symlink refuses absolute targets (PERM).
+ *  - Rights: files report the file rights plus FD_READ/FD_WRITE as opened
+ *    and no inheriting rights; directories the directory set (no
+ *    PATH_FILESTAT_SET_SIZE); stdin FD_READ, stdout/stderr FD_WRITE.
+ *    FD_READ/FD_WRITE are always enforced (ERRNO_BADF); other rights only
+ *    once dropped by fd_fdstat_set_rights (ERRNO_NOTCAPABLE). Rights only
+ *    shrink.
+ *  - Directories refuse byte I/O, seek and tell with ERRNO_BADF.
+ *  - stdio is a character device when a terminal, else "unknown"; its
+ *    filestat is all zero but the type; fd_fdstat_set_flags on it is BADF.
+ *  - fd_readdir includes "." and ".."; cookies index a snapshot taken when
+ *    the guest reads from cookie 0; the last entry is cut at the buffer end.
+ *  - poll_oneoff: a bad fd, clock id or tag fails the whole call; regular
+ *    files and directories are always ready; clocks are REALTIME or
+ *    MONOTONIC, relative or absolute.
+ *  - proc_raise: ignore/stop signals do nothing, others end the instance
+ *    through exit_hook with 128 + the host signal number.
+ *  - sock_*: EBADF for a closed fd, ENOTSOCK for a non-socket; a socket
+ *    given as stdio works both ways.
+ *
+ * The embedder should ignore SIGPIPE in the process running the guest so a
+ * write to a closed pipe returns ERRNO_PIPE instead of killing it.
+ *
  * Depends on: core (errors), wasm-rt.h. Never logs, never touches the
  * host outside the preopened directories and the given stdio fds.
  */

@@ -124,6 +124,8 @@ t_stdio(void)
 	ERR(__wasi_fd_write(0, &(__wasi_ciovec_t){ (const uint8_t *)"x", 1 },
 	    1, &n), __WASI_ERRNO_BADF);
 	ERR(__wasi_fd_read(1, &iov, 1, &n), __WASI_ERRNO_BADF);
+	ERR(__wasi_fd_fdstat_set_flags(0, __WASI_FDFLAGS_NONBLOCK),
+	    __WASI_ERRNO_BADF);
 	/* stdio filestat: type only, everything else zero (as wasmtime). */
 	{
 		__wasi_filestat_t fs;
