@@ -978,7 +978,7 @@ main(int argc, char **argv)
 	if (strcmp(t, "fault") == 0)
 		return t_fault();
 	if (strcmp(t, "exit") == 0)
-		exit(argc > 2 ? atoi(argv[2]) : 0);
+		exit(argc > 2 ? (int)strtol(argv[2], NULL, 10) : 0);
 	if (strcmp(t, "raise") == 0) {
 		CHECK(raw_proc_raise(0) == 0);
 		CHECK(raw_proc_raise(16) == 0); /* CHLD: ignored */
