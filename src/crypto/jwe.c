@@ -111,6 +111,18 @@ static enum core_err jwe_try_keys(const struct jwe_parsed *p,
     struct secret **pt_out, struct core_errbuf *eb);
 static enum core_err jwe_parse(const char *s, size_t n,
     struct jwe_parsed *p, struct core_errbuf *eb);
+static enum core_err jwe_cek_sym(const uint8_t *ek, size_t ek_len,
+    const struct jwe_alg *a, const struct jwe_enc *e,
+    const struct crypto_jwe_dec_opts *o, struct secret *cek,
+    struct core_errbuf *eb);
+static enum core_err jwe_cek_ecdh(const json_t *hdr, const uint8_t *ek,
+    size_t ek_len, const struct jwe_alg *a, const struct jwe_enc *e,
+    const struct crypto_jwe_dec_opts *o, size_t *next_key,
+    struct secret *cek, struct core_errbuf *eb);
+static enum core_err jwe_cek_rsa(const uint8_t *ek, size_t ek_len,
+    const struct jwe_alg *a, const struct jwe_enc *e,
+    const struct crypto_jwe_dec_opts *o, size_t *next_key,
+    struct secret *cek, struct core_errbuf *eb);
 static enum core_err jwe_recipient_cek(const struct jwe_parsed *p,
     const json_t *hdr, size_t idx, const struct jwe_alg *a,
     const struct jwe_enc *e, const struct crypto_jwe_dec_opts *o,
@@ -966,6 +978,163 @@ jwe_parse(const char *s, size_t n, struct jwe_parsed *p,
 	return CORE_OK;
 }
 
+/* dir and AxxxKW: the symmetric key from the options. */
+static enum core_err
+jwe_cek_sym(const uint8_t *ek, size_t ek_len, const struct jwe_alg *a,
+    const struct jwe_enc *e, const struct crypto_jwe_dec_opts *o,
+    struct secret *cek, struct core_errbuf *eb)
+{
+	if (a->km == JWE_KM_DIR) {
+		if (o->sym == NULL || o->sym->len != e->cek_len)
+			return core_errf(eb, CORE_ERR_NOT_FOUND,
+			    "no %zu-byte symmetric key for dir", e->cek_len);
+		if (ek_len != 0)
+			return core_errf(eb, CORE_ERR_INVALID,
+			    "dir requires an empty encrypted_key");
+		memcpy(cek->ptr, o->sym->ptr, e->cek_len);
+		return CORE_OK;
+	}
+	if (o->sym == NULL || o->sym->len != a->kw_len)
+		return core_errf(eb, CORE_ERR_NOT_FOUND,
+		    "no %zu-byte key-wrap key for %s", a->kw_len, a->name);
+	if (ek_len != e->cek_len + CRYPTO_KW_OVERHEAD)
+		return core_errf(eb, CORE_ERR_INVALID,
+		    "encrypted_key is %zu bytes, want %zu", ek_len,
+		    e->cek_len + CRYPTO_KW_OVERHEAD);
+	return crypto_aes_kw_unwrap(o->sym->ptr, o->sym->len, ek, ek_len,
+	    cek->ptr, eb);
+}
+
+/* ECDH-ES and ECDH-ES+AxxxKW with the first fitting key from *next_key. */
+static enum core_err
+jwe_cek_ecdh(const json_t *hdr, const uint8_t *ek, size_t ek_len,
+    const struct jwe_alg *a, const struct jwe_enc *e,
+    const struct crypto_jwe_dec_opts *o, size_t *next_key,
+    struct secret *cek, struct core_errbuf *eb)
+{
+	size_t want_ek = a->km == JWE_KM_ECDH ? 0 :
+	    e->cek_len + CRYPTO_KW_OVERHEAD;
+	struct crypto_key *epk = NULL;
+	struct secret *z = NULL;
+	uint8_t *apu = NULL, *apv = NULL;
+	size_t apu_len = 0, apv_len = 0;
+	uint8_t kek[32];
+	bool tried = false;
+	enum core_err err;
+
+	if (!json_is_object(json_object_get(hdr, "epk")))
+		return core_errf(eb, CORE_ERR_INVALID,
+		    "header \"epk\" missing or not an object");
+	if (ek_len != want_ek)
+		return core_errf(eb, CORE_ERR_INVALID,
+		    "encrypted_key is %zu bytes, want %zu", ek_len, want_ek);
+	err = crypto_key_from_jwk(json_object_get(hdr, "epk"), &epk, eb);
+	if (err != CORE_OK) {
+		core_errbuf_prefix(eb, "epk");
+		goto out;
+	}
+	if (crypto_key_is_private(epk)) {
+		err = core_errf(eb, CORE_ERR_INVALID,
+		    "epk carries a private key");
+		goto out;
+	}
+	if ((err = crypto_json_b64url(hdr, "apu", false, &apu, &apu_len,
+	    eb)) || (err = crypto_json_b64url(hdr, "apv", false, &apv,
+	    &apv_len, eb)))
+		goto out;
+	err = CORE_ERR_NOT_FOUND;
+	for (size_t i = *next_key; i < o->nkeys; i++) {
+		const struct crypto_key *k = o->keys[i];
+
+		if (k == NULL || !crypto_key_is_private(k) ||
+		    crypto_key_type(k) != crypto_key_type(epk))
+			continue;
+		tried = true;
+		*next_key = i + 1;
+		secret_free(z);
+		z = NULL;
+		err = crypto_ecdh(k, epk, &z, eb);
+		if (err != CORE_OK)
+			continue;
+		if (a->km == JWE_KM_ECDH) {
+			/* Only the content tag can tell a wrong key. */
+			err = crypto_concat_kdf(z->ptr, z->len, e->name, apu,
+			    apu_len, apv, apv_len, e->cek_len * 8, cek->ptr,
+			    eb);
+			break;
+		}
+		err = crypto_concat_kdf(z->ptr, z->len, a->name, apu, apu_len,
+		    apv, apv_len, a->kw_len * 8, kek, eb);
+		if (err != CORE_OK)
+			continue;
+		core_errbuf_clear(eb);
+		err = crypto_aes_kw_unwrap(kek, a->kw_len, ek, ek_len,
+		    cek->ptr, eb);
+		if (err == CORE_OK)
+			break;
+	}
+	if (!tried)
+		err = core_errf(eb, CORE_ERR_NOT_FOUND,
+		    "no private %s key supplied",
+		    crypto_key_type_name(crypto_key_type(epk)));
+out:
+	core_wipe(kek, sizeof(kek));
+	free(apu);
+	free(apv);
+	secret_free(z);
+	crypto_key_free(epk);
+	return err;
+}
+
+/* RSA-OAEP[-256] and RSA1_5 with the first fitting key from *next_key. */
+static enum core_err
+jwe_cek_rsa(const uint8_t *ek, size_t ek_len, const struct jwe_alg *a,
+    const struct jwe_enc *e, const struct crypto_jwe_dec_opts *o,
+    size_t *next_key, struct secret *cek, struct core_errbuf *eb)
+{
+	bool pkcs1 = a->rsa_pad == RSA_PKCS1_PADDING;
+	bool tried = false;
+	enum core_err err = CORE_ERR_NOT_FOUND;
+
+	for (size_t i = *next_key; i < o->nkeys; i++) {
+		const struct crypto_key *k = o->keys[i];
+		uint8_t *buf = NULL;
+		size_t buf_len = 0;
+
+		if (k == NULL || !crypto_key_is_private(k) ||
+		    crypto_key_type(k) != CRYPTO_KEY_RSA)
+			continue;
+		tried = true;
+		*next_key = i + 1;
+		core_errbuf_clear(eb);
+		err = jwe_rsa_crypt(k, a, false, ek, ek_len, &buf, &buf_len,
+		    eb);
+		if (err == CORE_OK && buf_len == e->cek_len)
+			memcpy(cek->ptr, buf, e->cek_len);
+		else if (err == CORE_OK)
+			err = core_errf(eb, CORE_ERR_AUTH,
+			    "%s: CEK is %zu bytes, want %zu", a->name, buf_len,
+			    e->cek_len);
+		if (buf != NULL) {
+			core_wipe(buf, buf_len);
+			free(buf);
+		}
+		if (err != CORE_OK && pkcs1) {
+			/* RFC 7516 §11.5: after a PKCS#1 v1.5 failure go on
+			 * with a random CEK, so that a padding error and a
+			 * tag error look the same. */
+			core_errbuf_clear(eb);
+			err = core_random(cek->ptr, e->cek_len, eb);
+		}
+		if (err == CORE_OK)
+			break;
+	}
+	if (!tried)
+		err = core_errf(eb, CORE_ERR_NOT_FOUND,
+		    "no private RSA key supplied");
+	return err;
+}
+
 /*
  * Recovers a CEK for one recipient, trying the keys that fit from index
  * *next_key on; on success *next_key is the index after the key used, so
@@ -978,15 +1147,8 @@ jwe_recipient_cek(const struct jwe_parsed *p, const json_t *hdr, size_t idx,
     const struct crypto_jwe_dec_opts *o, size_t *next_key,
     struct secret **cek_out, struct core_errbuf *eb)
 {
-	const uint8_t *ek = p->ek[idx];
-	size_t ek_len = p->ek_len[idx];
-	struct crypto_key *epk = NULL;
-	struct secret *cek = NULL, *z = NULL;
-	uint8_t *apu = NULL, *apv = NULL, *buf = NULL;
-	size_t apu_len = 0, apv_len = 0, buf_len = 0;
-	uint8_t kek[32];
-	bool tried = false;
-	enum core_err err = CORE_OK;
+	struct secret *cek;
+	enum core_err err = CORE_ERR_INTERNAL;
 
 	*cek_out = NULL;
 	cek = secret_new(e->cek_len);
@@ -994,164 +1156,33 @@ jwe_recipient_cek(const struct jwe_parsed *p, const json_t *hdr, size_t idx,
 		return core_errf(eb, CORE_ERR_NOMEM, "JWE CEK");
 	switch (a->km) {
 	case JWE_KM_DIR:
-		if (o->sym == NULL || o->sym->len != e->cek_len) {
-			err = core_errf(eb, CORE_ERR_NOT_FOUND,
-			    "no %zu-byte symmetric key for dir", e->cek_len);
-			goto out;
-		}
-		if (ek_len != 0) {
-			err = core_errf(eb, CORE_ERR_INVALID,
-			    "dir requires an empty encrypted_key");
-			goto out;
-		}
-		memcpy(cek->ptr, o->sym->ptr, e->cek_len);
-		break;
 	case JWE_KM_AESKW:
-		if (o->sym == NULL || o->sym->len != a->kw_len) {
+		/* One symmetric key: a second attempt has nothing new. */
+		if (*next_key > 0) {
 			err = core_errf(eb, CORE_ERR_NOT_FOUND,
-			    "no %zu-byte key-wrap key for %s", a->kw_len,
-			    a->name);
-			goto out;
+			    "no further key");
+			break;
 		}
-		if (ek_len != e->cek_len + CRYPTO_KW_OVERHEAD) {
-			err = core_errf(eb, CORE_ERR_INVALID,
-			    "encrypted_key is %zu bytes, want %zu", ek_len,
-			    e->cek_len + CRYPTO_KW_OVERHEAD);
-			goto out;
-		}
-		err = crypto_aes_kw_unwrap(o->sym->ptr, o->sym->len, ek,
-		    ek_len, cek->ptr, eb);
+		*next_key = o->nkeys;
+		err = jwe_cek_sym(p->ek[idx], p->ek_len[idx], a, e, o, cek,
+		    eb);
 		break;
 	case JWE_KM_ECDH:
 	case JWE_KM_ECDH_KW:
-		if (!json_is_object(json_object_get(hdr, "epk"))) {
-			err = core_errf(eb, CORE_ERR_INVALID,
-			    "header \"epk\" missing or not an object");
-			goto out;
-		}
-		err = crypto_key_from_jwk(json_object_get(hdr, "epk"), &epk,
-		    eb);
-		if (err != CORE_OK) {
-			core_errbuf_prefix(eb, "epk");
-			goto out;
-		}
-		if (crypto_key_is_private(epk)) {
-			err = core_errf(eb, CORE_ERR_INVALID,
-			    "epk carries a private key");
-			goto out;
-		}
-		if ((err = crypto_json_b64url(hdr, "apu", false, &apu,
-		    &apu_len, eb)) || (err = crypto_json_b64url(hdr, "apv",
-		    false, &apv, &apv_len, eb)))
-			goto out;
-		if (a->km == JWE_KM_ECDH_KW &&
-		    ek_len != e->cek_len + CRYPTO_KW_OVERHEAD) {
-			err = core_errf(eb, CORE_ERR_INVALID,
-			    "encrypted_key is %zu bytes, want %zu", ek_len,
-			    e->cek_len + CRYPTO_KW_OVERHEAD);
-			goto out;
-		}
-		if (a->km == JWE_KM_ECDH && ek_len != 0) {
-			err = core_errf(eb, CORE_ERR_INVALID,
-			    "ECDH-ES requires an empty encrypted_key");
-			goto out;
-		}
-		err = CORE_ERR_NOT_FOUND;
-		for (size_t i = *next_key; i < o->nkeys; i++) {
-			const struct crypto_key *k = o->keys[i];
-
-			if (k == NULL || !crypto_key_is_private(k) ||
-			    crypto_key_type(k) != crypto_key_type(epk))
-				continue;
-			tried = true;
-			*next_key = i + 1;
-			secret_free(z);
-			z = NULL;
-			err = crypto_ecdh(k, epk, &z, eb);
-			if (err != CORE_OK)
-				continue;
-			if (a->km == JWE_KM_ECDH) {
-				/* Only the content tag can tell a wrong key. */
-				err = crypto_concat_kdf(z->ptr, z->len,
-				    e->name, apu, apu_len, apv, apv_len,
-				    e->cek_len * 8, cek->ptr, eb);
-				break;
-			}
-			err = crypto_concat_kdf(z->ptr, z->len, a->name, apu,
-			    apu_len, apv, apv_len, a->kw_len * 8, kek, eb);
-			if (err != CORE_OK)
-				continue;
-			core_errbuf_clear(eb);
-			err = crypto_aes_kw_unwrap(kek, a->kw_len, ek, ek_len,
-			    cek->ptr, eb);
-			if (err == CORE_OK)
-				break;
-		}
-		if (!tried)
-			err = core_errf(eb, CORE_ERR_NOT_FOUND,
-			    "no private %s key supplied",
-			    crypto_key_type_name(crypto_key_type(epk)));
+		err = jwe_cek_ecdh(hdr, p->ek[idx], p->ek_len[idx], a, e, o,
+		    next_key, cek, eb);
 		break;
 	case JWE_KM_RSA:
-		err = CORE_ERR_NOT_FOUND;
-		for (size_t i = *next_key; i < o->nkeys; i++) {
-			const struct crypto_key *k = o->keys[i];
-
-			if (k == NULL || !crypto_key_is_private(k) ||
-			    crypto_key_type(k) != CRYPTO_KEY_RSA)
-				continue;
-			tried = true;
-			*next_key = i + 1;
-			core_errbuf_clear(eb);
-			err = jwe_rsa_crypt(k, a, false, ek, ek_len, &buf,
-			    &buf_len, eb);
-			if (err != CORE_OK && a->rsa_pad == RSA_PKCS1_PADDING) {
-				/* RFC 7516 §11.5: on a PKCS#1 v1.5 failure go
-				 * on with a random CEK so that a padding error
-				 * and a tag error look the same. */
-				core_errbuf_clear(eb);
-				err = core_random(cek->ptr, e->cek_len, eb);
-				break;
-			}
-			if (err != CORE_OK)
-				continue;
-			if (buf_len != e->cek_len &&
-			    a->rsa_pad == RSA_PKCS1_PADDING) {
-				err = core_random(cek->ptr, e->cek_len, eb);
-				break;
-			}
-			if (buf_len != e->cek_len) {
-				err = core_errf(eb, CORE_ERR_AUTH,
-				    "%s: CEK is %zu bytes, want %zu", a->name,
-				    buf_len, e->cek_len);
-				core_wipe(buf, buf_len);
-				free(buf);
-				buf = NULL;
-				continue;
-			}
-			memcpy(cek->ptr, buf, e->cek_len);
-			break;
-		}
-		if (!tried)
-			err = core_errf(eb, CORE_ERR_NOT_FOUND,
-			    "no private RSA key supplied");
+		err = jwe_cek_rsa(p->ek[idx], p->ek_len[idx], a, e, o,
+		    next_key, cek, eb);
 		break;
 	}
-out:
-	core_wipe(kek, sizeof(kek));
-	if (buf != NULL) {
-		core_wipe(buf, buf_len);
-		free(buf);
-	}
-	free(apu);
-	free(apv);
-	secret_free(z);
-	crypto_key_free(epk);
-	if (err == CORE_OK)
-		*cek_out = cek;
-	else
+	if (err != CORE_OK) {
 		secret_free(cek);
-	return err;
+		return err;
+	}
+	*cek_out = cek;
+	return CORE_OK;
 }
 
 /*
