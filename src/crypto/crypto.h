@@ -273,7 +273,9 @@ enum core_err crypto_key_to_der(const struct crypto_key *k, bool private_part,
  * Parses a JWK object: kty EC (crv P-256/P-384/P-521, x, y[, d]), RSA (n,
  * e[, d, p, q, dp, dq, qi]) or OKP (crv Ed25519/X25519, x[, d]). Lengths
  * are checked (EC coordinates must be exactly the field size), the public
- * point must be on the curve and a private part must match the public one.
+ * point must be on the curve and a private part must match the public one
+ * (RSA private keys need the CRT members p, q, dp, dq, qi; RSA moduli
+ * below CRYPTO_RSA_MIN_BITS are refused).
  * "alg" and "kid" are kept (crypto_key_jwk_alg/kid); other members are
  * ignored. Errors name the offending member.
  */
@@ -442,7 +444,9 @@ enum crypto_jwe_format {
  * "RSA-OAEP-256" (RSA public key), "A128KW", "A192KW", "A256KW" (sym of
  * 16/24/32 bytes), "dir" (sym = the CEK). ECDH-ES and dir allow a single
  * recipient only. alg NULL picks from the key: the JWK "alg" if it is one
- * of the above, else ECDH-ES+A256KW for EC/X25519, RSA-OAEP-256 for RSA.
+ * of the above, else ECDH-ES+A256KW for EC/X25519, RSA-OAEP-256 for RSA
+ * (so a JWK saying "RSA1_5" gets RSA-OAEP-256: RSA1_5 never encrypts).
+ * Callers that must match a peer's advertised alg pass it explicitly.
  */
 struct crypto_jwe_recipient {
 	const char *alg;               /* borrowed; may be NULL */

@@ -370,6 +370,9 @@ static enum core_err jwe_enc_recipient(const struct crypto_jwe_recipient *r,
     const struct jwe_alg *a, const struct jwe_enc *e,
     const struct crypto_jwe_enc_opts *o, bool first_ecdh,
     struct secret *cek, struct jwe_out_rcpt *out, struct core_errbuf *eb);
+static enum core_err jwe_protected_b64(const struct crypto_jwe_enc_opts *o,
+    const struct jwe_enc *e, const struct jwe_alg *alg0, json_t *hdr0,
+    char **out, struct core_errbuf *eb);
 static enum core_err jwe_serialize(const struct crypto_jwe_enc_opts *o,
     struct jwe_out_rcpt *rs, size_t nr, const char *prot_b64,
     const uint8_t *iv, size_t iv_len, const uint8_t *ct, size_t ct_len,
@@ -601,6 +604,56 @@ jwe_serialize(const struct crypto_jwe_enc_opts *o, struct jwe_out_rcpt *rs,
 	return CORE_OK;
 }
 
+/*
+ * Builds the protected header and returns its base64url form. Compact and
+ * flattened: {"alg","enc"[,"epk","apu","apv"]} + extras, moving those
+ * members out of the recipient header hdr0 (what stays there are the
+ * caller's per-recipient extras). General: {"enc"} + extras.
+ */
+static enum core_err
+jwe_protected_b64(const struct crypto_jwe_enc_opts *o,
+    const struct jwe_enc *e, const struct jwe_alg *alg0, json_t *hdr0,
+    char **out, struct core_errbuf *eb)
+{
+	static const char *const moved[] = { "epk", "apu", "apv" };
+	json_t *prot;
+	char *prot_json = NULL;
+	enum core_err err = CORE_OK;
+
+	*out = NULL;
+	if (o->format == CRYPTO_JWE_GENERAL)
+		prot = json_pack("{s:s}", "enc", e->name);
+	else
+		prot = json_pack("{s:s, s:s}", "alg", alg0->name, "enc",
+		    e->name);
+	if (prot == NULL)
+		return core_errf(eb, CORE_ERR_NOMEM, "JWE header");
+	if (o->format != CRYPTO_JWE_GENERAL) {
+		for (size_t i = 0; i < CORE_ARRAY_LEN(moved); i++) {
+			json_t *v = json_object_get(hdr0, moved[i]);
+
+			if (v != NULL)
+				json_object_set(prot, moved[i], v);
+		}
+		json_object_del(hdr0, "alg");
+		for (size_t i = 0; i < CORE_ARRAY_LEN(moved); i++)
+			json_object_del(hdr0, moved[i]);
+	}
+	if (o->protected_extra != NULL &&
+	    (err = jwe_merge(prot, o->protected_extra, "protected header",
+	    eb)) != CORE_OK)
+		goto out;
+	prot_json = core_json_dumps(prot);
+	*out = prot_json == NULL ? NULL :
+	    core_b64url_encode(prot_json, strlen(prot_json));
+	if (*out == NULL)
+		err = core_errf(eb, CORE_ERR_NOMEM, "JWE header");
+out:
+	free(prot_json);
+	json_decref(prot);
+	return err;
+}
+
 enum core_err
 crypto_jwe_encrypt(const struct crypto_jwe_recipient *rcpts, size_t nrcpts,
     const struct crypto_jwe_enc_opts *o, const void *pt, size_t pt_len,
@@ -611,8 +664,7 @@ crypto_jwe_encrypt(const struct crypto_jwe_recipient *rcpts, size_t nrcpts,
 	const struct jwe_alg *algs[JWE_MAX_RECIPIENTS];
 	struct jwe_out_rcpt rs[JWE_MAX_RECIPIENTS];
 	struct secret *cek = NULL;
-	json_t *prot = NULL;
-	char *prot_json = NULL, *prot_b64 = NULL, *aad_b64 = NULL;
+	char *prot_b64 = NULL, *aad_b64 = NULL;
 	uint8_t iv[16], tag[32], *ct = NULL;
 	struct core_buf aad;
 	size_t ct_len = 0, dummy_len;
@@ -682,42 +734,9 @@ crypto_jwe_encrypt(const struct crypto_jwe_recipient *rcpts, size_t nrcpts,
 		}
 		seen_ecdh |= is_ecdh;
 	}
-	/* Protected header. */
-	if (o->format == CRYPTO_JWE_GENERAL) {
-		prot = json_pack("{s:s}", "enc", e->name);
-	} else {
-		prot = json_pack("{s:s, s:s}", "alg", algs[0]->name, "enc",
-		    e->name);
-		if (prot != NULL) {
-			const char *mv[] = { "epk", "apu", "apv" };
-
-			for (size_t i = 0; i < CORE_ARRAY_LEN(mv); i++) {
-				json_t *v = json_object_get(rs[0].hdr, mv[i]);
-
-				if (v != NULL)
-					json_object_set(prot, mv[i], v);
-			}
-			/* What stays in the per-recipient header: extras. */
-			json_object_del(rs[0].hdr, "alg");
-			for (size_t i = 0; i < CORE_ARRAY_LEN(mv); i++)
-				json_object_del(rs[0].hdr, mv[i]);
-		}
-	}
-	if (prot == NULL) {
-		err = core_errf(eb, CORE_ERR_NOMEM, "JWE header");
+	err = jwe_protected_b64(o, e, algs[0], rs[0].hdr, &prot_b64, eb);
+	if (err != CORE_OK)
 		goto out;
-	}
-	if (o->protected_extra != NULL &&
-	    (err = jwe_merge(prot, o->protected_extra, "protected header",
-	    eb)) != CORE_OK)
-		goto out;
-	prot_json = core_json_dumps(prot);
-	prot_b64 = prot_json == NULL ? NULL :
-	    core_b64url_encode(prot_json, strlen(prot_json));
-	if (prot_b64 == NULL) {
-		err = core_errf(eb, CORE_ERR_NOMEM, "JWE header");
-		goto out;
-	}
 	err = core_buf_append_str(&aad, prot_b64);
 	if (err == CORE_OK && o->aad_len > 0) {
 		aad_b64 = core_b64url_encode(o->aad, o->aad_len);
@@ -752,8 +771,6 @@ out:
 		free(rs[i].ek);
 	}
 	core_buf_cleanup(&aad);
-	json_decref(prot);
-	free(prot_json);
 	free(prot_b64);
 	free(aad_b64);
 	free(ct);
