@@ -42,6 +42,8 @@
 
 /* Largest manifest or index accepted from outside. */
 #define OCI_MANIFEST_MAX (4 * 1024 * 1024)
+/* Largest blob spooled in memory unless oci_opts.max_blob_bytes says. */
+#define OCI_BLOB_MAX_DEFAULT ((uint64_t)4 << 30)
 /* Digest text "sha256:" + 64 hex. */
 #define OCI_DIGEST_LEN 71
 
@@ -161,6 +163,7 @@ struct oci_opts {
 	const char *ca_file;      /* borrowed; extra CA bundle, NULL = system */
 	int64_t timeout_ms;       /* per request; 0 = 300 s */
 	size_t chunk_bytes;       /* > 0: chunked uploads with this chunk size */
+	uint64_t max_blob_bytes;  /* spool bound; 0 = OCI_BLOB_MAX_DEFAULT */
 	oci_progress_fn progress; /* may be NULL */
 	void *progress_ctx;
 };
@@ -229,7 +232,8 @@ enum core_err oci_store_get_image(struct oci_store *st, const char *os,
 
 /*
  * Copies the image from src to dst blob by blob (no recompression) and
- * writes the same manifest bytes. Indexes are copied with all children.
+ * writes the same manifest bytes. Indexes are copied with all children
+ * (dir: stores them as <hex>.manifest.json, as skopeo --all does).
  */
 enum core_err oci_copy(struct oci_store *src, struct oci_store *dst,
     struct core_errbuf *eb);

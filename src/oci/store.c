@@ -516,6 +516,11 @@ oci_store_get_blob_memfd(struct oci_store *st, const struct oci_desc *d,
 	enum core_err err;
 
 	*fd_out = -1;
+	if (d->size < 0 || (uint64_t)d->size > (st->opts.max_blob_bytes > 0 ?
+	    st->opts.max_blob_bytes : OCI_BLOB_MAX_DEFAULT))
+		return core_errf(eb, CORE_ERR_TOO_BIG,
+		    "blob %s: %lld bytes exceeds the blob size limit",
+		    d->digest != NULL ? d->digest : "?", (long long)d->size);
 	if ((fd = memfd_create("oci-blob", MFD_CLOEXEC)) < 0)
 		return core_errf_errno(eb, CORE_ERR_IO, "memfd_create");
 	if ((err = oci_store_get_blob(st, d, fd_sink, &fd, eb)) != CORE_OK) {
@@ -896,12 +901,6 @@ oci_copy(struct oci_store *src, struct oci_store *dst,
 	if (m->kind == OCI_KIND_IMAGE) {
 		err = copy_image(src, dst, m, false, eb);
 		goto commit;
-	}
-	if (dst->kind == STORE_DIR) {
-		err = core_errf(eb, CORE_ERR_UNSUPPORTED,
-		    "copying an index into dir: is not supported; copy one "
-		    "platform instead");
-		goto out;
 	}
 	for (i = 0; i < m->nmanifests; i++) {
 		free(craw);

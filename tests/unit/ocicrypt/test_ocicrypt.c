@@ -1130,9 +1130,35 @@ test_docker_index_layers(void **state)
 	snprintf(spec2, sizeof(spec2), "dir:%s/d", tmp);
 	assert_int_equal(oci_store_open(spec2, NULL, true, &dst, NULL),
 	    CORE_OK);
-	core_errbuf_clear(&eb);
-	assert_int_equal(oci_copy(st, dst, &eb), CORE_ERR_UNSUPPORTED);
+	assert_int_equal(oci_copy(st, dst, NULL), CORE_OK);
 	oci_store_free(dst);
+	assert_int_equal(oci_store_open(spec2, NULL, false, &dst, NULL),
+	    CORE_OK);
+	assert_int_equal(oci_store_get_image(dst, "linux", "amd64", &m, NULL),
+	    CORE_OK);
+	assert_string_equal(m->digest, md);
+	oci_manifest_free(m);
+	m = NULL;
+	oci_store_free(dst);
+	{
+		/* A blob larger than the spool limit is refused up front. */
+		struct oci_opts small = { 0 };
+		struct oci_store *s3 = NULL;
+		int fd = -1;
+
+		small.max_blob_bytes = 10;
+		assert_int_equal(oci_store_open(spec, &small, false, &s3, NULL),
+		    CORE_OK);
+		assert_int_equal(oci_store_get_image(s3, NULL, NULL, &m, NULL),
+		    CORE_OK);
+		core_errbuf_clear(&eb);
+		assert_int_equal(oci_store_get_blob_memfd(s3, &m->layers[1],
+		    &fd, &eb), CORE_ERR_TOO_BIG);
+		assert_non_null(strstr(core_errbuf_msg(&eb), "limit"));
+		oci_manifest_free(m);
+		m = NULL;
+		oci_store_free(s3);
+	}
 
 	/* Encrypt only the last layer; Docker types become OCI. */
 	ec.jwe_pubkeys = pubs;
