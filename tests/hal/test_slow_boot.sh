@@ -10,7 +10,8 @@
 # Knobs: SLOW_MIRROR (Debian mirror for debootstrap; default: the host's apt
 # source), SLOW_WAIT (seconds to wait for the announcement, default 5400),
 # SLOW_KEEP=1 (keep the work directory), SLOW_COMPONENTS (default proplet),
-# SLOW_ACCEL (tcg; kvm for a quicker run where /dev/kvm is usable).
+# SLOW_ACCEL (tcg; kvm for a quicker run where /dev/kvm is usable),
+# SLOW_CACHE (a directory keeping downloaded packages between runs).
 # shellcheck source=tests/hal/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -71,7 +72,10 @@ cleanup() {
   [ -z "$QEMU_PID" ] || kill "$QEMU_PID" 2>/dev/null || true
   kill "$BROKER" 2>/dev/null || true
   wait 2>/dev/null || true
-  if [ "${SLOW_KEEP:-0}" = 1 ]; then echo "kept $TMP"; else rm -rf "$TMP"; fi
+  # debootstrap leaves /proc and /sys mounted in the root if it fails.
+  findmnt -rn -o TARGET 2>/dev/null | grep -F "$TMP/" | sort -r |
+    while read -r m; do umount -l "$m" 2>/dev/null || true; done
+  if [ "${SLOW_KEEP:-0}" = 1 ]; then echo "kept $TMP"; else rm -rf --one-file-system "$TMP"; fi
 }
 trap cleanup EXIT
 
@@ -85,8 +89,15 @@ pkgs=$(env WORK_DIR="$TMP/probe" PROPLET_TENANT_ID=$T PROPLET_ENTITY_ID=$P1 PROP
 [ -n "$pkgs" ] || { echo "cannot derive the guest package list" >&2; exit 1; }
 ROOT=$TMP/rootfs
 echo "== debootstrap bookworm from $MIRROR"
-debootstrap --variant=minbase \
-  --include="systemd-sysv,udev,kmod,linux-image-amd64,cloud-init,sudo,mount,util-linux,e2fsprogs,iproute2,ca-certificates,${pkgs// /,}" \
+cache=()
+if [ -n "${SLOW_CACHE:-}" ]; then
+  mkdir -p "$SLOW_CACHE"
+  cache=(--cache-dir="$(cd "$SLOW_CACHE" && pwd)")
+fi
+# python3-cffi-backend: debootstrap does not resolve the virtual packages
+# python3-cryptography (via cloud-init) depends on.
+debootstrap --variant=minbase "${cache[@]}" \
+  --include="systemd-sysv,udev,kmod,linux-image-amd64,cloud-init,python3-cffi-backend,sudo,mount,util-linux,e2fsprogs,iproute2,ca-certificates,${pkgs// /,}" \
   bookworm "$ROOT" "$MIRROR" >"$TMP/debootstrap.log" 2>&1 ||
   { tail -30 "$TMP/debootstrap.log" >&2; exit 1; }
 echo "LABEL=propeller-root / ext4 defaults 0 1" >"$ROOT/etc/fstab"
