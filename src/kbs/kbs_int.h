@@ -154,14 +154,20 @@ enum core_err kbs_sessions_create(struct kbs_sessions *s, const char *tee,
  */
 enum core_err kbs_sessions_take_nonce(struct kbs_sessions *s, const char *id,
     char tee[32], char nonce[64], struct core_errbuf *eb);
-/* Stores the token; the session expiry becomes min(expiry, token_exp). */
+/*
+ * Stores the token and its claims (a reference is taken); the session
+ * expiry becomes min(expiry, token_exp).
+ */
 void kbs_sessions_attested(struct kbs_sessions *s, const char *id,
-    const char *token, int64_t token_exp_wall_s);
+    const char *token, json_t *claims, int64_t token_exp_wall_s);
 /* Drops a session (failed attestation). */
 void kbs_sessions_drop(struct kbs_sessions *s, const char *id);
-/* Copies the token of an attested live session; CORE_ERR_NOT_FOUND else. */
-enum core_err kbs_sessions_token(struct kbs_sessions *s, const char *id,
-    char **token);
+/*
+ * The claims of an attested live session's token (a new reference; the
+ * token was issued and verified by this KBS); CORE_ERR_NOT_FOUND else.
+ */
+enum core_err kbs_sessions_claims(struct kbs_sessions *s, const char *id,
+    json_t **claims);
 /* Removes expired sessions; returns how many remain. */
 size_t kbs_sessions_sweep(struct kbs_sessions *s);
 

@@ -191,7 +191,7 @@ handle_attest(struct kbs_server *s, struct MHD_Connection *c,
 	err = kbs_vault_sign(s->vault, claims_s, &token, &eb);
 	if (err != CORE_OK)
 		goto fail;
-	kbs_sessions_attested(s->sessions, sid, token,
+	kbs_sessions_attested(s->sessions, sid, token, claims,
 	    now + s->token_lifetime_s);
 	j = json_pack("{s:s}", "token", token);
 	reply_json(r, j ? core_json_dumps(j) : NULL);
@@ -234,21 +234,26 @@ handle_get_resource(struct kbs_server *s, struct MHD_Connection *c,
 		    "Plugin internal error: %s", core_errbuf_msg(&eb));
 		goto out;
 	}
-	if (sid == NULL || kbs_sessions_token(s->sessions, sid, &token) !=
+	/*
+	 * An attested session holds the claims this KBS itself put into the
+	 * token it issued (the session ends before the token expires), so
+	 * they are used as they are; a Bearer token is verified here.
+	 */
+	if (sid == NULL || kbs_sessions_claims(s->sessions, sid, &claims) !=
 	    CORE_OK) {
 		if (authz != NULL && strncmp(authz, "Bearer ", 7) == 0)
 			token = strdup(authz + 7);
-	}
-	if (token == NULL) {
-		reply_error(r, 401, "TokenNotFound",
-		    "Attestation Token not found");
-		goto out;
-	}
-	if (kbs_token_verify(kbs_vault_token_pub(s->vault), token,
-	    (int64_t)time(NULL), &claims, &eb) != CORE_OK) {
-		reply_error(r, 401, "TokenVerifierError",
-		    "Token Verifier error: %s", core_errbuf_msg(&eb));
-		goto out;
+		if (token == NULL) {
+			reply_error(r, 401, "TokenNotFound",
+			    "Attestation Token not found");
+			goto out;
+		}
+		if (kbs_token_verify(kbs_vault_token_pub(s->vault), token,
+		    (int64_t)time(NULL), &claims, &eb) != CORE_OK) {
+			reply_error(r, 401, "TokenVerifierError",
+			    "Token Verifier error: %s", core_errbuf_msg(&eb));
+			goto out;
+		}
 	}
 	kbs_vault_policy_eval(s->vault, claims, path, &allow, &reason);
 	if (!allow) {

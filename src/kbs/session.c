@@ -20,6 +20,7 @@ struct session {
 	enum session_state state;
 	int64_t expires_ms;            /* monotonic */
 	char *token;                   /* owned once attested */
+	json_t *claims;                /* owned reference once attested */
 };
 
 struct kbs_sessions {
@@ -46,6 +47,7 @@ session_free(struct session *s)
 	if (s == NULL)
 		return;
 	free(s->token);
+	json_decref(s->claims);
 	free(s);
 }
 
@@ -182,7 +184,7 @@ kbs_sessions_take_nonce(struct kbs_sessions *s, const char *id, char tee[32],
 
 void
 kbs_sessions_attested(struct kbs_sessions *s, const char *id,
-    const char *token, int64_t token_exp_wall_s)
+    const char *token, json_t *claims, int64_t token_exp_wall_s)
 {
 	struct session *e;
 	int64_t now = core_mono_ms();
@@ -192,7 +194,9 @@ kbs_sessions_attested(struct kbs_sessions *s, const char *id,
 	e = find_locked(s, id, now);
 	if (e != NULL && e->state == SESSION_ATTESTING) {
 		free(e->token);
+		json_decref(e->claims);
 		e->token = strdup(token);
+		e->claims = json_incref(claims);
 		e->state = e->token ? SESSION_ATTESTED : SESSION_ATTESTING;
 		if (now + left_ms < e->expires_ms)
 			e->expires_ms = now + left_ms;
@@ -213,17 +217,17 @@ kbs_sessions_drop(struct kbs_sessions *s, const char *id)
 }
 
 enum core_err
-kbs_sessions_token(struct kbs_sessions *s, const char *id, char **token)
+kbs_sessions_claims(struct kbs_sessions *s, const char *id, json_t **claims)
 {
 	struct session *e;
 	enum core_err err = CORE_ERR_NOT_FOUND;
 
-	*token = NULL;
+	*claims = NULL;
 	pthread_mutex_lock(&s->lock);
 	e = find_locked(s, id, core_mono_ms());
-	if (e != NULL && e->state == SESSION_ATTESTED) {
-		*token = strdup(e->token);
-		err = *token ? CORE_OK : CORE_ERR_NOMEM;
+	if (e != NULL && e->state == SESSION_ATTESTED && e->claims != NULL) {
+		*claims = json_incref(e->claims);
+		err = CORE_OK;
 	}
 	pthread_mutex_unlock(&s->lock);
 	return err;

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Full KBS flows per second: starts propeller-kbs on a free 127.0.0.1 port
+# (allow-all policy, one 44-byte resource), then runs kbs_bench for each
+# client count, printing flows/s, p50/p99 and the server's CPU per flow.
+#   bench/kbs/run.sh BUILD_DIR [TOTAL_FLOWS] [CLIENTS...]
+set -euo pipefail
+B=${1:?build dir}; TOTAL=${2:-2000}; shift 2 || true
+CLIENTS=("$@"); [ ${#CLIENTS[@]} -gt 0 ] || CLIENTS=(1 8 32 64)
+W=$(mktemp -d /tmp/kbs-bench.XXXXXX); PID=
+trap '[ -n "$PID" ] && kill $PID 2>/dev/null; wait 2>/dev/null; rm -rf "$W"' EXIT
+openssl genpkey -algorithm ed25519 >"$W/a.key" 2>/dev/null
+openssl pkey -in "$W/a.key" -pubout -out "$W/a.pub"
+openssl rand -base64 32 >"$W/key.b64"
+"$B/src/kbs/propeller-kbs" --listen 127.0.0.1:0 --data-dir "$W/data" \
+	--admin-public-key "$W/a.pub" 2>"$W/log" &
+PID=$!
+for _ in $(seq 100); do
+	port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$W/log"); [ -n "$port" ] && break; sleep 0.05
+done
+URL=http://127.0.0.1:$port
+"$B/src/cli/propeller" kbs --url "$URL" config --auth-private-key "$W/a.key" \
+	set-resource --path default/key/bench --resource-file "$W/key.b64" >/dev/null
+"$B/src/cli/propeller" kbs --url "$URL" config --auth-private-key "$W/a.key" \
+	set-resource-policy --allow-all >/dev/null
+ticks() { # CPU of the server and its vault child, in clock ticks
+	local t=0 p; for p in $PID $(cat /proc/$PID/task/*/children 2>/dev/null); do
+		t=$((t + $(awk '{print $14+$15}' /proc/$p/stat))); done; echo $t; }
+hz=$(getconf CLK_TCK)
+for c in "${CLIENTS[@]}"; do
+	f=$(( (TOTAL + c - 1) / c ))
+	a=$(ticks)
+	res=$("$B/bench/kbs/kbs_bench" --url "$URL" --path default/key/bench --clients "$c" --flows "$f")
+	b=$(ticks)
+	echo "$res server_cpu_ms_per_flow=$(awk -v t=$((b - a)) -v n=$((c * f)) -v hz="$hz" 'BEGIN{printf "%.3f", t*1000/hz/n}')"
+done
