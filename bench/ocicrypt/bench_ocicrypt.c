@@ -149,7 +149,7 @@ int
 main(int argc, char **argv)
 {
 	size_t mib = argc > 1 ? (size_t)strtoul(argv[1], NULL, 10) : 256;
-	int runs = argc > 2 ? atoi(argv[2]) : 3, i;
+	int runs = argc > 2 ? (int)strtol(argv[2], NULL, 10) : 3, i;
 	size_t len = mib << 20, off;
 	int pfd, cfd;
 	uint8_t *buf;
