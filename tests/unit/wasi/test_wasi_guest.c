@@ -279,6 +279,36 @@ test_walk_only_dirs_escape(void **state)
 }
 
 static void
+test_poll_stdin(void **state)
+{
+	const char *args[] = { "guest", "poll_stdin", NULL };
+	struct guest_run r;
+	int in = stdin_pipe("input\n");
+
+	run_guest(*state, args, NULL, in, false, &r);
+	close(in);
+	if (r.status != 0)
+		fprintf(stderr, "%s", r.err);
+	assert_int_equal(r.status, 0);
+}
+
+static void
+test_poll_block(void **state)
+{
+	const char *args[] = { "guest", "poll_block", NULL };
+	struct guest_run r;
+	int sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	run_guest(*state, args, NULL, sv[1], false, &r);
+	close(sv[0]);
+	close(sv[1]);
+	if (r.status != 0)
+		fprintf(stderr, "%s", r.err);
+	assert_int_equal(r.status, 0);
+}
+
+static void
 test_sock_io(void **state)
 {
 	const char *args[] = { "guest", "sock_io", NULL };
@@ -396,6 +426,10 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fdtable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_poll, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_poll_stdin, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_poll_block, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_sock_errnos, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_sock_io, setup, teardown),

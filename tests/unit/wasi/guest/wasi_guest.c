@@ -399,6 +399,27 @@ t_dirs(void)
 		CHECK(has_name(names, cnt, "c.txt") == 1);
 		CHECK(has_name(names, cnt, "sub") == 1);
 	}
+	/* "." carries the directory's own inode. */
+	{
+		uint8_t b3[256];
+		__wasi_size_t used = 0, off = 0;
+		int seen = 0;
+
+		OK(__wasi_fd_filestat_get(d, &fs));
+		OK(__wasi_fd_readdir(d, b3, sizeof(b3), 0, &used));
+		while (off + sizeof(__wasi_dirent_t) <= used) {
+			__wasi_dirent_t de;
+
+			memcpy(&de, b3 + off, sizeof(de));
+			if (de.d_namlen == 1 && b3[off + sizeof(de)] == '.') {
+				CHECK(de.d_ino == fs.ino);
+				CHECK(de.d_type == __WASI_FILETYPE_DIRECTORY);
+				seen = 1;
+			}
+			off += sizeof(de) + de.d_namlen;
+		}
+		CHECK(seen);
+	}
 	/* A buffer smaller than one header is filled and truncated. */
 	{
 		uint8_t small[10];
@@ -578,6 +599,22 @@ t_symlinks(void)
 	ERR(__wasi_path_filestat_get(SANDBOX, __WASI_LOOKUPFLAGS_SYMLINK_FOLLOW,
 	    "dangling", &fs), __WASI_ERRNO_NOENT);
 	OK(__wasi_path_filestat_get(SANDBOX, 0, "dangling", &fs));
+	/* Times on the link itself, or through it. */
+	{
+		__wasi_filestat_t tf, tl;
+
+		OK(__wasi_path_filestat_set_times(SANDBOX, 0, "ln", 0,
+		    1000000000ull * 12345, __WASI_FSTFLAGS_MTIM));
+		OK(__wasi_path_filestat_get(SANDBOX, 0, "ln", &tl));
+		OK(__wasi_path_filestat_get(SANDBOX, 0, "target", &tf));
+		CHECK(tl.mtim == 1000000000ull * 12345);
+		CHECK(tf.mtim != tl.mtim);
+		OK(__wasi_path_filestat_set_times(SANDBOX,
+		    __WASI_LOOKUPFLAGS_SYMLINK_FOLLOW, "ln", 0,
+		    1000000000ull * 54321, __WASI_FSTFLAGS_MTIM));
+		OK(__wasi_path_filestat_get(SANDBOX, 0, "target", &tf));
+		CHECK(tf.mtim == 1000000000ull * 54321);
+	}
 	/* Unlinking a link removes the link, not the target. */
 	OK(__wasi_path_unlink_file(SANDBOX, "chain"));
 	OK(__wasi_path_filestat_get(SANDBOX, 0, "ln", &fs));
@@ -732,6 +769,13 @@ t_fdtable(void)
 	OK(__wasi_fd_close(b));
 	OK(__wasi_fd_close(a));
 
+	/* stdio can be renumbered away like any fd. */
+	a = open_at(SANDBOX, "one", 0, RIGHTS_RW, 0);
+	OK(__wasi_fd_renumber(0, a));
+	OK(__wasi_fd_fdstat_get(a, &st));
+	ERR(__wasi_fd_fdstat_get(0, &st), __WASI_ERRNO_BADF);
+	OK(__wasi_fd_close(a));
+
 	/* Closing a preopen works; it is then gone. */
 	c = open_at(SANDBOX, ".", __WASI_OFLAGS_DIRECTORY, 0, 0);
 	OK(__wasi_fd_renumber(c, SANDBOX));
@@ -847,6 +891,56 @@ t_poll(void)
 	    1, (int32_t)(uintptr_t)&n), __WASI_ERRNO_FAULT);
 	ERR(raw_poll_oneoff((int32_t)(uintptr_t)s, (int32_t)(mem_end() - 8),
 	    1, (int32_t)(uintptr_t)&n), __WASI_ERRNO_FAULT);
+	return 0;
+}
+
+/* stdin holds "input\n": readable with its byte count. */
+static int
+t_poll_stdin(void)
+{
+	__wasi_subscription_t s;
+	__wasi_event_t ev;
+	__wasi_size_t n = 0;
+
+	memset(&s, 0, sizeof(s));
+	s.userdata = 5;
+	s.u.tag = __WASI_EVENTTYPE_FD_READ;
+	s.u.u.fd_read.file_descriptor = 0;
+	OK(__wasi_poll_oneoff(&s, &ev, 1, &n));
+	CHECK(n == 1 && ev.userdata == 5 && ev.error == 0);
+	CHECK(ev.type == __WASI_EVENTTYPE_FD_READ);
+	CHECK(ev.fd_readwrite.nbytes == 6);
+	return 0;
+}
+
+/* stdin is a socket with nothing to read: only the clock fires. Write
+ * readiness on the same socket is immediate. */
+static int
+t_poll_block(void)
+{
+	__wasi_subscription_t s[2];
+	__wasi_event_t ev[2];
+	__wasi_size_t n = 0;
+	__wasi_timestamp_t t0 = 0, t1 = 0;
+
+	memset(s, 0, sizeof(s));
+	s[0].userdata = 1;
+	s[0].u.tag = __WASI_EVENTTYPE_FD_READ;
+	s[0].u.u.fd_read.file_descriptor = 0;
+	s[1].userdata = 2;
+	s[1].u.tag = __WASI_EVENTTYPE_CLOCK;
+	s[1].u.u.clock.id = __WASI_CLOCKID_MONOTONIC;
+	s[1].u.u.clock.timeout = 40000000;
+	OK(__wasi_clock_time_get(__WASI_CLOCKID_MONOTONIC, 1, &t0));
+	OK(__wasi_poll_oneoff(s, ev, 2, &n));
+	OK(__wasi_clock_time_get(__WASI_CLOCKID_MONOTONIC, 1, &t1));
+	CHECK(n == 1 && ev[0].userdata == 2);
+	CHECK(ev[0].type == __WASI_EVENTTYPE_CLOCK);
+	CHECK(t1 - t0 >= 40000000);
+	s[0].u.tag = __WASI_EVENTTYPE_FD_WRITE;
+	OK(__wasi_poll_oneoff(s, ev, 2, &n));
+	CHECK(n == 1 && ev[0].userdata == 1);
+	CHECK(ev[0].type == __WASI_EVENTTYPE_FD_WRITE && ev[0].error == 0);
 	return 0;
 }
 
@@ -971,6 +1065,10 @@ main(int argc, char **argv)
 		return t_fdtable();
 	if (strcmp(t, "poll") == 0)
 		return t_poll();
+	if (strcmp(t, "poll_stdin") == 0)
+		return t_poll_stdin();
+	if (strcmp(t, "poll_block") == 0)
+		return t_poll_block();
 	if (strcmp(t, "sock") == 0)
 		return t_sock();
 	if (strcmp(t, "sock_io") == 0)
