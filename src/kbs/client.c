@@ -159,8 +159,16 @@ http_do(CURL *h, const char *base, const char *cert_file, int64_t timeout_ms,
 	}
 	rc = curl_easy_perform(h);
 	if (rc != CURLE_OK) {
-		err = core_errf(eb, CORE_ERR_NET, "KBS %s unreachable: %s",
-		    base, curl_easy_strerror(rc));
+		const char *what = "request failed";
+
+		if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST
+		    || rc == CURLE_OPERATION_TIMEDOUT)
+			what = "unreachable";
+		else if (rc == CURLE_PEER_FAILED_VERIFICATION ||
+		    rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_SSL_CACERT_BADFILE)
+			what = "TLS failed";
+		err = core_errf(eb, CORE_ERR_NET, "KBS %s %s: %s", base, what,
+		    curl_easy_strerror(rc));
 		goto out;
 	}
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);

@@ -102,6 +102,26 @@ if "$CLI" kbs --url "$URL" get-resource --path default/key/propeller-addition \
 	2>err.txt; then fail "deleted resource still served"; fi
 stop_kbs
 
+# TLS: https with a self-signed certificate, the cookie gets Secure, and a
+# client without the CA refuses the server.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	-keyout tls.key -out tls.crt -days 2 -subj /CN=127.0.0.1 \
+	-addext subjectAltName=IP:127.0.0.1 2>/dev/null
+start_kbs --data-dir "$WORK/data" --admin-public-key public.pub \
+	--tls-cert tls.crt --tls-key tls.key
+URL=${URL/http:/https:}
+"$CLI" kbs --url "$URL" --cert-file tls.crt config --auth-private-key private.key \
+	set-resource --path default/key/tls --resource-file key.b64 >/dev/null
+got=$("$CLI" kbs --url "$URL" --cert-file tls.crt get-resource --path default/key/tls 2>/dev/null)
+[ "$got" = "$WANT" ] || fail "https get-resource printed $got"
+curl -s -i --cacert tls.crt -X POST "$URL/kbs/v0/auth" \
+	-d '{"version":"0.4.0","tee":"sample","extra-params":{}}' | grep -qi '^set-cookie:.*; Secure' \
+	|| fail "no Secure cookie over https"
+if "$CLI" kbs --url "$URL" get-resource --path default/key/tls 2>err.txt; then
+	fail "untrusted certificate accepted"; fi
+grep -q "TLS failed" err.txt || fail "TLS error not reported: $(cat err.txt)"
+stop_kbs
+
 # A config file works; every bad setting is reported at once.
 printf '{"data_dir":"%s","admin_public_key":"public.pub","token_lifetime":"2m"}\n' \
 	"$WORK/data" >kbs.json
