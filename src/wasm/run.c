@@ -16,9 +16,12 @@
  * The auto tier policy lives in choose_tier() and maybe_switch(): a valid
  * cached tier-2 object always wins; otherwise tier 1 starts at once and a
  * detached background process builds tier 2. If that build finishes while
- * the tier-1 run is still going, and the run cannot have had any effect yet
- * (no preopened directories, stdin given as bytes, no byte written to stdout
- * or stderr), the tier-1 child is killed and the run restarts in tier 2.
+ * the tier-1 run is still going, and the run cannot have had any effect
+ * outside yet (no preopened directories, stdin given as bytes, stdout and
+ * stderr captured or, when forwarded, held back until the switch decision),
+ * the tier-1 child is killed, its output dropped, and the run restarts from
+ * the beginning in tier 2. Output held back is released as soon as the
+ * build ends without an object or after SWITCH_MAX_HOLD_MS.
  */
 #include "wasm/wasm.h"
 
@@ -36,6 +39,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <wasm-rt.h>
@@ -62,6 +66,8 @@
 #define DEFAULT_MAX_MEMORY (1024ull * 1024 * 1024)
 #define HOST_MEMORY_MARGIN (512ull * 1024 * 1024)
 #define SWITCH_POLL_MS 100
+/* Longest a forwarded run's output is held back waiting for tier 2. */
+#define SWITCH_MAX_HOLD_MS 120000
 
 struct wasm_task {
 	const struct wasm_module *m;    /* borrowed */
@@ -77,11 +83,11 @@ struct wasm_task {
 	int out_fd, err_fd, status_fd, stdin_fd; /* parent ends, -1 closed */
 	struct core_buf out, err, status;
 	bool out_trunc, err_trunc;
-	bool output_seen;
 	volatile sig_atomic_t kill_requested;
 	bool timed_out;
 	bool can_switch;                /* auto policy: may restart in tier 2 */
 	bool bg_started;
+	char *lock_path;                /* owned: the tier-2 build's lock file */
 	int64_t t_start_ms;
 	int64_t next_switch_check_ms;
 };
@@ -94,12 +100,14 @@ static void status_printf(const char *fmt, ...) CORE_PRINTF(1, 2);
 static void exit_hook(void *arg, int code);
 static enum wasm_trap trap_from_rt(wasm_rt_trap_t t);
 static const char *trap_key(enum wasm_trap t);
-static void start_background_build(const struct wasm_module *m,
+static char *start_background_build(const struct wasm_module *m,
     const char *cache_dir);
+static void flush_held(struct wasm_task *t);
 static void drain_child(struct wasm_task *t);
 static void close_parent_fds(struct wasm_task *t);
 static enum core_err parse_status(struct wasm_task *t, struct wasm_result *r,
     int wstatus);
+static int64_t rusage_us(const struct rusage *ru);
 static enum core_err make_stdin_fd(const struct wasm_run_opts *o, int *fd,
     struct core_errbuf *eb);
 
@@ -310,6 +318,13 @@ status_printf(const char *fmt, ...)
 	(void)core_write_all(STATUS_FD, line, (size_t)n);
 }
 
+static int64_t
+rusage_us(const struct rusage *ru)
+{
+	return (int64_t)(ru->ru_utime.tv_sec + ru->ru_stime.tv_sec) * 1000000 +
+	    ru->ru_utime.tv_usec + ru->ru_stime.tv_usec;
+}
+
 static void
 exit_hook(void *arg, int code)
 {
@@ -356,8 +371,14 @@ child_run(struct wasm_task *t)
 		status_printf("failed %s", core_errbuf_msg(&eb));
 		_exit(125);
 	}
-	status_printf("compiled %d %" PRId64, (int)t->tier,
-	    core_mono_ms() - t0);
+	{
+		struct rusage self, kids;
+
+		(void)getrusage(RUSAGE_SELF, &self);
+		(void)getrusage(RUSAGE_CHILDREN, &kids);
+		status_printf("compiled %d %" PRId64 " %" PRId64, (int)t->tier,
+		    core_mono_ms() - t0, rusage_us(&self) + rusage_us(&kids));
+	}
 
 	/* From here on the module's code runs: limit what it can take. */
 	if (!RUN_UNDER_ASAN) {
@@ -575,7 +596,6 @@ task_spawn(struct wasm_task *t, struct core_errbuf *eb)
 	core_buf_reset(&t->out);
 	core_buf_reset(&t->err);
 	core_buf_reset(&t->status);
-	t->output_seen = false;
 	return CORE_OK;
 fail:
 	if (in >= 0)
@@ -591,9 +611,13 @@ fail:
 	return err;
 }
 
-/* Detached: a double fork so the build outlives this run and is reaped by
- * init; a lock file keeps concurrent runs from building the same module. */
-static void
+/*
+ * Detached: a double fork so the build outlives this run and is reaped by
+ * init; a lock file keeps concurrent runs from building the same module.
+ * Returns the lock file's path (malloc'd; the build is running while it
+ * exists), or NULL if no build could be started or joined.
+ */
+static char *
 start_background_build(const struct wasm_module *m, const char *cache_dir)
 {
 	char *path = wasm_cache_path(cache_dir, m), *lock = NULL;
@@ -603,7 +627,7 @@ start_background_build(const struct wasm_module *m, const char *cache_dir)
 
 	if (path == NULL || asprintf(&lock, "%s.lock", path) < 0) {
 		free(path);
-		return;
+		return NULL;
 	}
 	fd = open(lock, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
 	if (fd < 0 && errno == EEXIST && stat(lock, &st) == 0 &&
@@ -611,8 +635,13 @@ start_background_build(const struct wasm_module *m, const char *cache_dir)
 		unlink(lock);
 		fd = open(lock, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
 	}
-	if (fd < 0)
+	if (fd < 0) {
+		if (errno == EEXIST)
+			goto out; /* another run is building it: wait for it */
+		free(lock);
+		lock = NULL;
 		goto out;
+	}
 	close(fd);
 	fflush(NULL);
 	pid = fork();
@@ -632,13 +661,16 @@ start_background_build(const struct wasm_module *m, const char *cache_dir)
 		unlink(lock);
 		_exit(0);
 	}
-	if (pid > 0)
+	if (pid > 0) {
 		(void)waitpid(pid, &status, 0);
-	else
+	} else {
 		unlink(lock);
+		free(lock);
+		lock = NULL;
+	}
 out:
-	free(lock);
 	free(path);
+	return lock;
 }
 
 enum core_err
@@ -761,9 +793,9 @@ wasm_task_start(const struct wasm_module *m, const struct wasm_run_opts *o,
 		if (wasm_cache_valid(t->cache_dir, m)) {
 			t->tier = WASM_TIER_2;
 		} else if (!o->no_background_build) {
-			start_background_build(m, t->cache_dir);
-			t->bg_started = true;
-			t->can_switch = o->npreopens == 0 &&
+			t->lock_path = start_background_build(m, t->cache_dir);
+			t->bg_started = t->lock_path != NULL;
+			t->can_switch = t->bg_started && o->npreopens == 0 &&
 			    !(o->stdin_fd >= 0 && o->stdin_data == NULL);
 			t->next_switch_check_ms = core_mono_ms() +
 			    SWITCH_POLL_MS;
@@ -810,6 +842,20 @@ close_parent_fds(struct wasm_task *t)
 	t->out_fd = t->err_fd = t->status_fd = -1;
 }
 
+/* Releases output held back while a tier switch was possible. */
+static void
+flush_held(struct wasm_task *t)
+{
+	if (t->o.inherit_stdout && t->out.len > 0) {
+		(void)core_write_all(1, t->out.data, t->out.len);
+		core_buf_reset(&t->out);
+	}
+	if (t->o.inherit_stderr && t->err.len > 0) {
+		(void)core_write_all(2, t->err.data, t->err.len);
+		core_buf_reset(&t->err);
+	}
+}
+
 /* Kills the current child and reaps it (used when switching tiers). */
 static void
 drain_child(struct wasm_task *t)
@@ -829,6 +875,7 @@ parse_status(struct wasm_task *t, struct wasm_result *r, int wstatus)
 	struct core_buf res;
 	size_t i;
 	bool have_final = false;
+	int64_t compile_cpu_us = 0;
 
 	core_buf_init(&res, 0);
 	for (line = s; line != NULL && *line != '\0'; line = nl) {
@@ -836,7 +883,11 @@ parse_status(struct wasm_task *t, struct wasm_result *r, int wstatus)
 		if (nl != NULL)
 			*nl++ = '\0';
 		if (strncmp(line, "compiled ", 9) == 0) {
-			r->compile_ms = strtoll(line + 9 + 2, NULL, 10);
+			char *end = NULL;
+
+			r->compile_ms = strtoll(line + 9 + 2, &end, 10);
+			if (end != NULL && *end == ' ')
+				compile_cpu_us = strtoll(end + 1, NULL, 10);
 		} else if (strncmp(line, "trap ", 5) == 0) {
 			r->outcome = WASM_OUT_TRAPPED;
 			r->trap = WASM_TRAP_OTHER;
@@ -883,6 +934,9 @@ parse_status(struct wasm_task *t, struct wasm_result *r, int wstatus)
 		r->term_signal = WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : 0;
 		r->exit_code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
 	}
+	r->run_cpu_ms = r->cpu_ms - compile_cpu_us / 1000;
+	if (r->run_cpu_ms < 0)
+		r->run_cpu_ms = 0;
 	if (r->outcome == WASM_OUT_RETURNED && r->results == NULL)
 		r->results = (char *)core_buf_steal(&res, NULL);
 	if (r->outcome == WASM_OUT_RETURNED && r->results == NULL)
@@ -924,18 +978,28 @@ wasm_task_wait(struct wasm_task *t, struct wasm_result *r,
 		if (t->can_switch && t->tier == WASM_TIER_1) {
 			if (now >= t->next_switch_check_ms) {
 				t->next_switch_check_ms = now + SWITCH_POLL_MS;
-				if (!t->output_seen &&
-				    wasm_cache_valid(t->cache_dir, t->m)) {
+				if (wasm_cache_valid(t->cache_dir, t->m)) {
+					/* Nothing has left the task yet: drop
+					 * the output and start over in tier 2. */
 					drain_child(t);
 					t->tier = WASM_TIER_2;
 					t->can_switch = false;
+					t->out_trunc = t->err_trunc = false;
 					err = task_spawn(t, eb);
 					if (err != CORE_OK)
 						break;
 					continue;
 				}
+				if (access(t->lock_path, F_OK) != 0 ||
+				    now - t->t_start_ms > SWITCH_MAX_HOLD_MS) {
+					/* The build ended without an object
+					 * (or takes too long): stay in tier 1. */
+					t->can_switch = false;
+					flush_held(t);
+				}
 			}
-			if (wait_ms < 0 || wait_ms > SWITCH_POLL_MS)
+			if (t->can_switch &&
+			    (wait_ms < 0 || wait_ms > SWITCH_POLL_MS))
 				wait_ms = SWITCH_POLL_MS;
 		}
 		nfds = 0;
@@ -980,9 +1044,7 @@ wasm_task_wait(struct wasm_task *t, struct wasm_result *r,
 				*fdp = -1;
 				continue;
 			}
-			if (fdp != &t->status_fd)
-				t->output_seen = true;
-			if (fwd) {
+			if (fwd && !t->can_switch) {
 				(void)core_write_all(fdp == &t->out_fd ? 1 : 2,
 				    chunk, (size_t)n);
 				continue;
@@ -1001,9 +1063,14 @@ wasm_task_wait(struct wasm_task *t, struct wasm_result *r,
 			}
 		}
 	}
+	flush_held(t);
 	if (t->pid > 0) {
-		while (waitpid(t->pid, &st, 0) < 0 && errno == EINTR)
+		struct rusage ru;
+
+		memset(&ru, 0, sizeof(ru));
+		while (wait4(t->pid, &st, 0, &ru) < 0 && errno == EINTR)
 			;
+		r->cpu_ms = rusage_us(&ru) / 1000;
 	}
 	if (t->pid > 0 || t->tier == WASM_TIER_EXTERNAL) {
 		r->tier_used = t->tier;
@@ -1026,6 +1093,7 @@ wasm_task_wait(struct wasm_task *t, struct wasm_result *r,
 	free(t->tmpdir);
 	free(t->module_path);
 	free(t->cache_dir);
+	free(t->lock_path);
 	free(t->args);
 	core_buf_cleanup(&t->out);
 	core_buf_cleanup(&t->err);
@@ -1056,21 +1124,28 @@ wasm_tier1_compile_time(const struct wasm_module *m, int64_t *wasm2c_us,
 	struct wasm_code code;
 	char *c = NULL;
 	size_t clen = 0;
-	int64_t t0, t1, t2;
+	int64_t k0, k1, t1, t2;
+	struct rusage ru;
+	struct timespec ts;
 	enum core_err err;
 
-	t0 = core_mono_ns();
+	(void)getrusage(RUSAGE_CHILDREN, &ru);
+	k0 = rusage_us(&ru);
 	err = wasm_codegen(m, &c, &clen, eb);
 	if (err != CORE_OK)
 		return err;
-	t1 = core_mono_ns();
+	(void)getrusage(RUSAGE_CHILDREN, &ru);
+	k1 = rusage_us(&ru);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	t1 = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 	err = wasm_tier1_load(c, &code, eb);
-	t2 = core_mono_ns();
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	t2 = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 	free(c);
 	if (err != CORE_OK)
 		return err;
 	wasm_code_cleanup(&code);
-	*wasm2c_us = (t1 - t0) / 1000;
-	*tcc_us = (t2 - t1) / 1000;
+	*wasm2c_us = k1 - k0;
+	*tcc_us = t2 - t1;
 	return CORE_OK;
 }

@@ -205,8 +205,10 @@ struct wasm_result {
 	struct core_buf out;      /* owned: captured stdout */
 	struct core_buf err;      /* owned: captured stderr */
 	char errmsg[CORE_ERRBUF_LEN]; /* FAILED: why */
-	int64_t compile_ms;       /* time spent making code runnable */
+	int64_t compile_ms;       /* wall time spent making code runnable */
 	int64_t run_ms;           /* wall time of the whole run */
+	int64_t cpu_ms;           /* CPU (user+sys) of the child and its helpers */
+	int64_t run_cpu_ms;       /* CPU after the code was ready (the run) */
 };
 
 void wasm_result_init(struct wasm_result *r);
@@ -253,14 +255,16 @@ enum core_err wasm_cache_dir(const char *dir, bool confidential, char **out,
 char *wasm_cache_path(const char *cache_dir, const struct wasm_module *m);
 /* True if the cache holds a valid (stamp-checked) object for m. */
 bool wasm_cache_valid(const char *cache_dir, const struct wasm_module *m);
-/* Builds m's tier-2 object now (cc -O2), replacing any broken entry. */
+/* Builds m's tier-2 object now (cc -O2), replacing any broken entry;
+ * *compile_ms (optional) gets the CPU time of wasm2c + cc. */
 enum core_err wasm_cache_build(const char *cache_dir,
     const struct wasm_module *m, int64_t *compile_ms,
     struct core_errbuf *eb);
 
 /*
- * Compiles m in tier 1 inside a child process without running it and
- * reports the wasm2c and libtcc times (for the benchmark).
+ * Compiles m in tier 1 in this process without running it and reports the
+ * CPU time of wasm2c (a subprocess) and of libtcc, in microseconds (for the
+ * benchmark; CPU rather than wall time because the machines are shared).
  */
 enum core_err wasm_tier1_compile_time(const struct wasm_module *m,
     int64_t *wasm2c_us, int64_t *tcc_us, struct core_errbuf *eb);
