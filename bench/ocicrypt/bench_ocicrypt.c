@@ -5,7 +5,7 @@
  * usage: bench_ocicrypt [MiB] [runs]   (default 256 MiB, 3 runs)
  * The ciphertext sits in a memfd (memory-backed, like the proplet's spool);
  * ocicrypt_layer_decrypt reads it twice (HMAC, then CTR) through 8 MiB
- * mmap windows in 256 KiB steps and writes plaintext to /dev/null; the
+ * mmap windows in 64 KiB steps and writes plaintext to /dev/null; the
  * reference passes read the same way. Prints medians in MB/s
  * (10^6 bytes) and the peak RSS.
  */
@@ -23,7 +23,7 @@
 
 #include "ocicrypt/ocicrypt.h"
 
-#define CHUNK (256 * 1024)
+#define CHUNK (64 * 1024)
 
 static int devnull = -1;
 

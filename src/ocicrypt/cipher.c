@@ -15,7 +15,7 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
-#define CIPHER_CHUNK (256 * 1024)
+#define CIPHER_CHUNK (64 * 1024)
 
 struct layer_mac {
 	EVP_MAC *mac;
