@@ -63,7 +63,7 @@ setup(void **state)
 
 	(void)state;
 	memset(&fx, 0, sizeof(fx));
-	strcpy(fx.dir, "/tmp/kbs-test-XXXXXX"); /* fits: fixed literal */
+	snprintf(fx.dir, sizeof(fx.dir), "%s", "/tmp/kbs-test-XXXXXX");
 	assert_non_null(mkdtemp(fx.dir));
 	snprintf(fx.data, sizeof(fx.data), "%s/data", fx.dir);
 	snprintf(fx.admin_priv, sizeof(fx.admin_priv), "%s/admin.key", fx.dir);
