@@ -763,6 +763,40 @@ test_snp_evidence_json(void **state)
 	json_decref(ev);
 }
 
+/* Trustee's own SNP evidence (attestation-service/tests/e2e/evidence.json,
+ * no cert_chain): the serde form parses; verification needs a VCEK. */
+static void
+test_snp_trustee_json(void **state)
+{
+	const char *src = getenv("PROPELLER_SOURCE_DIR");
+	struct core_errbuf eb = { { 0 } };
+	uint8_t *p = NULL;
+	size_t n = 0;
+	char *path;
+	json_t *c = NULL;
+
+	(void)state;
+	assert_non_null(src);
+	path = core_path_join(src, "tests/unit/verifier/trustee_snp_evidence.json");
+	assert_int_equal(core_fs_read(path, 0, &p, &n, NULL), CORE_OK);
+	free(path);
+	assert_int_equal(verifier_parse(TEE_SNP, p, n, &c, &eb), CORE_OK);
+	assert_int_equal(json_integer_value(json_object_get(c, "version")), 2);
+	assert_int_equal(json_integer_value(json_object_get(c, "policy")),
+	    196639);
+	assert_false(json_is_true(json_object_get(c, "debug")));
+	assert_non_null(strstr(claim_str(c, "measurement"), "a1f39304"));
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(c,
+	    "reported_tcb"), "microcode")), 115);
+	assert_string_equal(claim_str(json_object_get(c, "current_version"),
+	    "text"), "1.52.4");
+	json_decref(c);
+	assert_int_equal(verifier_verify(TEE_SNP, p, n, NULL, 0, NULL, &c,
+	    &eb), CORE_ERR_NOT_FOUND);
+	assert_non_null(strstr(eb.msg, "VCEK"));
+	free(p);
+}
+
 static void
 test_snp_cert_table(void **state)
 {
@@ -1152,6 +1186,7 @@ main(void)
 		cmocka_unit_test(test_snp_bit_flips),
 		cmocka_unit_test(test_snp_bad_inputs),
 		cmocka_unit_test(test_snp_evidence_json),
+		cmocka_unit_test(test_snp_trustee_json),
 		cmocka_unit_test(test_snp_cert_table),
 		cmocka_unit_test(test_tcb_levels),
 		cmocka_unit_test(test_qe_identity_levels),
