@@ -263,6 +263,7 @@ enum core_err crypto_key_load_file(const char *path, struct crypto_key **out,
 /*
  * Serializes: public SPKI, or (private && key is private) PKCS#8.
  * PEM output is a malloc'd NUL-terminated string; DER a malloc'd buffer.
+ * A private export is key material: core_wipe() it before free().
  */
 enum core_err crypto_key_to_pem(const struct crypto_key *k, bool private_part,
     char **out, struct core_errbuf *eb);
@@ -289,6 +290,7 @@ enum core_err crypto_key_from_jwk_str(const void *p, size_t n,
  * (EC), kty, n, e (RSA), kty, crv, x (OKP), then the private members when
  * private_part is set (refused for a public key). EC coordinates are
  * left-padded to the field size. No alg/kid: callers add what they need.
+ * jansson does not wipe freed strings, so keep private JWKs short-lived.
  */
 enum core_err crypto_key_to_jwk(const struct crypto_key *k, bool private_part,
     json_t **out, struct core_errbuf *eb);
