@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "manager/manager.h"
 #include "mqtt/mqtt.h"
@@ -153,8 +154,31 @@ main(int argc, char **argv)
 	    cfg.http_host, manager_http_port(http),
 	    cfg.http_cert != NULL ? "https" : "http", topic,
 	    cfg.api_token != NULL ? "bearer token" : "none");
-	if (sigwait(&sigs, &sig) == 0)
-		log_info("signal %d: stopping", sig);
+	/* Wait for a signal; sweep for tasks of dead proplets every second. */
+	for (;;) {
+		struct timespec ts = { 1, 0 };
+		json_t *lost = NULL;
+
+		sig = sigtimedwait(&sigs, NULL, &ts);
+		if (sig == SIGTERM || sig == SIGINT) {
+			log_info("signal %d: stopping", sig);
+			break;
+		}
+		core_errbuf_clear(&eb);
+		if (manager_service_sweep(d.svc, &lost, &eb) != CORE_OK) {
+			log_warnx("liveness sweep: %s", core_errbuf_msg(&eb));
+			continue;
+		}
+		json_array_foreach(lost, i, t) {
+			snprintf(fields, sizeof(fields), "task=%s proplet=%s",
+			    json_string_value(json_object_get(t, "id")),
+			    json_string_value(json_object_get(t, "proplet_id")));
+			log_kv(LOG_LEVEL_WARN, fields, "task \"%s\" interrupted: "
+			    "its proplet is not alive",
+			    json_string_value(json_object_get(t, "name")));
+		}
+		json_decref(lost);
+	}
 	rc = 0;
 out:
 	manager_http_stop(http);

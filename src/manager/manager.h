@@ -167,6 +167,14 @@ void manager_service_free(struct manager_service *svc);
 enum core_err manager_service_recover(struct manager_service *svc,
     json_t **recovered, struct core_errbuf *eb);
 
+/* Marks Running tasks whose proplet stopped sending heartbeats (not alive
+ * for the liveness timeout, or deleted) as Interrupted with the error
+ * "proplet <id> is not alive" and returns them as {"id","name",
+ * "proplet_id"} in *lost (new array). The daemon calls it every second; a
+ * later result for such a task still lands. Broadcast tasks are skipped. */
+enum core_err manager_service_sweep(struct manager_service *svc,
+    json_t **lost, struct core_errbuf *eb);
+
 /* Handles one MQTT message (any topic; unknown ones are ignored). Returns
  * CORE_ERR_INVALID with the reason for a malformed payload. */
 enum core_err manager_service_handle(struct manager_service *svc,

@@ -30,6 +30,7 @@ struct manager_service {
 	uint64_t n_completed, n_failed, n_results_unknown;
 	uint64_t n_msgs, n_msgs_rejected, n_heartbeats, n_offline_ignored;
 	uint64_t n_discoveries, n_registered, n_recovered, n_publish_errors;
+	uint64_t n_lost;
 };
 
 static void svc_now(char out[CORE_RFC3339_LEN]);
@@ -850,6 +851,68 @@ manager_service_recover(struct manager_service *svc, json_t **recovered,
 	return CORE_OK;
 }
 
+enum core_err
+manager_service_sweep(struct manager_service *svc, json_t **lost,
+    struct core_errbuf *eb)
+{
+	char now[CORE_RFC3339_LEN], msg[128];
+	json_t *tasks = NULL, *t, *p = NULL, *out;
+	const char *pid;
+	int64_t now_ns = core_wall_ns();
+	enum core_err err, gerr;
+	size_t i;
+
+	*lost = NULL;
+	out = json_array();
+	if (out == NULL)
+		return core_errf(eb, CORE_ERR_NOMEM, "out of memory");
+	pthread_mutex_lock(&svc->mu);
+	err = manager_store_list(svc->st, MANAGER_KIND_TASK, &tasks, eb);
+	svc_now(now);
+	json_array_foreach(tasks, i, t) {
+		if (err != CORE_OK)
+			break;
+		pid = json_string_value(json_object_get(t, "proplet_id"));
+		if (json_integer_value(json_object_get(t, "state")) !=
+		    MANAGER_TASK_RUNNING || pid == NULL || *pid == '\0' ||
+		    json_is_true(json_object_get(t, "broadcast")))
+			continue;
+		gerr = manager_store_get(svc->st, MANAGER_KIND_PROPLET, pid, &p,
+		    NULL);
+		if (gerr == CORE_OK && proplet_alive(svc, p, now_ns)) {
+			json_decref(p);
+			p = NULL;
+			continue;
+		}
+		json_decref(p);
+		p = NULL;
+		if (gerr != CORE_OK && gerr != CORE_ERR_NOT_FOUND)
+			continue;  /* try again on the next sweep */
+		snprintf(msg, sizeof(msg), "proplet %s is not alive", pid);
+		json_object_set_new(t, "state",
+		    json_integer(MANAGER_TASK_INTERRUPTED));
+		json_object_set_new(t, "error", json_string(msg));
+		json_object_set_new(t, "finish_time", json_string(now));
+		json_object_set_new(t, "updated_at", json_string(now));
+		json_object_set_new(t, "_recovered", json_true());
+		err = svc_save(svc, MANAGER_KIND_TASK, t, eb);
+		if (err != CORE_OK)
+			break;
+		svc->n_lost++;
+		json_array_append_new(out, json_pack("{sO,sO,ss}",
+		    "id", json_object_get(t, "id"),
+		    "name", json_object_get(t, "name"), "proplet_id", pid));
+	}
+	pthread_mutex_unlock(&svc->mu);
+	json_decref(tasks);
+	if (err != CORE_OK) {
+		json_decref(out);
+		return err;
+	}
+	*lost = out;
+	return CORE_OK;
+}
+
 /* ------------------------------------------------------------------ */
 /* MQTT messages                                                       */
 /* ------------------------------------------------------------------ */
@@ -1034,6 +1097,9 @@ manager_service_metrics(struct manager_service *svc, struct core_buf *b)
 	    "Proplets registered.", svc->n_registered);
 	metric(b, "propeller_manager_tasks_recovered_total", "counter",
 	    "Running tasks marked interrupted at startup.", svc->n_recovered);
+	metric(b, "propeller_manager_tasks_lost_total", "counter",
+	    "Running tasks interrupted because their proplet died.",
+	    svc->n_lost);
 	metric(b, "propeller_manager_publish_errors_total", "counter",
 	    "MQTT publishes that failed.", svc->n_publish_errors);
 	metric(b, "propeller_manager_proplets", "gauge", "Known proplets.",

@@ -188,8 +188,20 @@ EOF
 kill -0 "$MGR_PID" || fail "manager died on malformed API input"
 ok "malformed API requests refused (400/404/413)"
 
-# --- liveness ---------------------------------------------------------------
+# --- liveness: the proplet dies mid-task ----------------------------------
+api POST /tasks '{"name":"doomed","file":"AGFzbQEAAAA="}'
+DOOMED=$(jget .id)
+heartbeat
+api POST "/tasks/$DOOMED/start"
+expect_code 200 "start doomed task"
 sleep 3.3
+lost() {
+	api GET "/tasks/$DOOMED"
+	[ "$(jget .state)" = 6 ]
+}
+wait_for lost || fail "task of a dead proplet not interrupted: $RESP"
+[ "$(jget .error)" = "proplet $PROPLET_ID is not alive" ] || fail "lost error: $RESP"
+grep -q "task=$DOOMED proplet=$PROPLET_ID" "$TMP/manager.log" || fail "lost task not reported"
 api GET "/proplets/$PROPLET_ID"
 [ "$(jget .alive)" = false ] || fail "still alive after the timeout: $RESP"
 api POST /tasks '{"name":"late","file":"AGFzbQEAAAA="}'
@@ -197,7 +209,7 @@ LATE=$(jget .id)
 api POST "/tasks/$LATE/start"
 expect_code 500 "start with no alive proplet"
 [ "$(jget .error)" = "all proplets are dead" ] || fail "dead message: $RESP"
-ok "liveness timeout"
+ok "liveness timeout: dead proplet's task interrupted and reported"
 
 # --- restart: tasks and results survive; running tasks are reported ------
 heartbeat
@@ -217,7 +229,7 @@ api GET "/tasks/$LATE"
 [ "$(jget .error)" = "manager restarted while the task was running" ] || fail "$RESP"
 grep -q "task=$LATE" "$TMP/manager.log" || fail "recovered task not reported"
 api GET /tasks
-[ "$(jget .total)" = 4 ] || fail "tasks lost: $RESP"
+[ "$(jget .total)" = 5 ] || fail "tasks lost: $RESP"
 # Its result still lands after the restart.
 proplet_pub control/proplet/results "{\"task_id\":\"$LATE\",\"results\":\"ok\",\"error\":null}"
 late_done() {

@@ -482,6 +482,53 @@ test_recover(void **state)
 }
 
 static void
+test_sweep_dead_proplet(void **state)
+{
+	struct fixture *f = *state;
+	char path[160], id[CORE_UUID_STR_LEN + 1], bid[CORE_UUID_STR_LEN + 1];
+	char res[160];
+	json_t *lost = NULL;
+
+	f->cfg.liveness_timeout_ms = 150;
+	heartbeat(f, P1);
+	snprintf(id, sizeof(id), "%s", create(f, "{\"name\":\"d\",\"file\":"
+	    "\"AGFzbQEAAAA=\"}"));
+	snprintf(bid, sizeof(bid), "%s", create(f, "{\"name\":\"b\",\"file\":"
+	    "\"AGFzbQEAAAA=\",\"broadcast\":true}"));
+	snprintf(path, sizeof(path), "/tasks/%s/start", id);
+	assert_int_equal(req(f, "POST", path, NULL), 200);
+	snprintf(path, sizeof(path), "/tasks/%s/start", bid);
+	assert_int_equal(req(f, "POST", path, NULL), 200);
+	/* Alive: nothing to report. */
+	assert_int_equal(manager_service_sweep(f->svc, &lost, NULL), CORE_OK);
+	assert_int_equal(json_array_size(lost), 0);
+	json_decref(lost);
+	usleep(300 * 1000);
+	assert_int_equal(manager_service_sweep(f->svc, &lost, NULL), CORE_OK);
+	assert_int_equal(json_array_size(lost), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(lost,
+	    0), "id")), id);
+	json_decref(lost);
+	snprintf(path, sizeof(path), "/tasks/%s", id);
+	assert_int_equal(req(f, "GET", path, NULL), 200);
+	assert_int_equal(bint(f, "state"), MANAGER_TASK_INTERRUPTED);
+	assert_string_equal(bstr(f, "error"), "proplet " P1 " is not alive");
+	snprintf(path, sizeof(path), "/tasks/%s", bid);
+	assert_int_equal(req(f, "GET", path, NULL), 200);
+	assert_int_equal(bint(f, "state"), MANAGER_TASK_RUNNING);
+	/* Reported once; a late result still lands. */
+	assert_int_equal(manager_service_sweep(f->svc, &lost, NULL), CORE_OK);
+	assert_int_equal(json_array_size(lost), 0);
+	json_decref(lost);
+	snprintf(res, sizeof(res), "{\"task_id\":\"%s\",\"results\":\"7\"}",
+	    id);
+	mqtt_in(f, MQTT_SUFFIX_RESULTS, res, CORE_OK);
+	snprintf(path, sizeof(path), "/tasks/%s", id);
+	assert_int_equal(req(f, "GET", path, NULL), 200);
+	assert_int_equal(bint(f, "state"), MANAGER_TASK_COMPLETED);
+}
+
+static void
 test_bearer_token(void **state)
 {
 	struct fixture *f = *state;
@@ -646,6 +693,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_update_delete_and_messages,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recover, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sweep_dead_proplet, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_bearer_token, setup,
 		    teardown),
 		cmocka_unit_test(test_config_defaults_and_old_names),
