@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 #include <curl/curl.h>
+#include <jose/jose.h>
 #include <openssl/pem.h>
 
 #include "kbs/kbs_int.h"
@@ -365,6 +366,75 @@ test_walkthrough(void **state)
 	set_policy(KBS_POLICY_DEFAULT);
 }
 
+/*
+ * A real HTTP resource answer for an RFC 7518 "Bob" TEE key decrypts with
+ * libjose, and its protected header is Trustee's serde form.
+ */
+static void
+test_jwe_answer_libjose(void **state)
+{
+	struct kbs_admin_opts o = { fx.url, NULL, fx.admin_priv, NULL, 0 };
+	json_t *bob = json_pack("{s:s,s:s,s:s,s:s,s:s}", "kty", "EC", "crv",
+	    "P-256", "alg", "ECDH-ES+A256KW", "x",
+	    "weNJy2HscCSM6AEDTDg04biOvhFhyyWvOHQfeF_PxMQ", "y",
+	    "e8lnCO-AlStT-NJVX-crhB7QRYhiix03illJOVAOyck");
+	json_t *bobpriv = json_deep_copy(bob), *body, *jwe, *hdr;
+	char cookie[33], nonce[64], *rd, *b;
+	const char *prot;
+	uint8_t d[48], *ph = NULL;
+	size_t phl = 0, ptl = 0;
+	struct resp r;
+	void *pt;
+
+	(void)state;
+	json_object_del(bobpriv, "alg");
+	json_object_set_new(bobpriv, "d", json_string(
+	    "VEmDZpDXXK8p8N0Cndsxs924q6nS1RXFASRl6BfUqdw"));
+	set_policy(KBS_POLICY_ALLOW_ALL);
+	assert_int_equal(kbs_admin_set_resource(&o, "default/key/jose",
+	    "libjose reads this", 18, NULL), CORE_OK);
+	do_auth("sample", cookie, nonce);
+	assert_int_equal(kbs_runtime_digest(bob, nonce, "", d, NULL), CORE_OK);
+	rd = core_b64_encode(d, 48);
+	body = json_pack("{s:{s:s,s:O},s:{s:{s:s,s:s},s:s}}", "runtime-data",
+	    "nonce", nonce, "tee-pubkey", bob, "tee-evidence",
+	    "primary_evidence", "svn", "1", "report_data", rd,
+	    "additional_evidence", "");
+	b = json_dumps(body, JSON_COMPACT);
+	http("POST", "/kbs/v0/attest", b, strlen(b), cookie, NULL, &r);
+	assert_int_equal(r.status, 200);
+	core_buf_cleanup(&r.body);
+	http("GET", "/kbs/v0/resource/default/key/jose", NULL, 0, cookie, NULL,
+	    &r);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(r.setcookie[0], '\0'); /* no Set-Cookie on 200 */
+	jwe = json_loadb((char *)r.body.data, r.body.len, 0, NULL);
+	assert_non_null(jwe);
+	assert_null(json_object_get(jwe, "aad"));
+	pt = jose_jwe_dec(NULL, jwe, NULL, bobpriv, &ptl);
+	assert_non_null(pt);
+	assert_int_equal(ptl, 18);
+	assert_memory_equal(pt, "libjose reads this", 18);
+	prot = json_string_value(json_object_get(jwe, "protected"));
+	assert_int_equal(core_b64url_decode(prot, strlen(prot), &ph, &phl,
+	    NULL), CORE_OK);
+	assert_memory_equal(ph, "{\"alg\":\"ECDH-ES+A256KW\",\"enc\":"
+	    "\"A256GCM\",\"epk\":{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":", 76);
+	hdr = json_loadb((char *)ph, phl, 0, NULL);
+	assert_null(json_object_get(hdr, "apu"));
+	json_decref(hdr);
+	free(ph);
+	free(pt);
+	json_decref(jwe);
+	core_buf_cleanup(&r.body);
+	free(b);
+	free(rd);
+	json_decref(body);
+	json_decref(bob);
+	json_decref(bobpriv);
+	set_policy(KBS_POLICY_DEFAULT);
+}
+
 static void
 test_rcar_refusals(void **state)
 {
@@ -708,6 +778,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_walkthrough),
+		cmocka_unit_test(test_jwe_answer_libjose),
 		cmocka_unit_test(test_rcar_refusals),
 		cmocka_unit_test(test_resource_refusals),
 		cmocka_unit_test(test_admin_refusals),
