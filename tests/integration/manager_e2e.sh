@@ -243,4 +243,23 @@ api GET "/tasks/$FAILING"
 expect_code 404 "deleted task"
 ok "restart keeps tasks and results; running tasks reported"
 stop_manager
+
+# --- startup errors are clear and complete --------------------------------
+if env -i PATH="$PATH" MANAGER_MQTT_QOS=7 MANAGER_HTTP_PORT=x \
+	MANAGER_CONFIG_FILE=/nonexistent "$MANAGER_BIN" >"$TMP/cfg.log" 2>&1; then
+	fail "manager started with a bad configuration"
+fi
+for v in MANAGER_MQTT_QOS MANAGER_HTTP_PORT MANAGER_TENANT_ID MANAGER_ENTITY_ID \
+	MANAGER_API_KEY MANAGER_CHANNEL_ID; do
+	grep -q "$v" "$TMP/cfg.log" || fail "$v not reported: $(cat "$TMP/cfg.log")"
+done
+if env MANAGER_MQTT_ADDRESS="tcp://127.0.0.1:$MQ_PORT" MANAGER_TENANT_ID="$TENANT" \
+	MANAGER_ENTITY_ID="$MGR_ID" MANAGER_API_KEY=wrong-key \
+	MANAGER_CHANNEL_ID="$CHANNEL" MANAGER_HTTP_HOST=127.0.0.1 \
+	MANAGER_HTTP_PORT="$(free_port)" MANAGER_MQTT_TIMEOUT=5s \
+	"$MANAGER_BIN" >"$TMP/auth.log" 2>&1; then
+	fail "manager started with a wrong MQTT password"
+fi
+grep -q "refused the connection" "$TMP/auth.log" || fail "unclear MQTT auth error: $(cat "$TMP/auth.log")"
+ok "bad configuration and wrong broker credentials refused at startup"
 echo "all manager e2e checks passed"
