@@ -317,6 +317,7 @@ write_cb(char *ptr, size_t size, size_t nmemb, void *ud)
 
 	curl_easy_getinfo(r->curl, CURLINFO_RESPONSE_CODE, &code);
 	if (code >= 200 && code < 300 && r->req->sink != NULL) {
+		r->status = code;
 		r->sink_err = r->req->sink(r->req->sink_ctx, ptr, n);
 		return r->sink_err == CORE_OK ? n : 0;
 	}
@@ -889,17 +890,58 @@ out:
 	return err;
 }
 
+/*
+ * Resumable blob download: counts what reached the sink; a retry asks for
+ * "Range: bytes=<got>-" and, if the server ignores it (200), drops the
+ * bytes the sink already has.
+ */
+#define REG_BLOB_ATTEMPTS 3
+
+struct resume {
+	oci_sink_fn sink;
+	void *ctx;
+	uint64_t got;          /* bytes delivered to sink */
+	uint64_t skip;         /* bytes to drop from a 200 after a retry */
+	const struct http_resp *resp;
+};
+
+static enum core_err
+resume_sink(void *ctx, const void *p, size_t n)
+{
+	struct resume *r = ctx;
+	const uint8_t *b = p;
+	enum core_err err;
+
+	if (r->resp->status == 200 && r->skip > 0) {
+		size_t k = r->skip < n ? (size_t)r->skip : n;
+
+		r->skip -= k;
+		b += k;
+		n -= k;
+	}
+	if (n == 0)
+		return CORE_OK;
+	if ((err = r->sink(r->ctx, b, n)) == CORE_OK)
+		r->got += n;
+	return err;
+}
+
 enum core_err
 oci_reg_get_blob(struct oci_registry *g, const char *digest, oci_sink_fn sink,
     void *ctx, struct core_errbuf *eb)
 {
 	struct http_req q;
 	struct http_resp resp;
-	char *url;
+	struct resume rs = { sink, ctx, 0, 0, NULL };
+	struct core_errbuf tmp;
+	char *url = NULL, range[64];
+	const char *hdrs[2] = { range, NULL };
 	enum core_err err;
+	int attempt;
 
 	memset(&q, 0, sizeof(q));
 	resp_init(&resp, eb, REG_ERRBODY_MAX);
+	rs.resp = &resp;
 	if ((err = ping(g, eb)) != CORE_OK)
 		goto out;
 	if ((url = reg_url(g, "blobs", digest)) == NULL) {
@@ -908,11 +950,36 @@ oci_reg_get_blob(struct oci_registry *g, const char *digest, oci_sink_fn sink,
 	}
 	q.method = "GET";
 	q.url = url;
-	q.sink = sink;
-	q.sink_ctx = ctx;
-	err = request(g, &q, &resp, false, 0, eb);
-	free(url);
+	q.sink = resume_sink;
+	q.sink_ctx = &rs;
+	for (attempt = 0; attempt < REG_BLOB_ATTEMPTS; attempt++) {
+		uint64_t before = rs.got;
+
+		q.headers = NULL;
+		if (rs.got > 0) {
+			snprintf(range, sizeof(range), "Range: bytes=%llu-",
+			    (unsigned long long)rs.got);
+			q.headers = hdrs;
+			rs.skip = rs.got;
+		}
+		core_errbuf_clear(&tmp);
+		resp.eb = &tmp;
+		err = request(g, &q, &resp, false, 0, &tmp);
+		if (err == CORE_OK && rs.got > 0 && resp.status == 200 &&
+		    rs.skip > 0)
+			err = core_errf(&tmp, CORE_ERR_NET,
+			    "GET %s: resumed response shorter than what was "
+			    "already received", url);
+		/* Retry only transfer failures that made progress. */
+		if (err == CORE_OK || resp.sink_err != CORE_OK ||
+		    (err != CORE_ERR_NET && err != CORE_ERR_TIMEOUT) ||
+		    rs.got == before)
+			break;
+	}
+	if (err != CORE_OK)
+		core_errf(eb, err, "%s", core_errbuf_msg(&tmp));
 out:
+	free(url);
 	resp_cleanup(&resp);
 	return err;
 }

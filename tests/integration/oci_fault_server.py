@@ -20,6 +20,7 @@ MAN = json.dumps({"schemaVersion": 2,
 BLOBS = {dg(CFG): CFG, dg(WASM): WASM}
 TOKENS = set()
 DELETED = []
+CUTS = {}
 
 class H(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -101,11 +102,20 @@ class H(BaseHTTPRequestHandler):
             return self.send(200, blob[:20], "application/octet-stream")
         if repo == "err/digest" and blob is WASM:
             return self.send(200, bytes([blob[0] ^ 1]) + blob[1:], "application/octet-stream")
-        if repo == "err/cut" and blob is WASM:
+        if repo in ("err/cut", "err/norange", "err/cutalways") and blob is WASM:
+            rng = self.headers.get("Range")
+            CUTS[repo] = CUTS.get(repo, 0) + 1
+            if repo == "err/cut" and rng:
+                start = int(rng.split("=")[1].rstrip("-"))
+                return self.send(206, blob[start:], "application/octet-stream",
+                                 {"Content-Range": "bytes %d-%d/%d" % (start, len(blob) - 1, len(blob))})
+            if repo == "err/norange" and CUTS[repo] > 1:
+                return self.send(200, blob, "application/octet-stream")
             self.send_response(200)
             self.send_header("Content-Length", str(len(blob)))
             self.end_headers()
-            self.wfile.write(blob[:10]); self.wfile.flush()
+            if repo != "err/cutalways":
+                self.wfile.write(blob[:10]); self.wfile.flush()
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
             return
