@@ -12,6 +12,10 @@
 #include <openssl/asn1.h>
 #include <openssl/err.h>
 #include <openssl/objects.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include <time.h>
 
 #define SNP_SIG_OFF 0x2A0
 #define SNP_OID_BASE "1.3.6.1.4.1.3704.1"
@@ -459,9 +463,92 @@ snp_check_binding(X509 *cert, bool is_vlek, const uint8_t *r,
 
 /* ---- Verification ----------------------------------------------------- */
 
+/*
+ * The AMD CRL (KDS .../crl, signed by the ARK): valid at t, and the ASK or
+ * ASVK that issued the VCEK/VLEK is not on it.
+ */
+STATIC enum core_err
+snp_check_crl(const uint8_t *p, size_t n, X509 *ark, X509 *ask, int64_t t,
+    struct core_errbuf *eb)
+{
+	const unsigned char *q = p;
+	X509_CRL *crl = NULL;
+	X509_REVOKED *rev = NULL;
+	time_t tt = (time_t)t;
+	enum core_err err;
+
+	if (n >= 10 && memcmp(p, "-----BEGIN", 10) == 0) {
+		BIO *bio = BIO_new_mem_buf(p, (int)n);
+
+		crl = bio != NULL ? PEM_read_bio_X509_CRL(bio, NULL, NULL,
+		    NULL) : NULL;
+		BIO_free(bio);
+	} else {
+		crl = d2i_X509_CRL(NULL, &q, (long)n);
+	}
+	if (crl == NULL) {
+		err = core_errf(eb, CORE_ERR_INVALID, "amd crl: not a CRL");
+		goto out;
+	}
+	if (X509_NAME_cmp(X509_CRL_get_issuer(crl),
+	    X509_get_subject_name(ark)) != 0 ||
+	    X509_CRL_verify(crl, X509_get0_pubkey(ark)) != 1) {
+		err = core_errf(eb, CORE_ERR_AUTH,
+		    "amd crl: not signed by the pinned ARK");
+		goto out;
+	}
+	if (X509_cmp_time(X509_CRL_get0_lastUpdate(crl), &tt) > 0 ||
+	    X509_CRL_get0_nextUpdate(crl) == NULL ||
+	    X509_cmp_time(X509_CRL_get0_nextUpdate(crl), &tt) <= 0) {
+		err = core_errf(eb, CORE_ERR_AUTH,
+		    "amd crl: not valid at the check time (CRL has expired or "
+		    "is not yet valid)");
+		goto out;
+	}
+	if (X509_CRL_get0_by_serial(crl, &rev,
+	    X509_get0_serialNumber(ask)) == 1) {
+		err = core_errf(eb, CORE_ERR_AUTH,
+		    "amd crl: the ASK/ASVK is revoked");
+		goto out;
+	}
+	err = CORE_OK;
+out:
+	ERR_clear_error();
+	X509_CRL_free(crl);
+	return err;
+}
+
+/* Reads the first existing AMD CRL file of dir; *p NULL if none. */
+static enum core_err
+snp_read_crl(const char *dir, uint8_t **p, size_t *n, struct core_errbuf *eb)
+{
+	static const char *const names[] = { "amd_crl.der", "amd_crl.pem",
+		"crl.der", "crl.pem", NULL };
+
+	*p = NULL;
+	*n = 0;
+	for (size_t i = 0; names[i] != NULL; i++) {
+		char *path = core_path_join(dir, names[i]);
+		enum core_err err;
+
+		if (path == NULL)
+			return core_errf(eb, CORE_ERR_NOMEM, "path");
+		if (!core_fs_exists(path)) {
+			free(path);
+			continue;
+		}
+		err = core_fs_read(path, SNP_CERT_TABLE_MAX, p, n, eb);
+		free(path);
+		return err;
+	}
+	return core_errf(eb, CORE_ERR_NOT_FOUND,
+	    "collateral: no amd_crl.der (or crl.der) in %s", dir);
+}
+
 static enum core_err
 snp_verify_chain(X509 *vcek, bool is_vlek, enum snp_gen gen, int64_t t,
-    const struct vrf_snp_certs *certs, struct core_errbuf *eb)
+    const struct vrf_snp_certs *certs, const char *crl_dir,
+    json_t *ver, struct core_errbuf *eb)
 {
 	char n_ark[32], n_ask[32];
 	X509 *ark = NULL, *ask = NULL, *given = NULL;
@@ -502,9 +589,20 @@ snp_verify_chain(X509 *vcek, bool is_vlek, enum snp_gen gen, int64_t t,
 		err = core_errf(eb, CORE_ERR_NOMEM, "stack");
 		goto out;
 	}
-	ask = NULL; /* owned by the stack */
 	err = vrf_chain_verify(ark, vcek, untrusted, NULL, t,
 	    is_vlek ? "vlek chain" : "vcek chain", eb);
+	if (err == CORE_OK && crl_dir != NULL) {
+		uint8_t *crl = NULL;
+		size_t crl_len = 0;
+
+		err = snp_read_crl(crl_dir, &crl, &crl_len, eb);
+		if (err == CORE_OK)
+			err = snp_check_crl(crl, crl_len, ark, ask, t, eb);
+		free(crl);
+		if (err == CORE_OK)
+			vrf_set_str(ver, "amd_crl", "ok");
+	}
+	ask = NULL; /* owned by the stack */
 out:
 	X509_free(ark);
 	X509_free(ask);
@@ -591,7 +689,7 @@ vrf_snp_verify(const uint8_t *r, size_t n, const struct vrf_snp_certs *certs,
 	}
 
 	err = snp_verify_chain(vcek, is_vlek, gen, vrf_check_time(opts), certs,
-	    eb);
+	    opts != NULL ? opts->collateral_dir : NULL, ver, eb);
 	if (err != CORE_OK)
 		goto out;
 	vrf_set_str(ver, is_vlek ? "vlek_chain" : "vcek_chain", "ok");

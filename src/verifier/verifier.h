@@ -41,7 +41,8 @@ struct verifier_opts {
 	 * Optional Intel PCS collateral directory (TDX/SGX). Files used when
 	 * present: tcbInfo.json (or tcbInfo_response.json), qeIdentity.json
 	 * (or qeIdentity_response.json), pckcrl (DER or PEM), rootcrl.der,
-	 * tcb_signing_chain.pem (TCB signing cert + root). When set, every
+	 * tcb_signing_chain.pem (TCB signing cert + root); for SNP the AMD
+	 * CRL amd_crl.der (or crl.der, PEM accepted) from KDS. When set, every
 	 * collateral check that has its file must pass, and the TCB status
 	 * must be a supported level. NULL = offline, "tcb_status":
 	 * "not evaluated". Borrowed.

@@ -30,6 +30,8 @@ enum core_err dcap_tcb_info(enum tee_kind kind, const struct dcap_quote *q,
     struct core_errbuf *eb);
 enum core_err dcap_qe_identity(enum tee_kind kind, const struct dcap_quote *q,
     const json_t *idn, json_t *tcb, struct core_errbuf *eb);
+enum core_err snp_check_crl(const uint8_t *p, size_t n, X509 *ark,
+    X509 *ask, int64_t t, struct core_errbuf *eb);
 bool dcap_json_member_span(const char *s, size_t n, const char *key,
     size_t *start, size_t *len);
 
@@ -797,6 +799,63 @@ test_snp_trustee_json(void **state)
 	free(p);
 }
 
+/* The real AMD Turin CRL from KDS (2026-08-19 .. 2026-10-04). */
+static void
+test_snp_amd_crl(void **state)
+{
+	struct fix *f = *state;
+	const char *src = getenv("PROPELLER_SOURCE_DIR");
+	struct core_errbuf eb = { { 0 } };
+	uint8_t *crl = NULL;
+	size_t n = 0;
+	char *path;
+	X509 *ark = NULL, *ask = NULL, *milan = NULL;
+
+	assert_non_null(src);
+	path = core_path_join(src, "tests/unit/verifier/amd_turin_crl.der");
+	assert_int_equal(core_fs_read(path, 0, &crl, &n, NULL), CORE_OK);
+	free(path);
+	assert_int_equal(vrf_anchor_load("amd-ark-turin", &ark, &eb), CORE_OK);
+	assert_int_equal(vrf_anchor_load("amd-ask-turin", &ask, &eb), CORE_OK);
+	assert_int_equal(vrf_anchor_load("amd-ark-milan", &milan, &eb),
+	    CORE_OK);
+	/* 2026-09-01: valid, signed by the Turin ARK, ASK not revoked. */
+	assert_int_equal(snp_check_crl(crl, n, ark, ask, 1788220800, &eb),
+	    CORE_OK);
+	/* 2026-11-01: expired. */
+	assert_int_equal(snp_check_crl(crl, n, ark, ask, 1793491200, &eb),
+	    CORE_ERR_AUTH);
+	assert_non_null(strstr(eb.msg, "expired"));
+	/* Another generation's ARK did not sign it. */
+	core_errbuf_clear(&eb);
+	assert_int_equal(snp_check_crl(crl, n, milan, ask, 1788220800, &eb),
+	    CORE_ERR_AUTH);
+	assert_non_null(strstr(eb.msg, "pinned ARK"));
+	/* A flipped signature bit. */
+	crl[n - 10] ^= 1;
+	assert_int_equal(snp_check_crl(crl, n, ark, ask, 1788220800, &eb),
+	    CORE_ERR_AUTH);
+	assert_int_equal(snp_check_crl(crl, 20, ark, ask, 1788220800, &eb),
+	    CORE_ERR_INVALID);
+	free(crl);
+	X509_free(ark);
+	X509_free(ask);
+	X509_free(milan);
+
+	/* SNP with a collateral directory that lacks the CRL: an error. */
+	{
+		struct verifier_opts o = snp_opts(f, T_PINNED, true);
+		json_t *c = NULL;
+
+		o.collateral_dir = f->tdx_dir;
+		core_errbuf_clear(&eb);
+		assert_int_equal(verifier_verify(TEE_SNP, f->snp, f->snp_len,
+		    f->snp_rd, 64, &o, &c, &eb), CORE_ERR_NOT_FOUND);
+		assert_non_null(strstr(eb.msg, "amd_crl"));
+		assert_null(c);
+	}
+}
+
 static void
 test_snp_cert_table(void **state)
 {
@@ -1187,6 +1246,7 @@ main(void)
 		cmocka_unit_test(test_snp_bad_inputs),
 		cmocka_unit_test(test_snp_evidence_json),
 		cmocka_unit_test(test_snp_trustee_json),
+		cmocka_unit_test(test_snp_amd_crl),
 		cmocka_unit_test(test_snp_cert_table),
 		cmocka_unit_test(test_tcb_levels),
 		cmocka_unit_test(test_qe_identity_levels),
