@@ -1231,6 +1231,59 @@ test_docker_index_layers(void **state)
 	free(plain);
 }
 
+/* The proplet supplies KEKs per kid (from the KBS) through a callback. */
+static enum core_err
+kek_cb(void *ctx, const char *kid, struct secret **out,
+    struct core_errbuf *eb)
+{
+	int *calls = ctx;
+	char *res = NULL;
+	enum core_err err;
+
+	(*calls)++;
+	if ((err = ocicrypt_kid_resource(kid, &res, eb)) != CORE_OK)
+		return err;
+	if (strcmp(res, "default/key/propeller-addition") != 0) {
+		free(res);
+		return core_errf(eb, CORE_ERR_NOT_FOUND, "KBS: no resource");
+	}
+	free(res);
+	if (*calls > 1)
+		return core_errf(eb, CORE_ERR_PERM, "KBS: policy denied");
+	*out = kek_bin();
+	return CORE_OK;
+}
+
+static void
+test_kek_callback(void **state)
+{
+	struct ocicrypt_keys keys = { 0 };
+	char *d = tu_td("coco-wasm-raw"), spec[1024];
+	uint8_t *mod = NULL, *w;
+	size_t n = 0, wn;
+	int calls = 0;
+	struct core_errbuf eb;
+
+	(void)state;
+	keys.kek_for_kid = kek_cb;
+	keys.kek_ctx = &calls;
+	snprintf(spec, sizeof(spec), "dir:%s", d);
+	assert_int_equal(ocicrypt_pull_module(spec, NULL, &keys, 1 << 20, &mod,
+	    &n, NULL), CORE_OK);
+	w = tu_read_td("WASM.wasm", &wn);
+	assert_int_equal(n, wn);
+	assert_memory_equal(mod, w, wn);
+	free(mod);
+	free(w);
+	assert_int_equal(calls, 1);
+	core_errbuf_clear(&eb);
+	assert_int_equal(ocicrypt_pull_module(spec, NULL, &keys, 1 << 20, &mod,
+	    &n, &eb), CORE_ERR_AUTH);
+	assert_non_null(strstr(core_errbuf_msg(&eb), "policy denied"));
+	assert_non_null(strstr(core_errbuf_msg(&eb), KID));
+	free(d);
+}
+
 int
 main(void)
 {
@@ -1249,6 +1302,7 @@ main(void)
 		cmocka_unit_test(test_keyprovider),
 		cmocka_unit_test(test_extract),
 		cmocka_unit_test(test_docker_index_layers),
+		cmocka_unit_test(test_kek_callback),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
