@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -662,8 +663,30 @@ wasm_cache_dir(const char *dir, bool confidential, char **out,
 		if (env != NULL && *env != '\0')
 			dir = env;
 	}
-	if (confidential && (dir == NULL || !core_fs_is_memory_backed(dir)))
-		return core_fs_private_tmpdir("propeller-wasm-cache", out, eb);
+	if (confidential && (dir == NULL || !core_fs_is_memory_backed(dir))) {
+		/*
+		 * One private memory-backed directory per process, made on
+		 * first use and shared by later runs (the proplet is one
+		 * long-lived process), so cached objects are reused and runs
+		 * do not each leave a directory on tmpfs.
+		 */
+		static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+		static char *private_dir; /* owned for the process lifetime */
+
+		err = CORE_OK;
+		pthread_mutex_lock(&lock);
+		if (private_dir == NULL)
+			err = core_fs_private_tmpdir("propeller-wasm-cache",
+			    &private_dir, eb);
+		if (err == CORE_OK) {
+			*out = strdup(private_dir);
+			if (*out == NULL)
+				err = core_errf(eb, CORE_ERR_NOMEM,
+				    "wasm: out of memory");
+		}
+		pthread_mutex_unlock(&lock);
+		return err;
+	}
 	if (dir != NULL && *dir != '\0') {
 		*out = strdup(dir);
 	} else if ((env = getenv("XDG_CACHE_HOME")) != NULL && *env == '/') {

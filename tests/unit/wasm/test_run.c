@@ -568,6 +568,46 @@ test_external_runtime(void **state)
 	wasm_module_free(me);
 }
 
+static void
+test_confidential_cache(void **state)
+{
+	struct wasm_module *m = load("wt_traps.wasm");
+	struct wasm_run_opts o;
+	struct wasm_result r;
+	struct core_errbuf eb;
+	char *d1 = NULL, *d2 = NULL;
+	const char *one[] = { "3" };
+	enum core_err err;
+
+	(void)state;
+	core_errbuf_clear(&eb);
+	/* cache_dir is on disk: a confidential module must not use it. */
+	err = wasm_cache_dir(cache_dir, true, &d1, &eb);
+	if (err == CORE_ERR_UNSUPPORTED) {
+		wasm_module_free(m);
+		skip(); /* no tmpfs on this machine */
+	}
+	assert_int_equal(err, CORE_OK);
+	assert_true(core_fs_is_memory_backed(d1));
+	assert_string_not_equal(d1, cache_dir);
+	/* The same private directory is reused by later runs. */
+	assert_int_equal(wasm_cache_dir(NULL, true, &d2, NULL), CORE_OK);
+	assert_string_equal(d1, d2);
+	opts_init(&o, WASM_TIER_2);
+	o.confidential = true;
+	o.invoke = "t_ok";
+	o.args = one;
+	o.nargs = 1;
+	run_ok(m, &o, &r);
+	assert_string_equal(r.results, "6\n");
+	assert_true(wasm_cache_valid(d1, m));
+	wasm_result_cleanup(&r);
+	(void)core_fs_rmtree(d1, NULL);
+	free(d1);
+	free(d2);
+	wasm_module_free(m);
+}
+
 int
 main(void)
 {
@@ -584,6 +624,7 @@ main(void)
 		cmocka_unit_test(test_auto_policy),
 		cmocka_unit_test(test_auto_switches_long_run),
 		cmocka_unit_test(test_external_runtime),
+		cmocka_unit_test(test_confidential_cache),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
