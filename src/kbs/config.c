@@ -58,7 +58,7 @@ kbs_config_init(struct kbs_config *c)
 	c->token_lifetime_ms = 5 * 60 * 1000;
 	c->admin_leeway_s = 60;
 	c->max_body = KBS_MAX_BODY_DEFAULT;
-	c->max_sessions = 100000;
+	c->max_sessions = 20000;
 	c->threads = 2;
 	return c->listen_addr ? CORE_OK : CORE_ERR_NOMEM;
 }

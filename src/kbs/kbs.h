@@ -132,7 +132,7 @@ struct kbs_config {
 	int64_t admin_leeway_s;      /* clock skew for admin JWTs, default 60 */
 	int64_t admin_max_lifetime_s; /* refuse admin JWTs living longer; 0 = no cap */
 	size_t max_body;          /* default 2 MiB */
-	size_t max_sessions;      /* default 100000 */
+	size_t max_sessions;      /* default 20000 */
 	unsigned threads;         /* HTTP worker threads, default 2 */
 	bool allow_rsa1_5;        /* default false */
 	char *admin_issuer;       /* owned; role-claim JWTs: required iss or NULL */

@@ -64,6 +64,7 @@ main(int argc, char **argv)
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGCHLD); /* the vault child is our only child */
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (kbs_server_new(&cfg, &srv, &eb) != CORE_OK) {
@@ -77,6 +78,10 @@ main(int argc, char **argv)
 		log_warnx("serving plain HTTP: session cookies and tokens are "
 		    "bearer secrets; use --tls-cert/--tls-key outside tests");
 	sigwait(&set, &sig);
+	if (sig == SIGCHLD) {
+		log_errorx("the vault process exited: stopping");
+		goto out;
+	}
 	log_info("signal %d: stopping", sig);
 	rc = 0;
 out:

@@ -126,7 +126,17 @@ stop_kbs
 printf '{"data_dir":"%s","admin_public_key":"public.pub","token_lifetime":"2m"}\n' \
 	"$WORK/data" >kbs.json
 start_kbs --config kbs.json
-stop_kbs
+# The signing key lives in a vault child; if it dies, the daemon stops.
+VAULT=$(pgrep -P "$PID")
+[ -n "$VAULT" ] || fail "no vault child process"
+kill -9 "$VAULT"
+set +e
+wait "$PID"
+rc=$?
+set -e
+PID=
+[ "$rc" = 1 ] || fail "daemon exit code $rc after the vault died"
+grep -q "vault process exited" "$WORK/kbs.log" || fail "vault death not logged"
 set +e
 "$KBS" --listen nonsense --token-lifetime -5 --data-dir "$WORK/d2" \
 	--admin-public-key missing.pub --tls-cert x.pem 2>cfg.txt
