@@ -1,6 +1,6 @@
 /*
  * fuzz_jcs.c -- RFC 8785 canonicalization of parsed JSON. The canonical
- * form must parse again and canonicalize to itself.
+ * form must parse again and canonicalize to itself (idempotence).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -20,7 +20,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (core_json_parse(data, size, 64 * 1024, &v, NULL) != CORE_OK)
 		return 0;
 	if (crypto_jcs(v, &c1, &n1, NULL) == CORE_OK) {
-		if (core_json_parse(c1, n1, 0, &v2, NULL) != CORE_OK ||
+		/* Canonical numbers such as 295147905179352830000 exceed
+		 * jansson's integers, so re-read every number as a double
+		 * (which is what JCS formats anyway). */
+		v2 = json_loadb(c1, n1, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL |
+		    JSON_REJECT_DUPLICATES, NULL);
+		if (v2 == NULL ||
 		    crypto_jcs(v2, &c2, &n2, NULL) != CORE_OK || n1 != n2 ||
 		    memcmp(c1, c2, n1) != 0)
 			abort();
