@@ -38,7 +38,13 @@ struct image_args {
 	/* decryption */
 	struct secret *keks[IMAGE_MAX_KEYS]; /* secret: wiped in cleanup */
 	size_t nkeks;
+	/* external keyprovider (OCICRYPT_KEYPROVIDER_CONFIG) */
+	struct ocicrypt_kp_client *kp;  /* owned */
+	char *prov_name;                /* owned */
+	char *prov_param;               /* owned */
 };
+
+extern char **environ;
 
 static bool image_tty;
 
@@ -69,6 +75,28 @@ args_cleanup(struct image_args *a)
 	secret_free(a->coco_kek);
 	for (i = 0; i < a->nkeks; i++)
 		secret_free(a->keks[i]);
+	ocicrypt_kp_client_free(a->kp);
+	free(a->prov_name);
+	free(a->prov_param);
+}
+
+/* provider:NAME[:REST] handled by a configured external provider. */
+static bool
+use_external(struct image_args *a, const char *v)
+{
+	const char *name = v + 9, *colon = strchr(name, ':');
+	char *n = colon != NULL ? strndup(name, (size_t)(colon - name)) :
+	    strdup(name);
+
+	if (n == NULL || !ocicrypt_kp_client_has(a->kp, n)) {
+		free(n);
+		return false;
+	}
+	free(a->prov_name);
+	free(a->prov_param);
+	a->prov_name = n;
+	a->prov_param = colon != NULL ? strdup(colon + 1) : NULL;
+	return true;
 }
 
 /* Bare references mean docker://. Returns a malloc'd spec. */
@@ -115,6 +143,8 @@ parse_enc_key(struct image_args *a, const char *v, struct core_errbuf *eb)
 		a->njwe++;
 		return CORE_OK;
 	}
+	if (strncmp(v, "provider:", 9) == 0 && use_external(a, v))
+		return CORE_OK;
 	if (strncmp(v, "provider:", 9) == 0) {
 		const char *rest = strchr(v + 9, ':');
 		const char *p;
@@ -166,6 +196,13 @@ parse_dec_key(struct image_args *a, const char *v, struct core_errbuf *eb)
 {
 	enum core_err err;
 
+	if (strncmp(v, "provider:", 9) == 0) {
+		if (use_external(a, v))
+			return CORE_OK;
+		return core_errf(eb, CORE_ERR_NOT_FOUND,
+		    "--key %s: key provider not configured (set "
+		    "OCICRYPT_KEYPROVIDER_CONFIG), or use --kek FILE", v);
+	}
 	if (strncmp(v, "jwe:", 4) == 0)
 		v += 4;
 	if (a->njwe == IMAGE_MAX_KEYS)
@@ -218,7 +255,9 @@ image_usage(FILE *f)
 	    "       propeller image inspect [--json] REF\n"
 	    "locations: docker://REF (or a bare REF), oci:DIR[:TAG], dir:DIR\n"
 	    "common: --creds USER:PASS --authfile FILE --tls-verify=false "
-	    "--ca-file FILE --chunk-size BYTES --json\n");
+	    "--ca-file FILE --chunk-size BYTES --json\n"
+	    "--key provider:NAME[:PARAMS] uses the cmd provider NAME of "
+	    "OCICRYPT_KEYPROVIDER_CONFIG when it is configured\n");
 }
 
 static int
@@ -236,6 +275,16 @@ parse_args(int argc, char **argv, struct image_args *a, int *first,
 	env = getenv("REGISTRY_AUTH_FILE");
 	if (env != NULL && *env != '\0')
 		a->opts.authfile = env;
+	env = getenv("OCICRYPT_KEYPROVIDER_CONFIG");
+	if (env != NULL && *env != '\0' && core_fs_exists(env)) {
+		core_errbuf_clear(&eb);
+		if (ocicrypt_kp_client_load(env,
+		    (const char *const *)environ, &a->kp, &eb) != CORE_OK) {
+			log_errorx("OCICRYPT_KEYPROVIDER_CONFIG: %s",
+			    core_errbuf_msg(&eb));
+			return CLI_EXIT_USAGE;
+		}
+	}
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", image_longopts, NULL)) != -1) {
 		core_errbuf_clear(&eb);
@@ -405,6 +454,9 @@ do_copy(struct image_args *a, int argc, char **argv, const char *op)
 		ec.coco_kek = a->coco_kek;
 		ec.layers = a->nlayers > 0 ? a->layers : NULL;
 		ec.nlayers = a->nlayers;
+		ec.providers = a->kp;
+		ec.provider_name = a->prov_name;
+		ec.provider_param = a->prov_param;
 		err = ocicrypt_image_encrypt(src, dst, &ec, &eb);
 	} else if (err == CORE_OK) {
 		memset(&keys, 0, sizeof(keys));
@@ -412,7 +464,10 @@ do_copy(struct image_args *a, int argc, char **argv, const char *op)
 		keys.njwe_keys = a->njwe;
 		keys.keks = (const struct secret *const *)a->keks;
 		keys.nkeks = a->nkeks;
-		if (a->njwe == 0 && a->nkeks == 0) {
+		keys.providers = a->kp;
+		keys.provider_name = a->prov_name;
+		keys.provider_param = a->prov_param;
+		if (a->njwe == 0 && a->nkeks == 0 && a->prov_name == NULL) {
 			err = core_errf(&eb, CORE_ERR_INVALID,
 			    "decrypt: give --key jwe:PRIV.pem or --kek FILE");
 		} else {
@@ -520,6 +575,9 @@ do_pull(struct image_args *a, int argc, char **argv)
 	keys.njwe_keys = a->njwe;
 	keys.keks = (const struct secret *const *)a->keks;
 	keys.nkeks = a->nkeks;
+	keys.providers = a->kp;
+	keys.provider_name = a->prov_name;
+	keys.provider_param = a->prov_param;
 	if ((spec = to_spec(argv[0])) == NULL)
 		return CLI_EXIT_FAIL;
 	core_errbuf_clear(&eb);
@@ -679,7 +737,7 @@ image_main(int argc, char **argv)
 	else if (strcmp(sub, "copy") == 0 || strcmp(sub, "decrypt") == 0)
 		rc = do_copy(&a, argc, argv, sub);
 	else if (strcmp(sub, "encrypt") == 0) {
-		if (a.njwe == 0 && a.coco_kid == NULL) {
+		if (a.njwe == 0 && a.coco_kid == NULL && a.prov_name == NULL) {
 			log_errorx("encrypt: give --key jwe:PUB.pem or --key "
 			    "provider:attestation-agent:keypath=F::keyid=K");
 			rc = CLI_EXIT_USAGE;

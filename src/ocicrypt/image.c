@@ -180,7 +180,26 @@ wrap_keys(const struct ocicrypt_enc_config *c, const struct secret *po,
 		free(b64);
 		b64 = NULL;
 	}
-	if (c->coco_kid != NULL) {
+	if (c->providers != NULL && c->provider_name != NULL) {
+		uint8_t *ab = NULL;
+		size_t al = 0;
+		char key[256];
+
+		if ((err = ocicrypt_kp_wrap(c->providers, c->provider_name,
+		    c->provider_param, po, &ab, &al, eb)) != CORE_OK)
+			goto out;
+		snprintf(key, sizeof(key), "%s%s", OCICRYPT_ANNOT_PROVIDER,
+		    c->provider_name);
+		b64 = core_b64_encode(ab, al);
+		free(ab);
+		if (b64 == NULL || json_object_set_new(ann, key,
+		    json_string(b64)) != 0) {
+			err = CORE_ERR_NOMEM;
+			goto out;
+		}
+		free(b64);
+		b64 = NULL;
+	} else if (c->coco_kid != NULL) {
 		struct ocicrypt_packet pk;
 
 		if ((err = ocicrypt_packet_wrap(c->coco_kid, c->coco_kek, NULL,
@@ -337,10 +356,16 @@ ocicrypt_image_encrypt(struct oci_store *src, struct oci_store *dst,
 	enum core_err err;
 	size_t i, nenc = 0;
 
-	if (c->njwe == 0 && c->coco_kid == NULL)
+	if (c->njwe == 0 && c->coco_kid == NULL && c->provider_name == NULL)
 		return core_errf(eb, CORE_ERR_INVALID,
 		    "encrypt: no recipient (give a JWE key or a CoCo kid+KEK)");
-	if (c->coco_kid != NULL && c->coco_kek == NULL)
+	if (c->provider_name != NULL && !ocicrypt_kp_client_has(c->providers,
+	    c->provider_name))
+		return core_errf(eb, CORE_ERR_NOT_FOUND,
+		    "encrypt: key provider %s is not configured",
+		    c->provider_name);
+	if (c->provider_name == NULL && c->coco_kid != NULL &&
+	    c->coco_kek == NULL)
 		return core_errf(eb, CORE_ERR_INVALID,
 		    "encrypt: CoCo kid %s without a KEK", c->coco_kid);
 	if ((err = oci_store_get_image(src, NULL, NULL, &m, eb)) != CORE_OK)

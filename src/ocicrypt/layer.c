@@ -287,7 +287,19 @@ unwrap_item(void *ctx, const char *scheme, const uint8_t *p, size_t n,
 	(void)eb;
 	if (u->found != NULL)
 		return CORE_OK;
-	if (strncmp(scheme, "provider.", 9) == 0)
+	if (strncmp(scheme, "provider.", 9) == 0 && u->keys->providers != NULL &&
+	    u->keys->provider_name != NULL &&
+	    strcmp(scheme + 9, u->keys->provider_name) == 0) {
+		struct core_errbuf e1;
+
+		core_errbuf_clear(&e1);
+		if (ocicrypt_kp_unwrap(u->keys->providers, scheme + 9,
+		    u->keys->provider_param, p, n, &u->found, &e1) != CORE_OK)
+			why_add(u, scheme, core_errbuf_msg(&e1));
+		if (u->found == NULL && (u->keys->nkeks > 0 ||
+		    u->keys->kek_for_kid != NULL))
+			try_packet(u, scheme, p, n);
+	} else if (strncmp(scheme, "provider.", 9) == 0)
 		try_packet(u, scheme, p, n);
 	else if (strcmp(scheme, "jwe") == 0)
 		try_jwe(u, p, n);

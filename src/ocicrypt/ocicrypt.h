@@ -176,6 +176,8 @@ void ocicrypt_keyreqs_free(struct ocicrypt_keyreq *r, size_t n);
 typedef enum core_err (*ocicrypt_kek_fn)(void *ctx, const char *kid,
     struct secret **kek_out, struct core_errbuf *eb);
 
+struct ocicrypt_kp_client;
+
 struct ocicrypt_keys {
 	const struct secret *const *keks;      /* borrowed; tried on every packet */
 	size_t nkeks;
@@ -183,6 +185,12 @@ struct ocicrypt_keys {
 	void *kek_ctx;
 	const struct crypto_key *const *jwe_keys; /* borrowed: private keys */
 	size_t njwe_keys;
+	/* External keyproviders (OCICRYPT_KEYPROVIDER_CONFIG): a
+	 * provider.<name> annotation goes to provider <name> if it is listed
+	 * here with its decryption parameter ("Enabled" when empty). */
+	const struct ocicrypt_kp_client *providers; /* borrowed; may be NULL */
+	const char *provider_name;             /* borrowed */
+	const char *provider_param;            /* borrowed; may be NULL */
 };
 
 /*
@@ -209,6 +217,10 @@ struct ocicrypt_enc_config {
 	const int *layers;               /* borrowed; indexes (negative from
 	                                    the end); NULL = all */
 	size_t nlayers;
+	/* An external keyprovider instead of the built-in CoCo wrap. */
+	const struct ocicrypt_kp_client *providers; /* borrowed; may be NULL */
+	const char *provider_name;       /* borrowed */
+	const char *provider_param;      /* borrowed: "keypath=..::keyid=.." */
 };
 
 /*
@@ -268,5 +280,35 @@ struct ocicrypt_kp_config {
 enum core_err ocicrypt_keyprovider_handle(const void *req, size_t n,
     const struct ocicrypt_kp_config *c, char **resp_out,
     struct core_errbuf *eb);
+
+/* ------------------------------------------------------------------ */
+/* The keyprovider protocol, client side (cmd transport)               */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Loads an OCICRYPT_KEYPROVIDER_CONFIG file ({"key-providers":{name:
+ * {"cmd":{"path":..,"args":[..]}}|{"grpc":..}|...}}). Only cmd providers
+ * can be called; others are listed but refused when used. envp (borrowed,
+ * may be NULL) is the environment the provider processes get.
+ */
+enum core_err ocicrypt_kp_client_load(const char *path,
+    const char *const *envp, struct ocicrypt_kp_client **out,
+    struct core_errbuf *eb);
+void ocicrypt_kp_client_free(struct ocicrypt_kp_client *c);
+/* True if the config names provider `name`. */
+bool ocicrypt_kp_client_has(const struct ocicrypt_kp_client *c,
+    const char *name);
+
+/*
+ * keywrap: sends the private options with Parameters {name: [param]} and
+ * returns the annotation bytes the provider answered (malloc'd).
+ */
+enum core_err ocicrypt_kp_wrap(const struct ocicrypt_kp_client *c,
+    const char *name, const char *param, const struct secret *privopts,
+    uint8_t **out, size_t *len_out, struct core_errbuf *eb);
+/* keyunwrap: sends one annotation item, returns the private options. */
+enum core_err ocicrypt_kp_unwrap(const struct ocicrypt_kp_client *c,
+    const char *name, const char *param, const uint8_t *ann, size_t n,
+    struct secret **privopts_out, struct core_errbuf *eb);
 
 #endif /* PROPELLER_OCICRYPT_H */

@@ -147,4 +147,30 @@ printf '%s' "$req" | "$P" keyprovider --kek "$TD/KEK.bin" | jq -e --arg po "$po"
 if printf '%s' "$req" | "$P" keyprovider --kek-dir "$WORK/none" 2>"$WORK/err" >/dev/null; then fail "unwrap without KEK"; fi
 grep -q "kbs:///default/key/propeller-addition" "$WORK/err" || fail "keyprovider error: $(cat "$WORK/err")"
 ok "keyprovider keywrap/keyunwrap over stdin/stdout"
+
+# 8. Our client side of the protocol: OCICRYPT_KEYPROVIDER_CONFIG names a
+#    cmd provider (here `propeller keyprovider` itself), as ocicrypt does.
+printf '{"key-providers":{"attestation-agent":{"cmd":{"path":"%s","args":["keyprovider","--kek-dir","%s"]}}}}' \
+	"$P" "$WORK/keks" >"$WORK/kp.json"
+export OCICRYPT_KEYPROVIDER_CONFIG="$WORK/kp.json"
+"$P" image encrypt --key "provider:attestation-agent:keypath=$WORK/kek.b64::keyid=kbs:///default/key/propeller-addition" \
+	"dir:$WORK/coco-wasm-raw" "dir:$WORK/kp-enc" >/dev/null
+"$P" image decrypt --key "provider:attestation-agent:cc_kbc::http://127.0.0.1:8080" "dir:$WORK/kp-enc" "dir:$WORK/kp-dec" >/dev/null
+cmp "$WORK/kp-dec/manifest.json" "$WORK/coco-wasm-raw/manifest.json" || fail "provider round trip"
+"$P" image pull --key provider:attestation-agent "dir:$TD/coco-wasm-raw" "$WORK/kp.wasm" >/dev/null
+cmp "$WORK/kp.wasm" "$TD/WASM.wasm"
+printf '{"key-providers":{"attestation-agent":{"cmd":{"path":"%s","args":["keyprovider","--kek-dir","%s/none"]}}}}' \
+	"$P" "$WORK" >"$WORK/kp-bad.json"
+if OCICRYPT_KEYPROVIDER_CONFIG="$WORK/kp-bad.json" "$P" image decrypt --key provider:attestation-agent \
+	"dir:$TD/coco-wasm-raw" "dir:$WORK/kp-bad" 2>"$WORK/err"; then
+	fail "failing provider accepted"
+fi
+grep -q "key provider attestation-agent" "$WORK/err" && grep -q "propeller-addition" "$WORK/err" ||
+	fail "provider failure unclear: $(cat "$WORK/err")"
+if "$P" image decrypt --key provider:other "dir:$TD/coco-wasm-raw" "dir:$WORK/kp-bad" 2>"$WORK/err"; then
+	fail "unconfigured provider accepted"
+fi
+grep -q "not configured" "$WORK/err" || fail "unconfigured provider: $(cat "$WORK/err")"
+unset OCICRYPT_KEYPROVIDER_CONFIG
+ok "OCICRYPT_KEYPROVIDER_CONFIG cmd providers for encrypt, decrypt and pull"
 echo "PASS"

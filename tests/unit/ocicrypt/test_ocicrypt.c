@@ -1284,6 +1284,81 @@ test_kek_callback(void **state)
 	free(d);
 }
 
+/* Keyprovider client: config parsing and cmd providers written in sh
+ * (a Go-style provider answering base64, a failing one, a garbage one). */
+static void
+test_kp_client(void **state)
+{
+	char *tmp = tu_tmpdir(), *cfg = tu_join(tmp, "kp.json");
+	const char *po = vec("coco-wasm-raw", "privopts");
+	char *pob = core_b64_encode(po, strlen(po));
+	struct core_buf b;
+	struct ocicrypt_kp_client *c = NULL;
+	struct secret *out = NULL;
+	struct core_errbuf eb;
+	static const char *const env[] = { "PATH=/usr/bin:/bin", NULL };
+	static const char *const bad[] = {
+		"{}", "{\"key-providers\":[]}",
+		"{\"key-providers\":{\"a\":{\"cmd\":\"/bin/x\"}}}",
+		"{\"key-providers\":{\"a\":{\"cmd\":{\"args\":[]}}}}",
+		"{\"key-providers\":{\"a\":{\"cmd\":{\"path\":\"x\","
+		"\"args\":[1]}}}}",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < CORE_ARRAY_LEN(bad); i++) {
+		tu_write(cfg, bad[i], strlen(bad[i]));
+		if (ocicrypt_kp_client_load(cfg, env, &c, NULL) == CORE_OK)
+			fail_msg("accepted %s", bad[i]);
+		assert_null(c);
+	}
+	core_buf_init(&b, 0);
+	core_buf_printf(&b, "{\"key-providers\":{"
+	    "\"go\":{\"cmd\":{\"path\":\"/bin/sh\",\"args\":[\"-c\","
+	    "\"cat >/dev/null; printf '{\\\"keyunwrapresults\\\":{"
+	    "\\\"optsdata\\\":\\\"%s\\\"}}'\"]}},"
+	    "\"fails\":{\"cmd\":{\"path\":\"/bin/sh\",\"args\":[\"-c\","
+	    "\"cat >/dev/null; echo no such key >&2; exit 3\"]}},"
+	    "\"junk\":{\"cmd\":{\"path\":\"/bin/sh\",\"args\":[\"-c\","
+	    "\"cat >/dev/null; echo hello\"]}},"
+	    "\"remote\":{\"grpc\":\"127.0.0.1:50000\"}}}", pob);
+	tu_write(cfg, b.data, b.len);
+	core_errbuf_clear(&eb);
+	if (ocicrypt_kp_client_load(cfg, env, &c, &eb) != CORE_OK)
+		fail_msg("load: %s", core_errbuf_msg(&eb));
+	assert_true(ocicrypt_kp_client_has(c, "go"));
+	assert_false(ocicrypt_kp_client_has(c, "nope"));
+	core_errbuf_clear(&eb);
+	if (ocicrypt_kp_unwrap(c, "go", NULL, (const uint8_t *)"{}", 2, &out,
+	    &eb) != CORE_OK)
+		fail_msg("unwrap: %s", core_errbuf_msg(&eb));
+	assert_int_equal(out->len, strlen(po));
+	assert_memory_equal(out->ptr, po, out->len);
+	secret_free(out);
+	out = NULL;
+	core_errbuf_clear(&eb);
+	assert_int_equal(ocicrypt_kp_unwrap(c, "fails", "x", (const uint8_t *)
+	    "{}", 2, &out, &eb), CORE_ERR_AUTH);
+	assert_non_null(strstr(core_errbuf_msg(&eb), "no such key"));
+	core_errbuf_clear(&eb);
+	assert_int_equal(ocicrypt_kp_unwrap(c, "junk", NULL, (const uint8_t *)
+	    "{}", 2, &out, &eb), CORE_ERR_INVALID);
+	assert_non_null(strstr(core_errbuf_msg(&eb), "junk"));
+	core_errbuf_clear(&eb);
+	assert_int_equal(ocicrypt_kp_unwrap(c, "remote", NULL, (const uint8_t *)
+	    "{}", 2, &out, &eb), CORE_ERR_UNSUPPORTED);
+	assert_non_null(strstr(core_errbuf_msg(&eb), "grpc"));
+	assert_int_equal(ocicrypt_kp_unwrap(c, "nope", NULL, (const uint8_t *)
+	    "{}", 2, &out, NULL), CORE_ERR_NOT_FOUND);
+	ocicrypt_kp_client_free(c);
+	core_buf_cleanup(&b);
+	free(pob);
+	free(cfg);
+	core_fs_rmtree(tmp, NULL);
+	free(tmp);
+}
+
 int
 main(void)
 {
@@ -1303,6 +1378,7 @@ main(void)
 		cmocka_unit_test(test_extract),
 		cmocka_unit_test(test_docker_index_layers),
 		cmocka_unit_test(test_kek_callback),
+		cmocka_unit_test(test_kp_client),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
