@@ -89,7 +89,7 @@ enum core_err manager_toml_get(const char *path, const char *section,
 
 enum manager_kind { MANAGER_KIND_TASK = 0, MANAGER_KIND_PROPLET = 1 };
 
-#define MANAGER_SCHEMA_VERSION 2
+#define MANAGER_SCHEMA_VERSION 3
 
 struct manager_store;
 
@@ -109,7 +109,8 @@ void manager_store_free(struct manager_store *st);
 /* The schema version recorded in the database. */
 int manager_store_schema_version(struct manager_store *st);
 
-/* Inserts or replaces a document; created_ns orders listings. */
+/* Inserts or replaces a document; created_ns orders listings, an integer
+ * "state" member is indexed. */
 enum core_err manager_store_put(struct manager_store *st,
     enum manager_kind kind, const char *id, int64_t created_ns,
     const json_t *doc, struct core_errbuf *eb);
@@ -122,6 +123,17 @@ enum core_err manager_store_delete(struct manager_store *st,
 /* All documents of a kind, oldest first (new array reference). */
 enum core_err manager_store_list(struct manager_store *st,
     enum manager_kind kind, json_t **docs, struct core_errbuf *eb);
+/*
+ * Documents whose "state" equals state (-1: any), oldest first, after
+ * skipping offset, at most limit (-1: all). *total (may be NULL) is the
+ * number of matching documents.
+ */
+enum core_err manager_store_query(struct manager_store *st,
+    enum manager_kind kind, int state, int64_t offset, int64_t limit,
+    json_t **docs, int64_t *total, struct core_errbuf *eb);
+/* Number of documents with the given state (-1: any). */
+enum core_err manager_store_count(struct manager_store *st,
+    enum manager_kind kind, int state, int64_t *n, struct core_errbuf *eb);
 
 /* ------------------------------------------------------------------ */
 /* Tasks (spec §4.1)                                                   */

@@ -481,8 +481,25 @@ manager_task_list(struct manager_service *svc, int64_t offset, int64_t limit,
 	json_t *all = NULL, *items, *t;
 	enum core_err err;
 	size_t i, total = 0;
+	int64_t count = 0;
 
 	*page = NULL;
+	if (metadata_filter == NULL || json_object_size(metadata_filter) == 0) {
+		/* Unfiltered: the store pages and counts. */
+		pthread_mutex_lock(&svc->mu);
+		err = manager_store_query(svc->st, MANAGER_KIND_TASK, -1, offset,
+		    limit, &all, &count, eb);
+		pthread_mutex_unlock(&svc->mu);
+		if (err != CORE_OK)
+			return err;
+		items = json_array();
+		json_array_foreach(all, i, t)
+			json_array_append_new(items, manager_task_view(t));
+		json_decref(all);
+		*page = page_new("tasks", offset, limit, items, (size_t)count);
+		return *page != NULL ? CORE_OK :
+		    core_errf(eb, CORE_ERR_NOMEM, "out of memory");
+	}
 	pthread_mutex_lock(&svc->mu);
 	err = manager_store_list(svc->st, MANAGER_KIND_TASK, &all, eb);
 	pthread_mutex_unlock(&svc->mu);
@@ -815,7 +832,8 @@ manager_service_recover(struct manager_service *svc, json_t **recovered,
 	if (out == NULL)
 		return core_errf(eb, CORE_ERR_NOMEM, "out of memory");
 	pthread_mutex_lock(&svc->mu);
-	err = manager_store_list(svc->st, MANAGER_KIND_TASK, &all, eb);
+	err = manager_store_query(svc->st, MANAGER_KIND_TASK,
+	    MANAGER_TASK_RUNNING, 0, -1, &all, NULL, eb);
 	svc_now(now);
 	json_array_foreach(all, i, t) {
 		if (err != CORE_OK)
@@ -867,7 +885,8 @@ manager_service_sweep(struct manager_service *svc, json_t **lost,
 	if (out == NULL)
 		return core_errf(eb, CORE_ERR_NOMEM, "out of memory");
 	pthread_mutex_lock(&svc->mu);
-	err = manager_store_list(svc->st, MANAGER_KIND_TASK, &tasks, eb);
+	err = manager_store_query(svc->st, MANAGER_KIND_TASK,
+	    MANAGER_TASK_RUNNING, 0, -1, &tasks, NULL, eb);
 	svc_now(now);
 	json_array_foreach(tasks, i, t) {
 		if (err != CORE_OK)
@@ -1050,14 +1069,12 @@ manager_service_metrics(struct manager_service *svc, struct core_buf *b)
 	size_t i;
 
 	pthread_mutex_lock(&svc->mu);
-	err = manager_store_list(svc->st, MANAGER_KIND_TASK, &all, NULL);
-	json_array_foreach(all, i, x) {
-		s = json_integer_value(json_object_get(x, "state"));
-		if (s >= 0 && s < 7)
-			by_state[s]++;
+	err = CORE_OK;
+	for (i = 0; i < 7 && err == CORE_OK; i++) {
+		err = manager_store_count(svc->st, MANAGER_KIND_TASK, (int)i, &s,
+		    NULL);
+		by_state[i] = (uint64_t)s;
 	}
-	json_decref(all);
-	all = NULL;
 	if (err == CORE_OK)
 		err = manager_store_list(svc->st, MANAGER_KIND_PROPLET, &all,
 		    NULL);

@@ -17,7 +17,8 @@ struct manager_store {
 	void *db;  /* owned: backend handle */
 };
 
-const char *const manager_store_migrations[MANAGER_SCHEMA_VERSION] = {
+/* Migration i brings the schema to version i + 1. */
+static const char *const sqlite_migrations[MANAGER_SCHEMA_VERSION] = {
 	/* 1: documents */
 	"CREATE TABLE tasks (id TEXT PRIMARY KEY, created BIGINT NOT NULL, "
 	"doc TEXT NOT NULL);"
@@ -26,6 +27,11 @@ const char *const manager_store_migrations[MANAGER_SCHEMA_VERSION] = {
 	/* 2: listing order */
 	"CREATE INDEX tasks_created ON tasks (created, id);"
 	"CREATE INDEX proplets_created ON proplets (created, id);",
+	/* 3: indexed state, back-filled from the documents */
+	"ALTER TABLE tasks ADD COLUMN state INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE tasks SET state = COALESCE(json_extract(doc, '$.state'), 0);"
+	"CREATE INDEX tasks_state ON tasks (state);"
+	"ALTER TABLE proplets ADD COLUMN state INTEGER NOT NULL DEFAULT 0;",
 };
 
 static const char *const kind_table[] = { "tasks", "proplets" };
@@ -79,7 +85,8 @@ manager_store_put(struct manager_store *st, enum manager_kind kind,
 	text = core_json_dumps(doc);
 	if (text == NULL)
 		return core_errf(eb, CORE_ERR_NOMEM, "out of memory");
-	err = st->ops->put(st->db, store_table(kind), id, created_ns, text, eb);
+	err = st->ops->put(st->db, store_table(kind), id, created_ns,
+	    (int)json_integer_value(json_object_get(doc, "state")), text, eb);
 	free(text);
 	return err;
 }
@@ -133,24 +140,45 @@ list_one(void *arg, const char *doc)
 }
 
 enum core_err
-manager_store_list(struct manager_store *st, enum manager_kind kind,
-    json_t **docs, struct core_errbuf *eb)
+manager_store_query(struct manager_store *st, enum manager_kind kind,
+    int state, int64_t offset, int64_t limit, json_t **docs, int64_t *total,
+    struct core_errbuf *eb)
 {
 	struct list_ctx lc;
 	enum core_err err;
 
 	*docs = NULL;
+	if (total != NULL) {
+		err = st->ops->count(st->db, store_table(kind), state, total, eb);
+		if (err != CORE_OK)
+			return err;
+	}
 	lc.arr = json_array();
 	lc.eb = eb;
 	if (lc.arr == NULL)
 		return core_errf(eb, CORE_ERR_NOMEM, "out of memory");
-	err = st->ops->list(st->db, store_table(kind), list_one, &lc, eb);
+	err = st->ops->list(st->db, store_table(kind), state, offset, limit,
+	    list_one, &lc, eb);
 	if (err != CORE_OK) {
 		json_decref(lc.arr);
 		return err;
 	}
 	*docs = lc.arr;
 	return CORE_OK;
+}
+
+enum core_err
+manager_store_list(struct manager_store *st, enum manager_kind kind,
+    json_t **docs, struct core_errbuf *eb)
+{
+	return manager_store_query(st, kind, -1, 0, -1, docs, NULL, eb);
+}
+
+enum core_err
+manager_store_count(struct manager_store *st, enum manager_kind kind,
+    int state, int64_t *n, struct core_errbuf *eb)
+{
+	return st->ops->count(st->db, store_table(kind), state, n, eb);
 }
 
 enum core_err
@@ -242,20 +270,21 @@ sq_prepare(sqlite3 *db, const char *pre, const char *table, const char *post,
 
 static enum core_err
 sq_put(void *h, const char *table, const char *id, int64_t created_ns,
-    const char *doc, struct core_errbuf *eb)
+    int state, const char *doc, struct core_errbuf *eb)
 {
 	sqlite3 *db = h;
 	sqlite3_stmt *s = NULL;
 	enum core_err err;
 
-	err = sq_prepare(db, "INSERT INTO ", table, " (id, created, doc) "
-	    "VALUES (?1, ?2, ?3) ON CONFLICT (id) DO UPDATE SET "
-	    "doc = excluded.doc", &s, eb);
+	err = sq_prepare(db, "INSERT INTO ", table, " (id, created, state, doc) "
+	    "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (id) DO UPDATE SET "
+	    "doc = excluded.doc, state = excluded.state", &s, eb);
 	if (err != CORE_OK)
 		return err;
 	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, created_ns);
-	sqlite3_bind_text(s, 3, doc, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 3, state);
+	sqlite3_bind_text(s, 4, doc, -1, SQLITE_STATIC);
 	if (sqlite3_step(s) != SQLITE_DONE)
 		err = sq_err(db, eb, "write");
 	sqlite3_finalize(s);
@@ -313,18 +342,22 @@ sq_del(void *h, const char *table, const char *id, struct core_errbuf *eb)
 }
 
 static enum core_err
-sq_list(void *h, const char *table, enum core_err (*fn)(void *, const char *),
-    void *arg, struct core_errbuf *eb)
+sq_list(void *h, const char *table, int state, int64_t offset, int64_t limit,
+    enum core_err (*fn)(void *, const char *), void *arg,
+    struct core_errbuf *eb)
 {
 	sqlite3 *db = h;
 	sqlite3_stmt *s = NULL;
 	enum core_err err;
 	int rc;
 
-	err = sq_prepare(db, "SELECT doc FROM ", table,
-	    " ORDER BY created, id", &s, eb);
+	err = sq_prepare(db, "SELECT doc FROM ", table, " WHERE (?1 < 0 OR "
+	    "state = ?1) ORDER BY created, id LIMIT ?2 OFFSET ?3", &s, eb);
 	if (err != CORE_OK)
 		return err;
+	sqlite3_bind_int(s, 1, state);
+	sqlite3_bind_int64(s, 2, limit);
+	sqlite3_bind_int64(s, 3, offset);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		err = fn(arg, (const char *)sqlite3_column_text(s, 0));
 		if (err != CORE_OK)
@@ -332,6 +365,28 @@ sq_list(void *h, const char *table, enum core_err (*fn)(void *, const char *),
 	}
 	if (err == CORE_OK && rc != SQLITE_DONE)
 		err = sq_err(db, eb, "list");
+	sqlite3_finalize(s);
+	return err;
+}
+
+static enum core_err
+sq_count(void *h, const char *table, int state, int64_t *n,
+    struct core_errbuf *eb)
+{
+	sqlite3 *db = h;
+	sqlite3_stmt *s = NULL;
+	enum core_err err;
+
+	*n = 0;
+	err = sq_prepare(db, "SELECT COUNT(*) FROM ", table, " WHERE (?1 < 0 "
+	    "OR state = ?1)", &s, eb);
+	if (err != CORE_OK)
+		return err;
+	sqlite3_bind_int(s, 1, state);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		*n = sqlite3_column_int64(s, 0);
+	else
+		err = sq_err(db, eb, "count");
 	sqlite3_finalize(s);
 	return err;
 }
@@ -358,7 +413,7 @@ sq_close(void *h)
 }
 
 static const struct manager_store_ops sqlite_ops = {
-	sq_put, sq_get, sq_del, sq_list, sq_version, sq_close,
+	sq_put, sq_get, sq_del, sq_list, sq_count, sq_version, sq_close,
 };
 
 enum core_err
@@ -398,7 +453,7 @@ manager_store_open_sqlite(const char *path, struct manager_store **out,
 		snprintf(sql, sizeof(sql), "INSERT INTO schema_migrations "
 		    "VALUES (%d, %lld)", i + 1, (long long)core_wall_ns());
 		if ((err = sq_exec(db, "BEGIN IMMEDIATE", eb)) ||
-		    (err = sq_exec(db, manager_store_migrations[i], eb)) ||
+		    (err = sq_exec(db, sqlite_migrations[i], eb)) ||
 		    (err = sq_exec(db, sql, eb)) ||
 		    (err = sq_exec(db, "COMMIT", eb))) {
 			sq_exec(db, "ROLLBACK", NULL);

@@ -15,6 +15,20 @@
 
 #define PG_MIGRATION_LOCK 7070707
 
+/* Migration i brings the schema to version i + 1 (same as SQLite's). */
+static const char *const pg_migrations[MANAGER_SCHEMA_VERSION] = {
+	"CREATE TABLE tasks (id TEXT PRIMARY KEY, created BIGINT NOT NULL, "
+	"doc TEXT NOT NULL);"
+	"CREATE TABLE proplets (id TEXT PRIMARY KEY, created BIGINT NOT NULL, "
+	"doc TEXT NOT NULL);",
+	"CREATE INDEX tasks_created ON tasks (created, id);"
+	"CREATE INDEX proplets_created ON proplets (created, id);",
+	"ALTER TABLE tasks ADD COLUMN state INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE tasks SET state = COALESCE((doc::jsonb->>'state')::int, 0);"
+	"CREATE INDEX tasks_state ON tasks (state);"
+	"ALTER TABLE proplets ADD COLUMN state INTEGER NOT NULL DEFAULT 0;",
+};
+
 /* Notices (e.g. "relation exists, skipping") are not ours to print. */
 static void
 pg_notice(void *arg, const char *msg)
@@ -50,21 +64,23 @@ pg_cmd(PGconn *db, const char *sql, struct core_errbuf *eb)
 
 static enum core_err
 pg_put(void *h, const char *table, const char *id, int64_t created_ns,
-    const char *doc, struct core_errbuf *eb)
+    int state, const char *doc, struct core_errbuf *eb)
 {
-	char sql[256], created[32];
-	const char *params[3];
+	char sql[256], created[32], st[16];
+	const char *params[4];
 	enum core_err err = CORE_OK;
 	PGresult *r;
 
-	snprintf(sql, sizeof(sql), "INSERT INTO %s (id, created, doc) VALUES "
-	    "($1, $2, $3) ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc",
-	    table);
+	snprintf(sql, sizeof(sql), "INSERT INTO %s (id, created, state, doc) "
+	    "VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO UPDATE SET "
+	    "doc = EXCLUDED.doc, state = EXCLUDED.state", table);
 	snprintf(created, sizeof(created), "%lld", (long long)created_ns);
+	snprintf(st, sizeof(st), "%d", state);
 	params[0] = id;
 	params[1] = created;
-	params[2] = doc;
-	r = PQexecParams(h, sql, 3, NULL, params, NULL, NULL, 0);
+	params[2] = st;
+	params[3] = doc;
+	r = PQexecParams(h, sql, 4, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK)
 		err = pg_result_err(h, r, eb, "write");
 	PQclear(r);
@@ -117,17 +133,26 @@ pg_del(void *h, const char *table, const char *id, struct core_errbuf *eb)
 }
 
 static enum core_err
-pg_list(void *h, const char *table, enum core_err (*fn)(void *, const char *),
-    void *arg, struct core_errbuf *eb)
+pg_list(void *h, const char *table, int state, int64_t offset, int64_t limit,
+    enum core_err (*fn)(void *, const char *), void *arg,
+    struct core_errbuf *eb)
 {
-	char sql[128];
+	char sql[192], st[16], off[32], lim[32];
+	const char *params[3];
 	enum core_err err = CORE_OK;
 	PGresult *r;
 	int i, n;
 
-	snprintf(sql, sizeof(sql), "SELECT doc FROM %s ORDER BY created, id",
-	    table);
-	r = PQexec(h, sql);
+	snprintf(sql, sizeof(sql), "SELECT doc FROM %s WHERE ($1::int < 0 OR "
+	    "state = $1::int) ORDER BY created, id LIMIT $3::bigint OFFSET "
+	    "$2::bigint", table);
+	snprintf(st, sizeof(st), "%d", state);
+	snprintf(off, sizeof(off), "%lld", (long long)offset);
+	snprintf(lim, sizeof(lim), "%lld", (long long)limit);
+	params[0] = st;
+	params[1] = off;
+	params[2] = limit < 0 ? NULL : lim;  /* LIMIT NULL: no limit */
+	r = PQexecParams(h, sql, 3, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		err = pg_result_err(h, r, eb, "list");
 		goto out;
@@ -136,6 +161,28 @@ pg_list(void *h, const char *table, enum core_err (*fn)(void *, const char *),
 	for (i = 0; i < n && err == CORE_OK; i++)
 		err = fn(arg, PQgetvalue(r, i, 0));
 out:
+	PQclear(r);
+	return err;
+}
+
+static enum core_err
+pg_count(void *h, const char *table, int state, int64_t *n,
+    struct core_errbuf *eb)
+{
+	char sql[128], st[16];
+	const char *params[1] = { st };
+	enum core_err err = CORE_OK;
+	PGresult *r;
+
+	*n = 0;
+	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM %s WHERE ($1::int < 0 "
+	    "OR state = $1::int)", table);
+	snprintf(st, sizeof(st), "%d", state);
+	r = PQexecParams(h, sql, 1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+		err = pg_result_err(h, r, eb, "count");
+	else
+		*n = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
 	PQclear(r);
 	return err;
 }
@@ -160,7 +207,7 @@ pg_close(void *h)
 }
 
 static const struct manager_store_ops pg_ops = {
-	pg_put, pg_get, pg_del, pg_list, pg_version, pg_close,
+	pg_put, pg_get, pg_del, pg_list, pg_count, pg_version, pg_close,
 };
 
 enum core_err
@@ -204,7 +251,7 @@ manager_store_open_pg(const char *conninfo, struct manager_store **out,
 	for (i = v; i < MANAGER_SCHEMA_VERSION; i++) {
 		snprintf(sql, sizeof(sql), "INSERT INTO schema_migrations "
 		    "VALUES (%d, %lld)", i + 1, (long long)core_wall_ns());
-		if ((err = pg_cmd(db, manager_store_migrations[i], eb)) ||
+		if ((err = pg_cmd(db, pg_migrations[i], eb)) ||
 		    (err = pg_cmd(db, sql, eb))) {
 			core_errbuf_prefix(eb, "migration to schema %d", i + 1);
 			goto rollback;

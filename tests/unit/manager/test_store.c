@@ -187,6 +187,105 @@ test_sqlite_wal_and_newer_schema(void **state)
 }
 
 static void
+test_query_and_count(void **state)
+{
+	struct manager_store *st = open_store("query.db");
+	struct core_errbuf eb;
+	json_t *d, *docs = NULL;
+	char id[CORE_UUID_STR_LEN + 1];
+	int64_t total = -1, n = -1;
+	int i;
+
+	(void)state;
+	wipe(st);
+	for (i = 0; i < 10; i++) {
+		snprintf(id, sizeof(id), "%08d-0000-4000-8000-000000000000", i);
+		d = json_pack("{ss,si}", "id", id, "state", i % 3);
+		assert_int_equal(manager_store_put(st, MANAGER_KIND_TASK, id,
+		    1000 + i, d, &eb), CORE_OK);
+		json_decref(d);
+	}
+	assert_int_equal(manager_store_query(st, MANAGER_KIND_TASK, -1, 2, 3,
+	    &docs, &total, &eb), CORE_OK);
+	assert_int_equal(total, 10);
+	assert_int_equal(json_array_size(docs), 3);
+	assert_string_equal(json_string_value(json_object_get(
+	    json_array_get(docs, 0), "id")), "00000002-0000-4000-8000-000000000000");
+	json_decref(docs);
+	assert_int_equal(manager_store_query(st, MANAGER_KIND_TASK, 1, 0, -1,
+	    &docs, &total, &eb), CORE_OK);
+	assert_int_equal(total, 3);  /* 1, 4, 7 */
+	assert_int_equal(json_array_size(docs), 3);
+	json_decref(docs);
+	assert_int_equal(manager_store_query(st, MANAGER_KIND_TASK, -1, 50, 10,
+	    &docs, &total, &eb), CORE_OK);
+	assert_int_equal(json_array_size(docs), 0);
+	json_decref(docs);
+	/* A state change moves the document between selections. */
+	d = json_pack("{ss,si}", "id", "00000001-0000-4000-8000-000000000000",
+	    "state", 2);
+	assert_int_equal(manager_store_put(st, MANAGER_KIND_TASK,
+	    "00000001-0000-4000-8000-000000000000", 0, d, &eb), CORE_OK);
+	json_decref(d);
+	assert_int_equal(manager_store_count(st, MANAGER_KIND_TASK, 1, &n, &eb),
+	    CORE_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(manager_store_count(st, MANAGER_KIND_TASK, 2, &n, &eb),
+	    CORE_OK);
+	assert_int_equal(n, 4);
+	assert_int_equal(manager_store_count(st, MANAGER_KIND_PROPLET, -1, &n,
+	    &eb), CORE_OK);
+	assert_int_equal(n, 0);
+	wipe(st);
+	manager_store_free(st);
+}
+
+/* A version-2 database (before the state column) is migrated and its
+ * documents' states are back-filled. */
+static void
+test_sqlite_migrates_v2(void **state)
+{
+	struct manager_store *st = NULL;
+	struct core_errbuf eb;
+	json_t *docs = NULL;
+	sqlite3 *db = NULL;
+	char *path;
+
+	(void)state;
+	if (pg_conninfo() != NULL)
+		skip();
+	path = core_path_join(tmpdir, "v2.db");
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+	    "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, "
+	    "applied_at BIGINT NOT NULL);"
+	    "INSERT INTO schema_migrations VALUES (1, 0), (2, 0);"
+	    "CREATE TABLE tasks (id TEXT PRIMARY KEY, created BIGINT NOT NULL, "
+	    "doc TEXT NOT NULL);"
+	    "CREATE TABLE proplets (id TEXT PRIMARY KEY, created BIGINT NOT "
+	    "NULL, doc TEXT NOT NULL);"
+	    "CREATE INDEX tasks_created ON tasks (created, id);"
+	    "CREATE INDEX proplets_created ON proplets (created, id);"
+	    "INSERT INTO tasks VALUES ('50000000-0000-4000-8000-000000000005', 1,"
+	    " '{\"id\":\"50000000-0000-4000-8000-000000000005\",\"state\":2}');"
+	    "INSERT INTO tasks VALUES ('60000000-0000-4000-8000-000000000006', 2,"
+	    " '{\"id\":\"60000000-0000-4000-8000-000000000006\",\"state\":3}');",
+	    NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(manager_store_open_sqlite(path, &st, &eb), CORE_OK);
+	assert_int_equal(manager_store_schema_version(st), 3);
+	assert_int_equal(manager_store_query(st, MANAGER_KIND_TASK, 2, 0, -1,
+	    &docs, NULL, &eb), CORE_OK);
+	assert_int_equal(json_array_size(docs), 1);
+	assert_string_equal(json_string_value(json_object_get(
+	    json_array_get(docs, 0), "id")),
+	    "50000000-0000-4000-8000-000000000005");
+	json_decref(docs);
+	manager_store_free(st);
+	free(path);
+}
+
+static void
 test_open_errors(void **state)
 {
 	struct manager_store *st = NULL;
@@ -236,6 +335,8 @@ main(void)
 		cmocka_unit_test(test_crud_and_order),
 		cmocka_unit_test(test_persists_across_reopen),
 		cmocka_unit_test(test_sqlite_wal_and_newer_schema),
+		cmocka_unit_test(test_query_and_count),
+		cmocka_unit_test(test_sqlite_migrates_v2),
 		cmocka_unit_test(test_open_errors),
 	};
 
