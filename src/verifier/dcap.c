@@ -1226,6 +1226,7 @@ dcap_pck_claims(json_t *o, const struct dcap_pck_ext *x)
 
 enum core_err
 vrf_dcap_verify(enum tee_kind kind, const uint8_t *p, size_t n,
+    const uint8_t *ccel, size_t ccel_len,
     const uint8_t *expected_rd, size_t expected_len,
     const struct verifier_opts *opts, json_t **claims,
     struct core_errbuf *eb)
@@ -1345,6 +1346,36 @@ vrf_dcap_verify(enum tee_kind kind, const uint8_t *p, size_t n,
 	if (!dcap_pck_claims(c, &x)) {
 		err = core_errf(eb, CORE_ERR_NOMEM, "claims");
 		goto out;
+	}
+
+	/* The CC event log, when the evidence carries one. */
+	if (kind == TEE_TDX && ccel != NULL && ccel_len > 0) {
+		uint8_t rt[4][48];
+		size_t nev = 0;
+		json_t *ev;
+
+		err = vrf_ccel_replay(ccel, ccel_len, rt, &nev, eb);
+		if (err != CORE_OK)
+			goto out;
+		for (int i = 0; i < 3; i++) {
+			if (CRYPTO_memcmp(rt[i], q.body + 0x148 + 48 * i,
+			    48) != 0) {
+				err = core_errf(eb, CORE_ERR_AUTH,
+				    "cc_eventlog: replaying the log does not "
+				    "reproduce RTMR%d", i);
+				goto out;
+			}
+		}
+		ev = json_pack("{s:I,s:b}", "events", (json_int_t)nev,
+		    "rtmr3_matches",
+		    CRYPTO_memcmp(rt[3], q.body + 0x1D8, 48) == 0);
+		if (ev == NULL || json_object_set_new(c, "cc_eventlog", ev)) {
+			err = core_errf(eb, CORE_ERR_NOMEM, "claims");
+			goto out;
+		}
+		vrf_set_str(ver, "cc_eventlog", "ok");
+	} else if (kind == TEE_TDX) {
+		vrf_set_str(ver, "cc_eventlog", "not provided");
 	}
 
 	/* Collateral (optional). */

@@ -31,6 +31,8 @@ struct vrf_input {
 	size_t n;
 	uint8_t snp[VRF_SNP_REPORT_LEN];
 	struct vrf_snp_certs certs;
+	uint8_t *ccel;        /* owned: decoded TDX cc_eventlog, or NULL */
+	size_t ccel_len;
 	uint8_t *cert_bufs[8]; /* owned DER buffers from cert_chain */
 	size_t ncert_bufs;
 };
@@ -40,6 +42,7 @@ vrf_input_cleanup(struct vrf_input *in)
 {
 	json_decref(in->doc);
 	free(in->bin);
+	free(in->ccel);
 	for (size_t i = 0; i < in->ncert_bufs; i++)
 		free(in->cert_bufs[i]);
 }
@@ -174,6 +177,25 @@ vrf_input_load(enum tee_kind kind, const uint8_t *ev, size_t n,
 			break;
 		}
 		in->p = in->bin;
+		if (kind == TEE_TDX) {
+			const json_t *el = json_object_get(in->doc,
+			    "cc_eventlog");
+
+			if (el != NULL && !json_is_null(el) &&
+			    !json_is_string(el)) {
+				err = core_errf(eb, CORE_ERR_INVALID,
+				    "cc_eventlog must be a base64 string or "
+				    "null");
+				break;
+			}
+			if (json_is_string(el) &&
+			    (err = core_b64_decode(json_string_value(el),
+			    json_string_length(el), &in->ccel, &in->ccel_len,
+			    eb)) != CORE_OK) {
+				core_errbuf_prefix(eb, "cc_eventlog");
+				break;
+			}
+		}
 		break;
 	}
 	case TEE_SNP: {
@@ -289,7 +311,8 @@ verifier_verify(enum tee_kind kind, const uint8_t *evidence,
 		break;
 	case TEE_TDX:
 	case TEE_SGX:
-		err = vrf_dcap_verify(kind, in.p, in.n, expected_report_data,
+		err = vrf_dcap_verify(kind, in.p, in.n, in.ccel, in.ccel_len,
+		    expected_report_data,
 		    expected_len, opts, claims, eb);
 		break;
 	case TEE_SNP:

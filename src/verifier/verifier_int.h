@@ -110,10 +110,19 @@ struct dcap_pck_ext {
 /* Per-format entry points (raw binary). */
 enum core_err vrf_dcap_parse(enum tee_kind kind, const uint8_t *p, size_t n,
     json_t **claims, struct core_errbuf *eb);
+/* ccel: the TDX CC event log (or NULL), replayed against RTMR0..2. */
 enum core_err vrf_dcap_verify(enum tee_kind kind, const uint8_t *p,
-    size_t n, const uint8_t *expected_rd, size_t expected_len,
+    size_t n, const uint8_t *ccel, size_t ccel_len,
+    const uint8_t *expected_rd, size_t expected_len,
     const struct verifier_opts *opts, json_t **claims,
     struct core_errbuf *eb);
+
+/*
+ * Replays a CCEL (TCG2 crypto-agile log, MR index 1..4 = RTMR0..3) with
+ * SHA-384 from zero registers. *nevents counts the event records.
+ */
+enum core_err vrf_ccel_replay(const uint8_t *p, size_t n,
+    uint8_t rtmr[4][48], size_t *nevents, struct core_errbuf *eb);
 
 enum core_err vrf_snp_parse(const uint8_t *report, size_t n, json_t **claims,
     struct core_errbuf *eb);

@@ -580,7 +580,22 @@ test_attest_tdx_configfs(void **state)
 	    CORE_OK);
 	assert_memory_equal(tsm.inblob, rd, 64);
 	assert_non_null(strstr(ev, "\"cc_eventlog\":\"ZXZlbnQtbG9n\""));
-	/* The evidence JSON is what the verifier takes. */
+	/* That is no TCG event log: the verifier says so. */
+	assert_int_equal(verifier_verify(TEE_TDX, (uint8_t *)ev, strlen(ev),
+	    NULL, 0, &vo, &claims, &eb), CORE_ERR_INVALID);
+	assert_non_null(strstr(eb.msg, "cc_eventlog"));
+	free(ev);
+	ev = NULL;
+	/* Without a CCEL the evidence JSON verifies as is. */
+	{
+		char *ccel = rp("/sys/firmware/acpi/tables/data/CCEL");
+
+		assert_int_equal(unlink(ccel), 0);
+		free(ccel);
+	}
+	assert_int_equal(tee_attester_evidence(TEE_TDX, rd, 64, &o, &ev, &eb),
+	    CORE_OK);
+	assert_non_null(strstr(ev, "\"cc_eventlog\":null"));
 	assert_int_equal(verifier_verify(TEE_TDX, (uint8_t *)ev, strlen(ev),
 	    NULL, 0, &vo, &claims, &eb), CORE_OK);
 	json_decref(claims);

@@ -539,6 +539,182 @@ test_tdx_v5_layout(void **state)
 	free(q);
 }
 
+/* ---- CC event log ----------------------------------------------------- */
+
+struct ccel_buf {
+	uint8_t b[2048];
+	size_t n;
+};
+
+static void
+cb_put(struct ccel_buf *c, const void *p, size_t n)
+{
+	assert_true(c->n + n <= sizeof(c->b));
+	memcpy(c->b + c->n, p, n);
+	c->n += n;
+}
+
+static void
+cb_u32(struct ccel_buf *c, uint32_t v)
+{
+	uint8_t b[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16),
+		(uint8_t)(v >> 24) };
+
+	cb_put(c, b, 4);
+}
+
+static void
+cb_u16(struct ccel_buf *c, uint16_t v)
+{
+	uint8_t b[2] = { (uint8_t)v, (uint8_t)(v >> 8) };
+
+	cb_put(c, b, 2);
+}
+
+/* Spec ID event declaring SHA-1 and SHA-384. */
+static void
+cb_header(struct ccel_buf *c)
+{
+	static const uint8_t zero20[20] = { 0 };
+	static const char sig[16] = "Spec ID Event03";
+	uint8_t mid[8] = { 0, 0, 0, 0, 0, 2, 0, 2 };
+
+	cb_u32(c, 0);
+	cb_u32(c, 3); /* EV_NO_ACTION */
+	cb_put(c, zero20, 20);
+	cb_u32(c, 16 + 8 + 4 + 8 + 1);
+	cb_put(c, sig, 16);
+	cb_put(c, mid, 8);
+	cb_u32(c, 2);
+	cb_u16(c, 0x0004);
+	cb_u16(c, 20);
+	cb_u16(c, 0x000C);
+	cb_u16(c, 48);
+	cb_put(c, "", 1); /* vendorInfoSize 0 */
+}
+
+static void
+cb_event(struct ccel_buf *c, uint32_t mr, uint32_t type, uint8_t fill,
+    bool with_sha384)
+{
+	uint8_t d1[20], d384[48];
+
+	memset(d1, fill, sizeof(d1));
+	memset(d384, fill, sizeof(d384));
+	cb_u32(c, mr);
+	cb_u32(c, type);
+	cb_u32(c, with_sha384 ? 2 : 1);
+	cb_u16(c, 0x0004);
+	cb_put(c, d1, 20);
+	if (with_sha384) {
+		cb_u16(c, 0x000C);
+		cb_put(c, d384, 48);
+	}
+	cb_u32(c, 4);
+	cb_put(c, "data", 4);
+}
+
+static void
+extend_expected(uint8_t mr[48], uint8_t fill)
+{
+	uint8_t buf[96];
+	unsigned int len = 0;
+
+	memcpy(buf, mr, 48);
+	memset(buf + 48, fill, 48);
+	assert_int_equal(EVP_Digest(buf, 96, mr, &len, EVP_sha384(), NULL), 1);
+}
+
+static void
+test_ccel_replay(void **state)
+{
+	struct fix *f = *state;
+	struct ccel_buf c = { .n = 0 };
+	struct core_errbuf eb = { { 0 } };
+	uint8_t rt[4][48], want[4][48];
+	static const uint8_t pad[16] = { 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+		0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF };
+	size_t nev = 0;
+
+	cb_header(&c);
+	cb_event(&c, 1, 0x80000001, 0x11, true);  /* RTMR0 */
+	cb_event(&c, 3, 0x0D, 0x22, true);        /* RTMR2 */
+	cb_event(&c, 2, 3, 0x33, true);           /* EV_NO_ACTION: skipped */
+	cb_event(&c, 0, 0x80000001, 0x44, true);  /* MRTD: skipped */
+	cb_event(&c, 1, 0x80000001, 0x55, true);  /* RTMR0 again */
+	cb_event(&c, 4, 0x0D, 0x66, true);        /* RTMR3 */
+	cb_put(&c, pad, sizeof(pad));
+	memset(want, 0, sizeof(want));
+	extend_expected(want[0], 0x11);
+	extend_expected(want[2], 0x22);
+	extend_expected(want[0], 0x55);
+	extend_expected(want[3], 0x66);
+	assert_int_equal(vrf_ccel_replay(c.b, c.n, rt, &nev, &eb), CORE_OK);
+	assert_int_equal(nev, 6);
+	assert_memory_equal(rt, want, sizeof(want));
+
+	/* Truncated anywhere: an error, or (cut at an event boundary) a
+	 * shorter log whose replay no longer gives the same registers. */
+	for (size_t cut = c.n - sizeof(pad) - 1; cut > 80; cut -= 7) {
+		enum core_err e = vrf_ccel_replay(c.b, cut, rt, &nev, &eb);
+
+		assert_true(e != CORE_OK ||
+		    memcmp(rt, want, sizeof(want)) != 0);
+	}
+	/* An event without a SHA-384 digest, and an MR index beyond RTMR3. */
+	{
+		struct ccel_buf d = { .n = 0 };
+
+		cb_header(&d);
+		cb_event(&d, 1, 0x0D, 0x11, false);
+		core_errbuf_clear(&eb);
+		assert_int_equal(vrf_ccel_replay(d.b, d.n, rt, &nev, &eb),
+		    CORE_ERR_INVALID);
+		assert_non_null(strstr(eb.msg, "SHA-384"));
+		d.n = 0;
+		cb_header(&d);
+		cb_event(&d, 5, 0x0D, 0x11, true);
+		assert_int_equal(vrf_ccel_replay(d.b, d.n, rt, &nev, &eb),
+		    CORE_ERR_INVALID);
+	}
+	/* Not a TCG log at all. */
+	assert_int_equal(vrf_ccel_replay((const uint8_t *)"event-log-event-log-"
+	    "event-log-xxxx", 34, rt, &nev, &eb), CORE_ERR_INVALID);
+
+	/* In evidence: a log that does not reproduce the quote's RTMRs. */
+	{
+		struct verifier_opts o = { .check_time = T_PINNED };
+		char *q64 = core_b64_encode(f->tdx, f->tdx_len);
+		char *l64 = core_b64_encode(c.b, c.n);
+		json_t *ev = json_pack("{s:s,s:s}", "cc_eventlog", l64, "quote",
+		    q64), *cl = NULL;
+		char *txt = core_json_dumps(ev);
+
+		core_errbuf_clear(&eb);
+		assert_int_equal(verifier_verify(TEE_TDX, (uint8_t *)txt,
+		    strlen(txt), f->tdx_rd, 64, &o, &cl, &eb), CORE_ERR_AUTH);
+		assert_non_null(strstr(eb.msg, "reproduce RTMR0"));
+		free(txt);
+		/* An empty string counts as no log. */
+		json_object_set_new(ev, "cc_eventlog", json_string(""));
+		txt = core_json_dumps(ev);
+		assert_int_equal(verifier_verify(TEE_TDX, (uint8_t *)txt,
+		    strlen(txt), f->tdx_rd, 64, &o, &cl, &eb), CORE_OK);
+		assert_string_equal(claim_str(json_object_get(cl,
+		    "verification"), "cc_eventlog"), "not provided");
+		json_decref(cl);
+		free(txt);
+		json_object_set_new(ev, "cc_eventlog", json_integer(3));
+		txt = core_json_dumps(ev);
+		assert_int_equal(verifier_verify(TEE_TDX, (uint8_t *)txt,
+		    strlen(txt), f->tdx_rd, 64, &o, &cl, &eb), CORE_ERR_INVALID);
+		free(txt);
+		json_decref(ev);
+		free(q64);
+		free(l64);
+	}
+}
+
 /* ---- SNP -------------------------------------------------------------- */
 
 static void
@@ -1241,6 +1417,7 @@ main(void)
 		cmocka_unit_test(test_tdx_collateral),
 		cmocka_unit_test(test_tdx_init_data),
 		cmocka_unit_test(test_tdx_v5_layout),
+		cmocka_unit_test(test_ccel_replay),
 		cmocka_unit_test(test_snp_verifies_debug_reported),
 		cmocka_unit_test(test_snp_bit_flips),
 		cmocka_unit_test(test_snp_bad_inputs),
