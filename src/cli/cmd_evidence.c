@@ -24,6 +24,7 @@ static const char ev_usage[] =
     "                                 [--vcek FILE] [--collateral DIR]\n"
     "                                 [--report-data HEX] [--at RFC3339]\n"
     "                                 [--init-data HEX] [--allow-debug]\n"
+    "                                 [--max-vmpl N]\n"
     "\n"
     "collect: report data is at most 64 bytes (zero-padded for hardware\n"
     "  TEEs); the TEE is detected unless --tee is given.\n"
@@ -149,6 +150,7 @@ ev_verify(int argc, char **argv)
 		{ "at", required_argument, NULL, 'a' },
 		{ "init-data", required_argument, NULL, 'i' },
 		{ "allow-debug", no_argument, NULL, 'D' },
+		{ "max-vmpl", required_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -202,6 +204,11 @@ ev_verify(int argc, char **argv)
 			break;
 		case 'D':
 			vo.allow_debug = true;
+			break;
+		case 'V':
+			if (core_parse_int(optarg, 0, 3, &ns) != CORE_OK)
+				return ev_usage_err("--max-vmpl: want 0..3");
+			vo.max_vmpl = (unsigned)ns;
 			break;
 		case 'h':
 			fputs(ev_usage, stdout);

@@ -610,6 +610,24 @@ out:
 	return err;
 }
 
+/* The policy checks on an authentic report: VMPL and DEBUG. */
+STATIC enum core_err
+snp_check_policy(const uint8_t *r, const struct verifier_opts *opts,
+    struct core_errbuf *eb)
+{
+	unsigned max = opts != NULL ? opts->max_vmpl : 0;
+
+	if (vrf_le32(r + 0x30) > max)
+		return core_errf(eb, CORE_ERR_PERM,
+		    "policy: report VMPL %u is above the accepted %u",
+		    vrf_le32(r + 0x30), max);
+	if (((vrf_le64(r + 0x08) >> 19) & 1) &&
+	    (opts == NULL || !opts->allow_debug))
+		return core_errf(eb, CORE_ERR_PERM,
+		    "policy: guest policy has DEBUG set");
+	return CORE_OK;
+}
+
 enum core_err
 vrf_snp_verify(const uint8_t *r, size_t n, const struct vrf_snp_certs *certs,
     const uint8_t *expected_rd, size_t expected_len,
@@ -726,13 +744,7 @@ vrf_snp_verify(const uint8_t *r, size_t n, const struct vrf_snp_certs *certs,
 			goto out;
 		vrf_set_str(ver, "init_data", "ok");
 	}
-	if (((vrf_le64(r + 0x08) >> 19) & 1) &&
-	    (opts == NULL || !opts->allow_debug)) {
-		err = core_errf(eb, CORE_ERR_PERM,
-		    "policy: guest policy has DEBUG set");
-		goto out;
-	}
-	err = CORE_OK;
+	err = snp_check_policy(r, opts, eb);
 out:
 	if (c != NULL && ver != NULL) {
 		json_object_set_new(c, "verification", ver);

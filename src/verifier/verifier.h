@@ -54,6 +54,11 @@ struct verifier_opts {
 	/* Accept evidence with the debug bit set (default: reject). */
 	bool allow_debug;
 	/*
+	 * SNP: highest VMPL accepted in the report (default 0, as Trustee;
+	 * raise it for guests that request reports from a higher VMPL).
+	 */
+	unsigned int max_vmpl;
+	/*
 	 * Optional init-data digest: compared (constant time, zero-padded) with
 	 * TDX mr_config_id (<= 48 bytes) or SNP host_data (<= 32 bytes); longer
 	 * values are rejected. NULL = not checked. Borrowed.

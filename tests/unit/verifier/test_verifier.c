@@ -32,6 +32,8 @@ enum core_err dcap_qe_identity(enum tee_kind kind, const struct dcap_quote *q,
     const json_t *idn, json_t *tcb, struct core_errbuf *eb);
 enum core_err snp_check_crl(const uint8_t *p, size_t n, X509 *ark,
     X509 *ask, int64_t t, struct core_errbuf *eb);
+enum core_err snp_check_policy(const uint8_t *r,
+    const struct verifier_opts *opts, struct core_errbuf *eb);
 bool dcap_json_member_span(const char *s, size_t n, const char *key,
     size_t *start, size_t *len);
 
@@ -850,6 +852,40 @@ test_snp_bad_inputs(void **state)
 	assert_non_null(strstr(eb.msg, "vcek chain"));
 	assert_non_null(strstr(eb.msg, "expired"));
 	assert_null(c);
+
+	/* A report from VMPL 1 is refused unless max_vmpl allows it; the
+	 * signature then fails because the field is signed. */
+	{
+		uint8_t *v1 = malloc(f->snp_len);
+
+		memcpy(v1, f->snp, f->snp_len);
+		v1[0x30] = 1;
+		o = snp_opts(f, T_PINNED, true);
+		assert_int_equal(verifier_verify(TEE_SNP, v1, f->snp_len,
+		    f->snp_rd, 64, &o, &c, &eb), CORE_ERR_AUTH);
+		assert_int_equal(verifier_parse(TEE_SNP, v1, f->snp_len, &c,
+		    &eb), CORE_OK);
+		assert_int_equal(json_integer_value(json_object_get(c, "vmpl")),
+		    1);
+		json_decref(c);
+		/* The policy step itself. */
+		o.allow_debug = false;
+		core_errbuf_clear(&eb);
+		assert_int_equal(snp_check_policy(v1, &o, &eb), CORE_ERR_PERM);
+		assert_non_null(strstr(eb.msg, "VMPL 1"));
+		o.max_vmpl = 1;
+		core_errbuf_clear(&eb);
+		assert_int_equal(snp_check_policy(v1, &o, &eb), CORE_ERR_PERM);
+		assert_non_null(strstr(eb.msg, "DEBUG"));
+		o.allow_debug = true;
+		assert_int_equal(snp_check_policy(v1, &o, &eb), CORE_OK);
+		v1[0x0A] &= (uint8_t)~0x08; /* clear DEBUG (policy bit 19) */
+		o.allow_debug = false;
+		assert_int_equal(snp_check_policy(v1, &o, &eb), CORE_OK);
+		assert_int_equal(snp_check_policy(v1, NULL, &eb),
+		    CORE_ERR_PERM);
+		free(v1);
+	}
 
 	/* No VCEK at all. */
 	o = snp_opts(f, T_PINNED, true);
