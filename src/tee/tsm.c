@@ -303,6 +303,16 @@ tee_tsm_report_cleanup(struct tee_tsm_report *r)
 	memset(r, 0, sizeof(*r));
 }
 
+static bool
+tsm_has_attr(const char *entry, const char *attr)
+{
+	char *p = core_path_join(entry, attr);
+	bool ok = p != NULL && core_fs_exists(p);
+
+	free(p);
+	return ok;
+}
+
 /* One attempt of the section 2 procedure inside an existing entry. */
 static enum core_err
 tsm_attempt(const char *entry, const char *want_provider,
@@ -323,9 +333,31 @@ tsm_attempt(const char *entry, const char *want_provider,
 		    want_provider);
 	if ((err = tsm_read_generation(entry, &g0, eb)))
 		return err;
-	if (vmpl >= 0 && strcmp(out->provider, "sev_guest") == 0) {
-		char lvl[16];
+	if (vmpl >= 0 && strcmp(out->provider, "sev_guest") == 0 &&
+	    !tsm_has_attr(entry, "privlevel")) {
+		/* Kernels before privlevel existed report at VMPL 0 only. */
+		if (vmpl > 0)
+			return core_errf(eb, CORE_ERR_UNSUPPORTED,
+			    "configfs-tsm: no privlevel attribute for VMPL %d",
+			    vmpl);
+	} else if (vmpl >= 0 && strcmp(out->provider, "sev_guest") == 0) {
+		char lvl[16], floor_txt[16];
+		int64_t floor = 0;
 
+		if (tsm_has_attr(entry, "privlevel_floor")) {
+			if ((err = tsm_read_text(entry, "privlevel_floor",
+			    floor_txt, sizeof(floor_txt), eb)))
+				return err;
+			if (core_parse_int(floor_txt, 0, 3, &floor) != CORE_OK)
+				return core_errf(eb, CORE_ERR_INVALID,
+				    "configfs-tsm: privlevel_floor \"%s\"",
+				    floor_txt);
+			if (vmpl < floor)
+				return core_errf(eb, CORE_ERR_INVALID,
+				    "configfs-tsm: VMPL %d is below "
+				    "privlevel_floor %lld", vmpl,
+				    (long long)floor);
+		}
 		snprintf(lvl, sizeof(lvl), "%d", vmpl);
 		if ((err = tsm_write_attr(entry, "privlevel", lvl, strlen(lvl),
 		    eb)))

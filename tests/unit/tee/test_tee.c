@@ -389,6 +389,8 @@ struct fake_tsm {
 	int busy_errno;
 	bool bump_on_outblob;  /* a concurrent writer during the read */
 	int mkdirs;
+	const char *floor;     /* privlevel_floor content, or NULL */
+	bool no_privlevel;     /* an older kernel */
 	char privlevel[8];
 	uint8_t inblob[64];
 	char entry[512];
@@ -444,7 +446,11 @@ fake_event(const char *entry, const char *event)
 		put(entry, "inblob", "", 0);
 		put(entry, "outblob", "", 0);
 		if (strcmp(tsm.provider, "sev_guest\n") == 0) {
-			put(entry, "privlevel", "", 0);
+			if (!tsm.no_privlevel)
+				put(entry, "privlevel", "", 0);
+			if (tsm.floor != NULL)
+				put(entry, "privlevel_floor", tsm.floor,
+				    strlen(tsm.floor));
 			put(entry, "auxblob", "", 0);
 		}
 		return;
@@ -772,6 +778,33 @@ test_attest_snp_configfs(void **state)
 	o.vmpl = 4;
 	assert_int_equal(tee_attester_evidence(TEE_SNP, rd, 5, &o, &ev, &eb),
 	    CORE_ERR_INVALID);
+	o.vmpl = 0;
+
+	/* A VMPL below privlevel_floor is refused before any write. */
+	fake_tsm_init("sev_guest\n", rep, rlen);
+	tsm.floor = "1\n";
+	o.vmpl = 0;
+	core_errbuf_clear(&eb);
+	assert_int_equal(tee_attester_evidence(TEE_SNP, rd, 5, &o, &ev, &eb),
+	    CORE_ERR_INVALID);
+	assert_non_null(strstr(eb.msg, "privlevel_floor"));
+	o.vmpl = 1;
+	assert_int_equal(tee_attester_evidence(TEE_SNP, rd, 5, &o, &ev, &eb),
+	    CORE_OK);
+	assert_string_equal(tsm.privlevel, "1");
+	free(ev);
+	ev = NULL;
+	/* An older kernel without privlevel: VMPL 0 works, others do not. */
+	fake_tsm_init("sev_guest\n", rep, rlen);
+	tsm.no_privlevel = true;
+	o.vmpl = 0;
+	assert_int_equal(tee_attester_evidence(TEE_SNP, rd, 5, &o, &ev, &eb),
+	    CORE_OK);
+	free(ev);
+	ev = NULL;
+	o.vmpl = 2;
+	assert_int_equal(tee_attester_evidence(TEE_SNP, rd, 5, &o, &ev, &eb),
+	    CORE_ERR_UNSUPPORTED);
 	o.vmpl = 0;
 
 	/* A short report read. */
