@@ -360,8 +360,9 @@ static enum core_err
 key_decode(const void *p, size_t n, const char *fmt, struct crypto_key **out,
     struct core_errbuf *eb)
 {
-	static const int selections[] = { EVP_PKEY_KEYPAIR,
-		EVP_PKEY_PUBLIC_KEY };
+	OSSL_DECODER_CTX *dctx;
+	const unsigned char *data = p;
+	size_t left = n;
 	EVP_PKEY *pkey = NULL;
 	X509 *cert = NULL;
 
@@ -372,22 +373,15 @@ key_decode(const void *p, size_t n, const char *fmt, struct crypto_key **out,
 		return core_errf(eb, CORE_ERR_TOO_BIG,
 		    "key: input of %zu bytes exceeds %d", n,
 		    CRYPTO_KEY_MAX_LEN);
-	for (size_t i = 0; i < CORE_ARRAY_LEN(selections) && pkey == NULL;
-	    i++) {
-		OSSL_DECODER_CTX *dctx;
-		const unsigned char *data = p;
-		size_t left = n;
-
-		dctx = OSSL_DECODER_CTX_new_for_pkey(&pkey, fmt, NULL, NULL,
-		    selections[i], NULL, NULL);
-		if (dctx == NULL)
-			return crypto_ossl_err(eb, "key decoder");
-		OSSL_DECODER_CTX_set_passphrase_cb(dctx, key_no_passphrase,
-		    NULL);
-		if (OSSL_DECODER_from_data(dctx, &data, &left) != 1)
-			pkey = NULL;
-		OSSL_DECODER_CTX_free(dctx);
-	}
+	/* Selection 0: a private or a public key, in one pass. */
+	dctx = OSSL_DECODER_CTX_new_for_pkey(&pkey, fmt, NULL, NULL, 0, NULL,
+	    NULL);
+	if (dctx == NULL)
+		return crypto_ossl_err(eb, "key decoder");
+	OSSL_DECODER_CTX_set_passphrase_cb(dctx, key_no_passphrase, NULL);
+	if (OSSL_DECODER_from_data(dctx, &data, &left) != 1)
+		pkey = NULL;
+	OSSL_DECODER_CTX_free(dctx);
 	if (pkey == NULL) {
 		/* Maybe an X.509 certificate: use its public key. */
 		if (strcmp(fmt, "PEM") == 0) {
@@ -397,9 +391,9 @@ key_decode(const void *p, size_t n, const char *fmt, struct crypto_key **out,
 				cert = PEM_read_bio_X509(bio, NULL, NULL, NULL);
 			BIO_free(bio);
 		} else {
-			const unsigned char *data = p;
+			const unsigned char *q = p;
 
-			cert = d2i_X509(NULL, &data, (long)n);
+			cert = d2i_X509(NULL, &q, (long)n);
 		}
 		if (cert != NULL)
 			pkey = X509_get_pubkey(cert);

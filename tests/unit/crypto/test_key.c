@@ -169,6 +169,35 @@ test_testdata_pem_forms(void **state)
 }
 
 static void
+test_certificates(void **state)
+{
+	static const struct {
+		const char *file;
+		enum crypto_key_type type;
+	} v[] = {
+		{ "tee/tdx/intel_sgx_root_ca.pem", CRYPTO_KEY_EC_P256 },
+		{ "tee/snp/vcek.der", CRYPTO_KEY_EC_P384 },
+	};
+
+	(void)state;
+	/* A certificate (PEM or DER) loads as its subject public key. */
+	for (size_t i = 0; i < CORE_ARRAY_LEN(v); i++) {
+		struct crypto_key *k = NULL;
+		struct core_errbuf eb;
+		size_t n = 0;
+		char *p = th_testdata(v[i].file, &n);
+
+		core_errbuf_clear(&eb);
+		if (crypto_key_load(p, n, &k, &eb) != CORE_OK)
+			fail_msg("%s: %s", v[i].file, core_errbuf_msg(&eb));
+		assert_int_equal(crypto_key_type(k), v[i].type);
+		assert_false(crypto_key_is_private(k));
+		crypto_key_free(k);
+		free(p);
+	}
+}
+
+static void
 test_jwk_errors(void **state)
 {
 	struct core_errbuf eb;
@@ -393,6 +422,7 @@ main(void)
 		cmocka_unit_test(test_jwk_member_order_and_padding),
 		cmocka_unit_test(test_thumbprints),
 		cmocka_unit_test(test_testdata_pem_forms),
+		cmocka_unit_test(test_certificates),
 		cmocka_unit_test(test_jwk_errors),
 		cmocka_unit_test(test_pem_der_errors),
 		cmocka_unit_test(test_ecdh_agrees),
