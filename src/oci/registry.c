@@ -52,6 +52,8 @@ struct http_resp {
 	char *www_auth;
 	char *content_type;
 	char *dcd;                   /* Docker-Content-Digest */
+	char *range;                 /* Range (upload progress) */
+	char *chunk_min;             /* OCI-Chunk-Min-Length */
 	enum core_err sink_err;
 	struct core_errbuf *eb;
 	const struct http_req *req;
@@ -75,6 +77,8 @@ resp_cleanup(struct http_resp *r)
 	free(r->www_auth);
 	free(r->content_type);
 	free(r->dcd);
+	free(r->range);
+	free(r->chunk_min);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -358,6 +362,8 @@ header_cb(char *buf, size_t size, size_t nitems, void *ud)
 		{ "www-authenticate:", offsetof(struct http_resp, www_auth) },
 		{ "content-type:", offsetof(struct http_resp, content_type) },
 		{ "docker-content-digest:", offsetof(struct http_resp, dcd) },
+		{ "range:", offsetof(struct http_resp, range) },
+		{ "oci-chunk-min-length:", offsetof(struct http_resp, chunk_min) },
 	};
 	size_t i;
 
@@ -366,7 +372,10 @@ header_cb(char *buf, size_t size, size_t nitems, void *ud)
 		free(r->www_auth);
 		free(r->content_type);
 		free(r->dcd);
+		free(r->range);
+		free(r->chunk_min);
 		r->www_auth = r->content_type = r->dcd = NULL;
+		r->range = r->chunk_min = NULL;
 		return n;
 	}
 	for (i = 0; i < CORE_ARRAY_LEN(want); i++) {
@@ -1043,6 +1052,61 @@ with_digest(const char *loc, const char *digest)
 	return u;
 }
 
+/* "0-<end>" => *next = end + 1 (left alone if unparsable). */
+static void
+range_end(const char *r, size_t *next)
+{
+	const char *dash = strchr(r, '-');
+	int64_t end;
+	char buf[32];
+	size_t n;
+
+	if (strncmp(r, "bytes=", 6) == 0)
+		r += 6;
+	if (dash == NULL || strncmp(r, "0-", 2) != 0)
+		return;
+	n = strcspn(dash + 1, " \r\n");
+	if (n == 0 || n >= sizeof(buf))
+		return;
+	memcpy(buf, dash + 1, n);
+	buf[n] = '\0';
+	if (core_parse_int(buf, 0, INT64_MAX - 1, &end) == CORE_OK)
+		*next = (size_t)end + 1;
+}
+
+/* GET <Location> of an upload session: 204 with Range and Location. */
+static enum core_err
+upload_status(struct oci_registry *g, char **loc, size_t *off,
+    struct core_errbuf *eb)
+{
+	struct http_req q;
+	struct http_resp resp;
+	enum core_err err;
+
+	memset(&q, 0, sizeof(q));
+	resp_init(&resp, eb, REG_ERRBODY_MAX);
+	q.method = "GET";
+	q.url = *loc;
+	if ((err = request(g, &q, &resp, true, 0, eb)) != CORE_OK)
+		goto out;
+	*off = 0;
+	if (resp.range != NULL)
+		range_end(resp.range, off);
+	if (resp.location != NULL) {
+		char *nl = abs_location(g, resp.location);
+
+		if (nl == NULL) {
+			err = CORE_ERR_NOMEM;
+			goto out;
+		}
+		free(*loc);
+		*loc = nl;
+	}
+out:
+	resp_cleanup(&resp);
+	return err;
+}
+
 enum core_err
 oci_reg_put_blob(struct oci_registry *g, const char *digest, int64_t size,
     const struct oci_blob_src *src, size_t chunk_bytes,
@@ -1075,7 +1139,16 @@ oci_reg_put_blob(struct oci_registry *g, const char *digest, int64_t size,
 		    resp.status);
 		goto out;
 	}
+	if (chunk_bytes > 0 && resp.chunk_min != NULL) {
+		int64_t mn;
+
+		if (core_parse_int(resp.chunk_min, 1, 1 << 30, &mn) == CORE_OK &&
+		    (size_t)mn > chunk_bytes)
+			chunk_bytes = (size_t)mn;
+	}
 	if (chunk_bytes > 0) {
+		int resyncs = 0;
+
 		while (off < (size_t)size) {
 			size_t n = (size_t)size - off;
 			char range[80];
@@ -1095,9 +1168,21 @@ oci_reg_put_blob(struct oci_registry *g, const char *digest, int64_t size,
 			q.body = src;
 			q.body_off = off;
 			q.body_len = n;
-			if ((err = request(g, &q, &resp, true, 0, eb)) !=
+			if ((err = request(g, &q, &resp, true, 416, eb)) !=
 			    CORE_OK)
 				goto out;
+			if (resp.status == 416) {
+				/* Out of order: ask where the session is. */
+				if (++resyncs > 3) {
+					err = core_errf(eb, CORE_ERR_NET,
+					    "PATCH %s: repeated 416", loc);
+					goto out;
+				}
+				if ((err = upload_status(g, &loc, &off, eb)) !=
+				    CORE_OK)
+					goto out;
+				continue;
+			}
 			if (resp.status != 202 || resp.location == NULL) {
 				err = core_errf(eb, CORE_ERR_NET,
 				    "PATCH chunk at %zu: expected 202 with "
@@ -1110,6 +1195,8 @@ oci_reg_put_blob(struct oci_registry *g, const char *digest, int64_t size,
 				goto out;
 			}
 			off += n;
+			if (resp.range != NULL)
+				range_end(resp.range, &off);
 		}
 	}
 	if ((put = with_digest(loc, digest)) == NULL) {

@@ -20,6 +20,8 @@ MAN = json.dumps({"schemaVersion": 2,
 BLOBS = {dg(CFG): CFG, dg(WASM): WASM}
 TOKENS = set()
 DELETED = []
+SESSIONS = {}   # ok/chunked upload sessions: id -> bytearray
+CHUNKS = {"sizes": [], "resyncs": 0, "committed": []}
 CUTS = {}
 
 class H(BaseHTTPRequestHandler):
@@ -38,10 +40,57 @@ class H(BaseHTTPRequestHandler):
         self.send(401, b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}',
                   extra={"WWW-Authenticate": 'Bearer realm="%s",service="fault.test"%s' % (realm, scope)})
     def do_HEAD(self): self.do_GET()
+    def chunked(self, n):
+        """ok/chunked: a registry that wants 16-byte chunks, answers the
+        first full chunk of a session with 416 (as if its ack was lost),
+        reports progress on GET and checks the digest on PUT."""
+        u = urlparse(self.path)
+        body = self.rfile.read(n) if n else b""
+        if self.headers.get("Authorization") != "Bearer tok-repository:ok/chunked:pull,push":
+            realm = "http://127.0.0.1:%d/token" % self.server.server_port
+            return self.send(401, b"{}", extra={"WWW-Authenticate":
+                'Bearer realm="%s",service="fault.test",scope="repository:ok/chunked:pull,push"' % realm})
+        if self.command == "HEAD":
+            return self.send(404)
+        if "/manifests/" in u.path and self.command == "PUT":
+            return self.send(201, extra={"Docker-Content-Digest": dg(body)})
+        sid = u.path.rsplit("/", 1)[-1]
+        if self.command == "POST":
+            sid = "s%d" % len(SESSIONS)
+            SESSIONS[sid] = bytearray()
+            return self.send(202, extra={"Location": "/v2/ok/chunked/blobs/uploads/" + sid,
+                                         "OCI-Chunk-Min-Length": "16", "Range": "0-0"})
+        buf = SESSIONS.get(sid)
+        if buf is None:
+            return self.send(404, b'{"errors":[{"code":"BLOB_UPLOAD_UNKNOWN"}]}')
+        rng = "0-%d" % (len(buf) - 1 if buf else 0)
+        if self.command == "GET":
+            return self.send(204, extra={"Location": u.path, "Range": rng})
+        if self.command == "PATCH":
+            start = int(self.headers.get("Content-Range", "0-0").split("-")[0])
+            if start != len(buf):
+                return self.send(416)
+            buf += body
+            CHUNKS["sizes"].append(len(body))
+            if len(buf) == 16 and CHUNKS["resyncs"] == 0:
+                CHUNKS["resyncs"] += 1
+                return self.send(416)
+            return self.send(202, extra={"Location": u.path, "Range": "0-%d" % (len(buf) - 1)})
+        if self.command == "PUT":
+            buf += body
+            want = parse_qs(u.query).get("digest", [""])[0]
+            if dg(bytes(buf)) != want:
+                return self.send(400, b'{"errors":[{"code":"DIGEST_INVALID"}]}')
+            CHUNKS["committed"].append(want)
+            return self.send(201, extra={"Location": "/v2/ok/chunked/blobs/" + want})
+        return self.send(405)
+
     def upload(self):
         """err/upload: sessions start, every chunk/commit fails with 500,
         DELETEs of the session are recorded (GET /_deleted)."""
         n = int(self.headers.get("Content-Length") or 0)
+        if self.path.startswith("/v2/ok/chunked/"):
+            return self.chunked(n)
         if n: self.rfile.read(n)
         if self.headers.get("Authorization") != "Bearer tok-repository:err/upload:pull,push":
             realm = "http://127.0.0.1:%d/token" % self.server.server_port
@@ -65,6 +114,10 @@ class H(BaseHTTPRequestHandler):
             tok = "tok-" + q["scope"][0]
             TOKENS.add(tok)
             return self.send(200, json.dumps({"access_token": tok, "expires_in": 300}).encode())
+        if u.path.startswith("/v2/ok/chunked/") and (self.command == "HEAD" or "/uploads/" in u.path):
+            return self.chunked(0)
+        if u.path == "/_chunks":
+            return self.send(200, json.dumps(CHUNKS).encode())
         if u.path == "/_deleted":
             return self.send(200, json.dumps(DELETED).encode())
         if u.path.startswith("/v2/err/upload/blobs/") and self.command == "HEAD":
