@@ -401,6 +401,45 @@ test_ecdh_agrees(void **state)
 }
 
 static void
+test_ecdh_vectors(void **state)
+{
+	/* RFC 7748 §6.1 (X25519) and RFC 7518 App. C (P-256) shared
+	 * secrets. */
+	static const char *const v[][3] = {
+		{ "{\"kty\":\"OKP\",\"crv\":\"X25519\",\"d\":\"dwdtCnMYpX08FsF"
+		  "yUbJmRd9ML4frwJkqsXf7pR25LCo\",\"x\":\"hSDwCYkwp1R0i33ctD73Wg2"
+		  "_Og0mOBr066SpjqqbTmo\"}",
+		  "{\"kty\":\"OKP\",\"crv\":\"X25519\",\"x\":\"3p7bfXt9wbTTW2H"
+		  "C7OQ1Nz-DQ8hbeGdNrfx-FG-IK08\"}",
+		  "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742" },
+		{ "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"gI0GAILBdu7T53ak"
+		  "rFmMyGcsF3n5dO7MmwNBHKW5SV0\",\"y\":\"SLW_xSffzlPWrHEVI30DHM_4"
+		  "egVwt3NQqeUD7nMFpps\",\"d\":\"0_NxaRPUMQoAJt50Gz8YiTr8gRTwyEaC"
+		  "umd-MToTmIo\"}",
+		  "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"weNJy2HscCSM6AEDT"
+		  "Dg04biOvhFhyyWvOHQfeF_PxMQ\",\"y\":\"e8lnCO-AlStT-NJVX-crhB7QRYh"
+		  "iix03illJOVAOyck\"}",
+		  "9e56d91d817135d372834283bf84269cfb316ea3da806a48f6daa7798cfe90c4" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < CORE_ARRAY_LEN(v); i++) {
+		struct crypto_key *a = NULL, *b = NULL;
+		struct secret *z = NULL;
+
+		assert_int_equal(crypto_key_from_jwk_str(v[i][0],
+		    strlen(v[i][0]), &a, NULL), CORE_OK);
+		assert_int_equal(crypto_key_from_jwk_str(v[i][1],
+		    strlen(v[i][1]), &b, NULL), CORE_OK);
+		assert_int_equal(crypto_ecdh(a, b, &z, NULL), CORE_OK);
+		th_assert_hex(z->ptr, z->len, v[i][2]);
+		secret_free(z);
+		crypto_key_free(a);
+		crypto_key_free(b);
+	}
+}
+
+static void
 test_rsa_generate_bounds(void **state)
 {
 	struct crypto_key *k = NULL;
@@ -426,6 +465,7 @@ main(void)
 		cmocka_unit_test(test_jwk_errors),
 		cmocka_unit_test(test_pem_der_errors),
 		cmocka_unit_test(test_ecdh_agrees),
+		cmocka_unit_test(test_ecdh_vectors),
 		cmocka_unit_test(test_rsa_generate_bounds),
 	};
 
