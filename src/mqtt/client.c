@@ -34,6 +34,9 @@ struct mqtt_client {
 	bool started;
 	int last_connack;            /* -1 until the first CONNACK */
 	unsigned connections;
+	pthread_mutex_t log_mu;      /* guards last_error only: libmosquitto
+	                              * logs while we hold mu */
+	char last_error[256];        /* libmosquitto's last error/warning */
 };
 
 static int lib_refs;
@@ -43,6 +46,8 @@ static void client_on_connect(struct mosquitto *m, void *obj, int rc);
 static void client_on_disconnect(struct mosquitto *m, void *obj, int rc);
 static void client_on_message(struct mosquitto *m, void *obj,
     const struct mosquitto_message *msg);
+static void client_on_log(struct mosquitto *m, void *obj, int level,
+    const char *str);
 
 enum core_err
 mqtt_address_parse(const char *address, char **host_out, int *port_out,
@@ -115,6 +120,7 @@ mqtt_client_new(const struct mqtt_config *cfg, mqtt_message_fn on_message,
 	if (c == NULL)
 		return core_errf(eb, CORE_ERR_NOMEM, "out of memory");
 	pthread_mutex_init(&c->mu, NULL);
+	pthread_mutex_init(&c->log_mu, NULL);
 	pthread_cond_init(&c->cv, NULL);
 	c->last_connack = -1;
 	err = mqtt_address_parse(cfg->address, &c->host, &c->port, &tls, eb);
@@ -158,6 +164,7 @@ mqtt_client_new(const struct mqtt_config *cfg, mqtt_message_fn on_message,
 	mosquitto_connect_callback_set(c->mosq, client_on_connect);
 	mosquitto_disconnect_callback_set(c->mosq, client_on_disconnect);
 	mosquitto_message_callback_set(c->mosq, client_on_message);
+	mosquitto_log_callback_set(c->mosq, client_on_log);
 	*out = c;
 	return CORE_OK;
 fail:
@@ -229,6 +236,21 @@ client_on_disconnect(struct mosquitto *m, void *obj, int rc)
 	pthread_mutex_unlock(&c->mu);
 }
 
+/* Keeps libmosquitto's last error text (e.g. a TLS verification failure)
+ * for the connection error message; nothing is printed. */
+static void
+client_on_log(struct mosquitto *m, void *obj, int level, const char *str)
+{
+	struct mqtt_client *c = obj;
+
+	(void)m;
+	if ((level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING)) == 0 || str == NULL)
+		return;
+	pthread_mutex_lock(&c->log_mu);
+	snprintf(c->last_error, sizeof(c->last_error), "%s", str);
+	pthread_mutex_unlock(&c->log_mu);
+}
+
 static void
 client_on_message(struct mosquitto *m, void *obj,
     const struct mosquitto_message *msg)
@@ -246,6 +268,7 @@ mqtt_client_start(struct mqtt_client *c, struct core_errbuf *eb)
 {
 	struct timespec deadline;
 	enum core_err err = CORE_OK;
+	char lasterr[256];
 	int rc;
 
 	rc = mosquitto_connect_async(c->mosq, c->host, c->port, c->keepalive_s);
@@ -271,6 +294,9 @@ mqtt_client_start(struct mqtt_client *c, struct core_errbuf *eb)
 			break;
 	}
 	if (!c->connected) {
+		pthread_mutex_lock(&c->log_mu);
+		snprintf(lasterr, sizeof(lasterr), "%s", c->last_error);
+		pthread_mutex_unlock(&c->log_mu);
 		if (c->last_connack > 0)
 			err = core_errf(eb, CORE_ERR_AUTH,
 			    "MQTT broker %s:%d refused the connection: %s",
@@ -278,8 +304,10 @@ mqtt_client_start(struct mqtt_client *c, struct core_errbuf *eb)
 			    mosquitto_connack_string(c->last_connack));
 		else
 			err = core_errf(eb, CORE_ERR_TIMEOUT,
-			    "MQTT broker %s:%d: no connection within %lld ms",
-			    c->host, c->port, (long long)c->connect_timeout_ms);
+			    "MQTT broker %s:%d: no connection within %lld ms%s%s%s",
+			    c->host, c->port, (long long)c->connect_timeout_ms,
+			    lasterr[0] != '\0' ? " (" : "", lasterr,
+			    lasterr[0] != '\0' ? ")" : "");
 	}
 	pthread_mutex_unlock(&c->mu);
 	return err;
@@ -354,6 +382,7 @@ mqtt_client_free(struct mqtt_client *c)
 		free(c->subs[i]);
 	free(c->host);
 	pthread_cond_destroy(&c->cv);
+	pthread_mutex_destroy(&c->log_mu);
 	pthread_mutex_destroy(&c->mu);
 	free(c);
 }

@@ -18,3 +18,9 @@ if(TARGET propeller-manager AND TARGET propeller)
             $<TARGET_FILE:propeller> $<TARGET_FILE:propeller-manager>
     LABELS manager TIMEOUT 120)
 endif()
+if(TARGET propeller-manager)
+  propeller_integration_test(manager.tls
+    COMMAND ${PROJECT_SOURCE_DIR}/tests/integration/manager_tls.sh
+            $<TARGET_FILE:propeller-manager>
+    LABELS manager TIMEOUT 120)
+endif()
