@@ -23,6 +23,7 @@ DELETED = []
 SESSIONS = {}   # ok/chunked upload sessions: id -> bytearray
 CHUNKS = {"sizes": [], "resyncs": 0, "committed": []}
 CUTS = {}
+CDN = []        # requests that reached /cdn/ (must carry no Authorization)
 
 class H(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -125,7 +126,11 @@ class H(BaseHTTPRequestHandler):
                 return self.send(404)
             return self.upload()
         if u.path.startswith("/cdn/"):
+            CDN.append({"host": self.headers.get("Host", ""),
+                        "authorization": self.headers.get("Authorization")})
             return self.send(200, BLOBS[u.path[5:]], "application/octet-stream")
+        if u.path == "/_cdn":
+            return self.send(200, json.dumps(CDN).encode())
         parts = u.path.split("/")
         if u.path == "/v2/":
             return self.challenge(None)
@@ -173,7 +178,10 @@ class H(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
             return
         if repo == "ok/cdn":
-            return self.send(307, b"", extra={"Location": "/cdn/" + ref})
+            # Another host name for the same loopback server, as registries
+            # redirect blobs to a CDN.
+            return self.send(307, b"", extra={"Location": "http://localhost:%d/cdn/%s"
+                                              % (self.server.server_port, ref)})
         return self.send(200, blob, "application/octet-stream")
 
 srv = ThreadingHTTPServer(("127.0.0.1", 0), H)

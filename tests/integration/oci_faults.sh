@@ -16,7 +16,10 @@ C=(--tls-verify=false --creds bob:pw)
 cmp "$WORK/a.wasm" "$TD/WASM.wasm"
 "$P" image pull "${C[@]}" "$R/ok/cdn:1" "$WORK/b.wasm" >/dev/null
 cmp "$WORK/b.wasm" "$TD/WASM.wasm"
-ok "bearer token auth and redirected blobs"
+curl -s "http://$R/_cdn" >"$WORK/cdn.json"
+jq -e 'length >= 2 and all(.[]; .authorization == null and (.host | startswith("localhost:")))' "$WORK/cdn.json" >/dev/null ||
+	fail "credentials forwarded to the CDN host: $(cat "$WORK/cdn.json")"
+ok "bearer token auth; redirected blobs fetched without forwarding Authorization"
 
 expect_fail() { # name pattern args...
 	local name="$1" pat="$2"
