@@ -13,7 +13,7 @@ PACKAGES=(
   wabt libtcc-dev wasi-libc libclang-rt-14-dev-wasm32 libclang-rt-14-dev
   # real services and peers used by the tests and the demo
   mosquitto mosquitto-clients docker-registry skopeo postgresql
-  nodejs openssl curl jq
+  nodejs openssl curl jq python3
   # checks
   shellcheck clang-format
   # HAL tests: cloud-init schema validation, a real (boot-less) VM image build
