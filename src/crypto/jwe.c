@@ -1253,10 +1253,10 @@ crypto_jwe_decrypt(const void *jwe, size_t n,
     const struct crypto_jwe_dec_opts *o, struct secret **pt_out,
     json_t **header_out, struct core_errbuf *eb)
 {
+	static const struct crypto_jwe_dec_opts no_opts;
 	struct jwe_parsed p;
 	struct core_buf why;
-	size_t max_len = o->max_len != 0 ? o->max_len :
-	    CRYPTO_JOSE_MAX_DEFAULT;
+	size_t max_len;
 	json_t *shared = NULL, *hdr = NULL;
 	enum core_err err, last = CORE_ERR_NOT_FOUND;
 	bool have_real = false, real_set = false;
@@ -1264,6 +1264,9 @@ crypto_jwe_decrypt(const void *jwe, size_t n,
 	*pt_out = NULL;
 	if (header_out != NULL)
 		*header_out = NULL;
+	if (o == NULL)
+		o = &no_opts;
+	max_len = o->max_len != 0 ? o->max_len : CRYPTO_JOSE_MAX_DEFAULT;
 	memset(&p, 0, sizeof(p));
 	core_buf_init(&why, 4096);
 	if (jwe == NULL || n == 0)

@@ -294,18 +294,21 @@ enum core_err
 crypto_jwt_check_claims(const json_t *claims,
     const struct crypto_jwt_opts *o, struct core_errbuf *eb)
 {
-	int64_t now = o->now_s != 0 ? o->now_s : (int64_t)time(NULL);
-	/* Bounded so that now +/- leeway cannot overflow; claim values are
-	 * only ever compared, never used in arithmetic. */
-	int64_t leeway = o->leeway_s > 0 ? (o->leeway_s < JWT_MAX_LEEWAY_S ?
-	    o->leeway_s : JWT_MAX_LEEWAY_S) : 0;
-	int64_t exp = 0, nbf = 0, iat = 0;
+	int64_t now, leeway, exp = 0, nbf = 0, iat = 0;
 	bool has;
 	enum core_err err;
 
 	if (!json_is_object(claims))
 		return core_errf(eb, CORE_ERR_INVALID,
 		    "JWT: claims are not an object");
+	if (o == NULL)
+		return core_errf(eb, CORE_ERR_INVALID,
+		    "JWT: claim-check options required");
+	now = o->now_s != 0 ? o->now_s : (int64_t)time(NULL);
+	/* Bounded so that now +/- leeway cannot overflow; claim values are
+	 * only ever compared, never used in arithmetic. */
+	leeway = o->leeway_s > 0 ? (o->leeway_s < JWT_MAX_LEEWAY_S ?
+	    o->leeway_s : JWT_MAX_LEEWAY_S) : 0;
 	err = jwt_time_claim(claims, "exp", o->require_exp, &has, &exp, eb);
 	if (err != CORE_OK)
 		return err;
@@ -354,6 +357,9 @@ crypto_jwt_verify(const char *token, size_t n, const struct crypto_key *k,
 	*claims_out = NULL;
 	if (header_out != NULL)
 		*header_out = NULL;
+	if (o == NULL)
+		return core_errf(eb, CORE_ERR_INVALID,
+		    "JWT: verification options (alg allow-list) required");
 	err = crypto_jws_parse(token, n, o->max_len, &j, eb);
 	if (err != CORE_OK)
 		goto out;

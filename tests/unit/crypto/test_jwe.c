@@ -625,6 +625,18 @@ test_parse_and_header_errors(void **state)
 	    "recipients");
 	d.max_len = 10;
 	check_dec_err("a.b.c.d.e.f.g", &d, CORE_ERR_TOO_BIG, "exceeds");
+	/* No options: nothing to decrypt with, and the error says so. */
+	{
+		struct secret *pt = NULL;
+		struct core_errbuf eb;
+		char *jwe = th_vec("rfc7520_5.8.jwec", NULL);
+
+		core_errbuf_clear(&eb);
+		assert_int_equal(crypto_jwe_decrypt(jwe, strlen(jwe), NULL,
+		    &pt, NULL, &eb), CORE_ERR_NOT_FOUND);
+		TH_ASSERT_ERR_CONTAINS(&eb, "no 16-byte key-wrap key");
+		free(jwe);
+	}
 	secret_free(sym);
 	crypto_key_free(bob);
 }

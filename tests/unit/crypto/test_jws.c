@@ -387,6 +387,11 @@ test_jwt_es256_roundtrip(void **state)
 	json_decref(claims);
 	json_decref(hdr);
 	free(tok);
+	/* Options are required. */
+	core_errbuf_clear(&eb);
+	assert_int_equal(crypto_jwt_verify("a.b.c", 5, k, NULL, &got, NULL,
+	    &eb), CORE_ERR_INVALID);
+	TH_ASSERT_ERR_CONTAINS(&eb, "allow-list");
 	/* A JWS whose payload is not a JSON object is not a JWT. */
 	assert_int_equal(crypto_jws_sign(k, "ES256", NULL, "[1]", 3, &tok,
 	    NULL), CORE_OK);
