@@ -851,6 +851,10 @@ snp_json_tcb(const json_t *j, const char *key, uint8_t out[8],
 	return CORE_OK;
 }
 
+/*
+ * Firmware version: {"major","minor","build"} (sev crate >= 4), or the
+ * older flat <key>_build / <key>_minor / <key>_major members.
+ */
 static enum core_err
 snp_json_version(const json_t *j, const char *key, uint8_t out[3],
     struct core_errbuf *eb)
@@ -858,8 +862,20 @@ snp_json_version(const json_t *j, const char *key, uint8_t out[3],
 	const json_t *v = json_object_get(j, key);
 	enum core_err err;
 
-	if (v == NULL || json_is_null(v))
+	if (v == NULL || json_is_null(v)) {
+		static const char *const part[3] = { "build", "minor",
+			"major" };
+
+		for (int i = 0; i < 3; i++) {
+			char flat[32];
+
+			snprintf(flat, sizeof(flat), "%s_%s", key, part[i]);
+			if ((err = snp_json_uint(j, flat, &out[i], 1, false,
+			    eb)))
+				return err;
+		}
 		return CORE_OK;
+	}
 	if (!json_is_object(v))
 		return core_errf(eb, CORE_ERR_INVALID,
 		    "attestation_report.%s must be a version object", key);
@@ -891,7 +907,9 @@ vrf_snp_report_from_json(const json_t *j, uint8_t out[VRF_SNP_REPORT_LEN],
 	    (err = snp_json_uint(j, "sig_algo", out + 0x34, 4, true, eb)) ||
 	    (err = snp_json_tcb(j, "current_tcb", out + 0x38, eb)) ||
 	    (err = snp_json_uint(j, "plat_info", out + 0x40, 8, true, eb)) ||
-	    (err = snp_json_uint(j, "key_info", out + 0x48, 4, false, eb)) ||
+	    (err = snp_json_uint(j, json_object_get(j, "key_info") == NULL &&
+	    json_object_get(j, "_author_key_en") != NULL ? "_author_key_en" :
+	    "key_info", out + 0x48, 4, false, eb)) ||
 	    (err = snp_json_bytes(j, "report_data", out + 0x50, 64, true,
 	    eb)) ||
 	    (err = snp_json_bytes(j, "measurement", out + 0x90, 48, true,

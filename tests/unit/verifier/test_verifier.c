@@ -957,6 +957,39 @@ test_snp_evidence_json(void **state)
 	json_decref(c);
 	free(txt);
 
+	/* The older sev-crate serde form (flat firmware versions,
+	 * _author_key_en) rebuilds the same signed bytes. */
+	{
+		json_t *rep = json_object_get(ev, "attestation_report");
+		json_t *cur = json_object_get(rep, "current");
+		json_t *com = json_object_get(rep, "committed");
+
+		json_object_set(rep, "current_build", json_object_get(cur,
+		    "build"));
+		json_object_set(rep, "current_minor", json_object_get(cur,
+		    "minor"));
+		json_object_set(rep, "current_major", json_object_get(cur,
+		    "major"));
+		json_object_set(rep, "committed_build", json_object_get(com,
+		    "build"));
+		json_object_set(rep, "committed_minor", json_object_get(com,
+		    "minor"));
+		json_object_set(rep, "committed_major", json_object_get(com,
+		    "major"));
+		json_object_set(rep, "_author_key_en", json_object_get(rep,
+		    "key_info"));
+		json_object_del(rep, "current");
+		json_object_del(rep, "committed");
+		json_object_del(rep, "key_info");
+		txt = core_json_dumps(ev);
+		assert_int_equal(verifier_verify(TEE_SNP, (uint8_t *)txt,
+		    strlen(txt), f->snp_rd, 64, &o, &c, &eb), CORE_OK);
+		assert_string_equal(claim_str(json_object_get(c,
+		    "current_version"), "text"), "1.49.3");
+		json_decref(c);
+		free(txt);
+	}
+
 	/* A tampered JSON field fails the signature. */
 	json_array_set_new(json_object_get(json_object_get(ev,
 	    "attestation_report"), "measurement"), 0, json_integer(0));
