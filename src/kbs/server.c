@@ -471,6 +471,20 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 
 	(void)version;
 	if (rq == NULL) {
+		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+		    MHD_HTTP_HEADER_CONTENT_LENGTH);
+		int64_t n = 0;
+
+		/* Refuse a declared oversized body before reading any of it. */
+		if (cl != NULL && (core_parse_int(cl, 0, INT64_MAX, &n) !=
+		    CORE_OK || (uint64_t)n > s->max_body)) {
+			memset(&r, 0, sizeof(r));
+			reply_error(&r, 413, "PayloadTooLarge",
+			    "request body larger than %zu bytes", s->max_body);
+			ret = send_reply(c, &r);
+			free(r.body);
+			return ret;
+		}
 		rq = calloc(1, sizeof(*rq));
 		if (rq == NULL)
 			return MHD_NO;

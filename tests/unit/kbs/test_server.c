@@ -165,6 +165,56 @@ http(const char *method, const char *path, const char *body, size_t len,
 	curl_easy_cleanup(h);
 }
 
+struct upload {
+	const char *p;
+	size_t left;
+};
+
+static size_t
+on_read(char *buf, size_t s, size_t n, void *ud)
+{
+	struct upload *u = ud;
+	size_t k = s * n < u->left ? s * n : u->left;
+
+	if (k > 1000)
+		k = 1000; /* many small chunks */
+	memcpy(buf, u->p, k);
+	u->p += k;
+	u->left -= k;
+	return k;
+}
+
+/* A POST with a chunked body (no Content-Length). */
+static void
+http_chunked(const char *path, const char *body, size_t len,
+    const char *authz, struct resp *r)
+{
+	CURL *h = curl_easy_init();
+	struct curl_slist *hd = NULL;
+	struct upload u = { body, len };
+	char url[512], hv[4096];
+
+	memset(r, 0, sizeof(*r));
+	core_buf_init(&r->body, 0);
+	snprintf(url, sizeof(url), "%s%s", fx.url, path);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_POST, 1L);
+	curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+	curl_easy_setopt(h, CURLOPT_READDATA, &u);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &r->body);
+	hd = curl_slist_append(hd, "Transfer-Encoding: chunked");
+	if (authz != NULL) {
+		snprintf(hv, sizeof(hv), "Authorization: %s", authz);
+		hd = curl_slist_append(hd, hv);
+	}
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
+	assert_int_equal(curl_easy_perform(h), CURLE_OK);
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
+	curl_slist_free_all(hd);
+	curl_easy_cleanup(h);
+}
+
 /* Asserts status and the ErrorInformation variant, then frees r. */
 static void
 expect(struct resp *r, long status, const char *variant)
@@ -606,6 +656,15 @@ test_admin_refusals(void **state)
 	expect(&r, 413, "PayloadTooLarge");
 	http("POST", "/kbs/v0/auth", big, strlen(big), NULL, NULL, &r);
 	expect(&r, 413, "PayloadTooLarge");
+	/* Chunked bodies have no Content-Length: cut off while reading. */
+	http_chunked("/kbs/v0/resource/a/b/big", big, strlen(big), ok, &r);
+	expect(&r, 413, "PayloadTooLarge");
+	http_chunked("/kbs/v0/resource/a/b/small", "chunked ok", 10, ok, &r);
+	assert_int_equal(r.status, 200);
+	core_buf_cleanup(&r.body);
+	http("DELETE", "/kbs/v0/resource/a/b/small", NULL, 0, NULL, ok, &r);
+	assert_int_equal(r.status, 200);
+	core_buf_cleanup(&r.body);
 	http("POST", "/kbs/v0/resource-policy", "{\"policy\":\"YQ==\"}", 17,
 	    NULL, ok, &r);
 	expect(&r, 401, "ParsePolicyError");
