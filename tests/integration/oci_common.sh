@@ -4,7 +4,10 @@
 set -euo pipefail
 
 : "${PROPELLER_BINARY_DIR:?}" "${PROPELLER_TESTDATA:?}"
+# P (the propeller binary) and TD (the vectors) are used by the sourcing tests.
+# shellcheck disable=SC2034
 P="${PROPELLER:-$PROPELLER_BINARY_DIR/src/cli/propeller}"
+# shellcheck disable=SC2034
 TD="$PROPELLER_TESTDATA/ocicrypt"
 PY=/usr/bin/python3
 WORK="$(mktemp -d /tmp/oci-it.XXXXXX)"
@@ -28,8 +31,8 @@ free_port() {
 }
 
 wait_http() { # url
-	local i
-	for i in $(seq 1 100); do
+	local _
+	for _ in $(seq 1 100); do
 		if curl -sk -o /dev/null "$1"; then return 0; fi
 		sleep 0.1
 	done

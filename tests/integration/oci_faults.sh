@@ -55,5 +55,7 @@ expect_fail "chunked upload 500" "upload store broken" push "${C[@]}" --chunk-si
 expect_fail "monolithic upload 500" "upload store broken" push "${C[@]}" "$WORK/a2.wasm" "$R/err/upload:1"
 [ "$(curl -s "http://$R/_deleted" | jq length)" -ge 2 ] || fail "failed uploads were not cancelled"
 ok "failed upload sessions are cancelled with DELETE"
-[ ! -e "$WORK/x.wasm" ] && [ ! -e "$WORK/cut" ] && [ ! -e "$WORK/dg" ] || fail "output left behind"
+if [ -e "$WORK/x.wasm" ] || [ -e "$WORK/cut" ] || [ -e "$WORK/dg" ]; then
+	fail "output left behind"
+fi
 echo "PASS"

@@ -165,8 +165,9 @@ if OCICRYPT_KEYPROVIDER_CONFIG="$WORK/kp-bad.json" "$P" image decrypt --key prov
 	"dir:$TD/coco-wasm-raw" "dir:$WORK/kp-bad" 2>"$WORK/err"; then
 	fail "failing provider accepted"
 fi
-grep -q "key provider attestation-agent" "$WORK/err" && grep -q "propeller-addition" "$WORK/err" ||
+if ! grep -q "key provider attestation-agent" "$WORK/err" || ! grep -q "propeller-addition" "$WORK/err"; then
 	fail "provider failure unclear: $(cat "$WORK/err")"
+fi
 if "$P" image decrypt --key provider:other "dir:$TD/coco-wasm-raw" "dir:$WORK/kp-bad" 2>"$WORK/err"; then
 	fail "unconfigured provider accepted"
 fi

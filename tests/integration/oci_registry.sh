@@ -62,7 +62,9 @@ ok "skopeo-pushed image copies and decrypts"
 
 # 404s name what is missing.
 if "$P" image inspect "${NOTLS[@]}" "$REG/wasm/addition:nope" 2>"$WORK/err"; then fail "404 accepted"; fi
-grep -q "404" "$WORK/err" && grep -q "MANIFEST_UNKNOWN" "$WORK/err" || fail "404 error: $(cat "$WORK/err")"
+if ! grep -q "404" "$WORK/err" || ! grep -q "MANIFEST_UNKNOWN" "$WORK/err"; then
+	fail "404 error: $(cat "$WORK/err")"
+fi
 
 # Basic auth: a second registry with htpasswd.
 "$PY" -W ignore -c 'import crypt; print("alice:" + crypt.crypt("s3cret", crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16)))' >"$WORK/htpasswd"
