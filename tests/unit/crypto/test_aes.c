@@ -235,6 +235,113 @@ test_kw_bad_lengths(void **state)
 	    CORE_ERR_INVALID);
 }
 
+/*
+ * The ocicrypt layer cipher and CoCo key wrap on the real images in
+ * testdata: HMAC-SHA256 over the blob matches pubopts, AES-256-CTR with
+ * the symkey/nonce gives the plain layer digest, and AES-256-GCM with the
+ * KEK unwraps the AnnotationPacket to the exact private options.
+ */
+static void
+layer_case(const char *dir)
+{
+	json_t *vec = NULL, *m = NULL, *pub = NULL, *pkt = NULL;
+	const json_t *v, *layer;
+	const char *digest, *want_hmac, *want_plain, *ann, *priv;
+	uint8_t *symkey = NULL, *nonce = NULL, *hmac = NULL, *blob_pt;
+	uint8_t *pjson = NULL, *wrapped = NULL, *iv = NULL;
+	size_t kl, nl, hl, n, pl, wl, ivl;
+	uint8_t mac[32], d[32];
+	char path[256], *blob, *vtxt, *mtxt, *kek, *hex;
+	struct crypto_hmac_ctx *h = NULL;
+	struct crypto_aes_ctr *c = NULL;
+
+	vtxt = th_testdata("ocicrypt/vectors.json", &n);
+	assert_int_equal(core_json_parse(vtxt, n, 0, &vec, NULL), CORE_OK);
+	v = json_object_get(vec, dir);
+	assert_int_equal(core_json_parse(json_string_value(json_object_get(v,
+	    "pubopts")), strlen(json_string_value(json_object_get(v,
+	    "pubopts"))), 0, &pub, NULL), CORE_OK);
+	want_hmac = json_string_value(json_object_get(pub, "hmac"));
+	want_plain = json_string_value(json_object_get(v,
+	    "plain_layer_digest"));
+	assert_int_equal(core_json_get_b64(v, "symkey_b64", true, &symkey, &kl,
+	    NULL), CORE_OK);
+	assert_int_equal(core_json_get_b64(v, "nonce_b64", true, &nonce, &nl,
+	    NULL), CORE_OK);
+	assert_int_equal(core_json_get_b64(pub, "hmac", true, &hmac, &hl,
+	    NULL), CORE_OK);
+	assert_non_null(want_hmac);
+	assert_int_equal(kl, 32);
+	assert_int_equal(nl, 16);
+	snprintf(path, sizeof(path), "ocicrypt/%s/manifest.json", dir);
+	mtxt = th_testdata(path, &n);
+	assert_int_equal(core_json_parse(mtxt, n, 0, &m, NULL), CORE_OK);
+	layer = json_array_get(json_object_get(m, "layers"), 0);
+	digest = json_string_value(json_object_get(layer, "digest"));
+	snprintf(path, sizeof(path), "ocicrypt/%s/%s", dir, digest + 7);
+	blob = th_testdata(path, &n);
+	/* HMAC over the whole ciphertext, streamed in odd pieces. */
+	assert_int_equal(crypto_hmac_ctx_new(symkey, kl, &h, NULL), CORE_OK);
+	for (size_t off = 0; off < n; off += 13)
+		assert_int_equal(crypto_hmac_ctx_update(h, blob + off,
+		    n - off < 13 ? n - off : 13, NULL), CORE_OK);
+	assert_int_equal(crypto_hmac_ctx_final(h, mac, NULL), CORE_OK);
+	crypto_hmac_ctx_free(h);
+	assert_int_equal(hl, 32);
+	assert_memory_equal(mac, hmac, 32);
+	/* CTR decrypt gives the plain layer. */
+	blob_pt = malloc(n);
+	assert_int_equal(crypto_aes_ctr_new(symkey, nonce, &c, NULL), CORE_OK);
+	assert_int_equal(crypto_aes_ctr_update(c, (uint8_t *)blob, n, blob_pt,
+	    NULL), CORE_OK);
+	crypto_aes_ctr_free(c);
+	assert_int_equal(crypto_sha256(blob_pt, n, d), CORE_OK);
+	hex = core_hex_encode(d, 32);
+	assert_string_equal(hex, want_plain + 7);
+	free(hex);
+	/* AnnotationPacket: AES-256-GCM(KEK, iv, privopts), no AAD. */
+	ann = json_string_value(json_object_get(json_object_get(layer,
+	    "annotations"), "org.opencontainers.image.enc.keys.provider."
+	    "attestation-agent"));
+	assert_non_null(ann);
+	assert_int_equal(core_b64_decode(ann, strlen(ann), &pjson, &pl, NULL),
+	    CORE_OK);
+	assert_int_equal(core_json_parse(pjson, pl, 0, &pkt, NULL), CORE_OK);
+	assert_int_equal(core_json_get_b64(pkt, "wrapped_data", true, &wrapped,
+	    &wl, NULL), CORE_OK);
+	assert_int_equal(core_json_get_b64(pkt, "iv", true, &iv, &ivl, NULL),
+	    CORE_OK);
+	assert_int_equal(ivl, 12);
+	kek = th_testdata("ocicrypt/KEK.bin", &n);
+	assert_int_equal(n, 32);
+	priv = json_string_value(json_object_get(v, "privopts"));
+	{
+		uint8_t *out = malloc(wl);
+
+		assert_int_equal(crypto_aes_gcm_open((uint8_t *)kek, 32, iv,
+		    NULL, 0, wrapped, wl - 16, wrapped + wl - 16, out, NULL),
+		    CORE_OK);
+		assert_int_equal(wl - 16, strlen(priv));
+		assert_memory_equal(out, priv, wl - 16);
+		free(out);
+	}
+	free(kek); free(iv); free(wrapped); free(pjson); free(blob_pt);
+	free(blob); free(mtxt); free(vtxt); free(symkey); free(nonce);
+	free(hmac);
+	json_decref(pkt);
+	json_decref(m);
+	json_decref(pub);
+	json_decref(vec);
+}
+
+static void
+test_ocicrypt_testdata(void **state)
+{
+	(void)state;
+	layer_case("coco-wasm-raw");
+	layer_case("coco-tar-gzip");
+}
+
 int
 main(void)
 {
@@ -245,6 +352,7 @@ main(void)
 		cmocka_unit_test(test_ctr_counter_wraps_128_bits),
 		cmocka_unit_test(test_kw_rfc3394),
 		cmocka_unit_test(test_kw_bad_lengths),
+		cmocka_unit_test(test_ocicrypt_testdata),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
