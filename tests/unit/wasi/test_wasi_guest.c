@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -88,7 +89,7 @@ run_guest(const struct fixture *fx, const char *const *args,
 		struct wasi_ctx *ctx = NULL;
 		wasm_rt_trap_t trap;
 
-		alarm(60);
+		alarm(20);
 		wasi_path_use_openat2(!walk_only);
 		if (use_hook) {
 			cfg.exit_hook = hook_longjmp;
@@ -331,6 +332,40 @@ test_sock_io(void **state)
 }
 
 static void
+test_sock_accept(void **state)
+{
+	const char *args[] = { "guest", "sock_accept", NULL };
+	struct sockaddr_un sa;
+	struct guest_run r;
+	char buf[4];
+	int lfd, cfd, cfd2;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	/* Abstract socket: nothing on disk. */
+	snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1, "wasi-test-%d",
+	    (int)getpid());
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	cfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	cfd2 = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(lfd >= 0 && cfd >= 0 && cfd2 >= 0);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 4), 0);
+	assert_int_equal(connect(cfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(write(cfd, "yo!", 3), 3);
+	assert_int_equal(connect(cfd2, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	run_guest(*state, args, NULL, lfd, false, &r);
+	if (r.status != 0)
+		fprintf(stderr, "%s", r.err);
+	assert_int_equal(r.status, 0);
+	assert_int_equal(read(cfd, buf, sizeof(buf)), 2);
+	assert_memory_equal(buf, "hi", 2);
+	close(lfd);
+	close(cfd);
+	close(cfd2);
+}
+
+static void
 test_exit_codes(void **state)
 {
 	const char *a7[] = { "guest", "exit", "7", NULL };
@@ -433,6 +468,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_sock_errnos, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_sock_io, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sock_accept, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_fault, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exit_codes, setup,
 		    teardown),

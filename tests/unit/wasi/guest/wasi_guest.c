@@ -994,6 +994,38 @@ t_sock_io(void)
 	return 0;
 }
 
+/* stdin is a listening socket with two clients waiting. */
+static int
+t_sock_accept(void)
+{
+	__wasi_fd_t c = 0;
+	__wasi_size_t m = 0, n = 0;
+	__wasi_roflags_t ro;
+	__wasi_fdstat_t st;
+	char b[8];
+
+	OK(__wasi_sock_accept(0, 0, &c));
+	CHECK(c > 3);
+	OK(__wasi_fd_fdstat_get(c, &st));
+	CHECK(st.fs_filetype == __WASI_FILETYPE_SOCKET_STREAM);
+	CHECK(st.fs_rights_base & __WASI_RIGHTS_FD_WRITE);
+	OK(__wasi_sock_send(c, &(__wasi_ciovec_t){ (const uint8_t *)"hi", 2 },
+	    1, 0, &m));
+	CHECK(m == 2);
+	OK(__wasi_sock_recv(c, &(__wasi_iovec_t){ (uint8_t *)b, 3 }, 1,
+	    __WASI_RIFLAGS_RECV_WAITALL, &n, &ro));
+	CHECK(n == 3 && memcmp(b, "yo!", 3) == 0);
+	ERR(__wasi_sock_accept(0, __WASI_FDFLAGS_APPEND, &c),
+	    __WASI_ERRNO_INVAL);
+	/* The second client, accepted as a non-blocking socket. */
+	OK(__wasi_sock_accept(0, __WASI_FDFLAGS_NONBLOCK, &c));
+	OK(__wasi_fd_fdstat_get(c, &st));
+	CHECK(st.fs_flags & __WASI_FDFLAGS_NONBLOCK);
+	ERR(__wasi_sock_recv(c, &(__wasi_iovec_t){ (uint8_t *)b, 3 }, 1, 0,
+	    &n, &ro), __WASI_ERRNO_AGAIN);
+	return 0;
+}
+
 static int
 t_fault(void)
 {
@@ -1073,6 +1105,8 @@ main(int argc, char **argv)
 		return t_sock();
 	if (strcmp(t, "sock_io") == 0)
 		return t_sock_io();
+	if (strcmp(t, "sock_accept") == 0)
+		return t_sock_accept();
 	if (strcmp(t, "fault") == 0)
 		return t_fault();
 	if (strcmp(t, "exit") == 0)
