@@ -905,7 +905,9 @@ WASI_FN(fd_fdstat_get)(struct wasi_ctx *ctx, uint32_t fd, uint32_t out)
 	p = MEM(out);
 	memset(p, 0, FDSTAT_SIZE);
 	p[0] = f->filetype;
-	put_u16(p + 2, f->kind == KIND_DIR ? 0 : host_fdflags(f->host));
+	/* Directories and stdio report no flags (as wasmtime). */
+	put_u16(p + 2, f->kind == KIND_DIR || f->kind == KIND_STDIO ? 0 :
+	    host_fdflags(f->host));
 	put_u64(p + 8, f->rights_base);
 	put_u64(p + 16, f->rights_inh);
 	return WASI_ESUCCESS;
