@@ -72,16 +72,16 @@ median(double *v, int n)
 
 /* Maps the memfd window holding off (8 MiB windows, as the decryptor). */
 static const uint8_t *
-win_at(int fd, size_t len, size_t off, uint8_t **map, size_t *moff,
-    size_t *mlen)
+win_at(
+    int fd, size_t len, size_t off, uint8_t **map, size_t *moff, size_t *mlen)
 {
 	if (*map == NULL || off < *moff || off >= *moff + *mlen) {
 		if (*map != NULL)
 			munmap(*map, *mlen);
 		*moff = off & ~((size_t)WIN - 1);
 		*mlen = len - *moff < WIN ? len - *moff : WIN;
-		*map = mmap(NULL, *mlen, PROT_READ, MAP_SHARED | MAP_POPULATE, fd,
-		    (off_t)*moff);
+		*map = mmap(NULL, *mlen, PROT_READ, MAP_SHARED | MAP_POPULATE,
+		    fd, (off_t)*moff);
 		if (*map == MAP_FAILED)
 			abort();
 	}
@@ -101,8 +101,8 @@ hmac_pass(int fd, size_t len, const uint8_t *key)
 	size_t off, ol, moff = 0, mlen = 0;
 	int64_t t0;
 
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-	    dg, 0);
+	params[0] =
+	    OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, dg, 0);
 	params[1] = OSSL_PARAM_construct_end();
 	t0 = cpu_ns();
 	EVP_MAC_init(c, key, 32, params);
@@ -175,8 +175,8 @@ main(int argc, char **argv)
 	src.fd = pfd;
 	src.mem = NULL;
 	src.len = len;
-	if (ocicrypt_layer_encrypt(&src, "", fd_sink, &cfd, &priv, &pub, dg,
-	    NULL) != CORE_OK)
+	if (ocicrypt_layer_encrypt(
+	        &src, "", fd_sink, &cfd, &priv, &pub, dg, NULL) != CORE_OK)
 		return 1;
 	close(pfd); /* free the plaintext memfd */
 	src.fd = cfd;
@@ -185,18 +185,16 @@ main(int argc, char **argv)
 
 		core_errbuf_clear(&eb);
 		if (ocicrypt_layer_decrypt(&src, NULL, &priv, &pub, null_sink,
-		    NULL, &eb) != CORE_OK) {
+		        NULL, &eb) != CORE_OK) {
 			fprintf(stderr, "decrypt: %s\n", core_errbuf_msg(&eb));
 			return 1;
 		}
-		dec[i] = (double)len / ((double)(cpu_ns() - t0) / 1e9) /
-		    1e6;
+		dec[i] = (double)len / ((double)(cpu_ns() - t0) / 1e9) / 1e6;
 		t0 = cpu_ns();
-		if (ocicrypt_layer_decrypt(&src, dg, &priv, &pub, null_sink,
-		    NULL, &eb) != CORE_OK)
+		if (ocicrypt_layer_decrypt(
+		        &src, dg, &priv, &pub, null_sink, NULL, &eb) != CORE_OK)
 			return 1;
-		decd[i] = (double)len / ((double)(cpu_ns() - t0) / 1e9) /
-		    1e6;
+		decd[i] = (double)len / ((double)(cpu_ns() - t0) / 1e9) / 1e6;
 		hm[i] = hmac_pass(cfd, len, priv.symkey->ptr);
 		ct[i] = ctr_pass(cfd, len, priv.symkey->ptr, priv.nonce);
 	}

@@ -25,23 +25,23 @@
 
 struct image_args {
 	struct oci_opts opts;
-	char *creds_user;               /* owned */
-	char *creds_pass;               /* owned */
+	char *creds_user; /* owned */
+	char *creds_pass; /* owned */
 	bool json;
 	/* encryption */
 	struct crypto_key *jwe[IMAGE_MAX_KEYS]; /* owned */
 	size_t njwe;
-	char *coco_kid;                 /* owned */
-	struct secret *coco_kek;        /* secret: wiped in cleanup */
+	char *coco_kid;          /* owned */
+	struct secret *coco_kek; /* secret: wiped in cleanup */
 	int layers[IMAGE_MAX_LAYERS];
 	size_t nlayers;
 	/* decryption */
 	struct secret *keks[IMAGE_MAX_KEYS]; /* secret: wiped in cleanup */
 	size_t nkeks;
 	/* external keyprovider (OCICRYPT_KEYPROVIDER_CONFIG) */
-	struct ocicrypt_kp_client *kp;  /* owned */
-	char *prov_name;                /* owned */
-	char *prov_param;               /* owned */
+	struct ocicrypt_kp_client *kp; /* owned */
+	char *prov_name;               /* owned */
+	char *prov_param;              /* owned */
 };
 
 extern char **environ;
@@ -85,8 +85,8 @@ static bool
 use_external(struct image_args *a, const char *v)
 {
 	const char *name = v + 9, *colon = strchr(name, ':');
-	char *n = colon != NULL ? strndup(name, (size_t)(colon - name)) :
-	    strdup(name);
+	char *n = colon != NULL ? strndup(name, (size_t)(colon - name))
+	                        : strdup(name);
 
 	if (n == NULL || !ocicrypt_kp_client_has(a->kp, n)) {
 		free(n);
@@ -201,7 +201,8 @@ parse_dec_key(struct image_args *a, const char *v, struct core_errbuf *eb)
 			return CORE_OK;
 		return core_errf(eb, CORE_ERR_NOT_FOUND,
 		    "--key %s: key provider not configured (set "
-		    "OCICRYPT_KEYPROVIDER_CONFIG), or use --kek FILE", v);
+		    "OCICRYPT_KEYPROVIDER_CONFIG), or use --kek FILE",
+		    v);
 	}
 	if (strncmp(v, "jwe:", 4) == 0)
 		v += 4;
@@ -213,30 +214,37 @@ parse_dec_key(struct image_args *a, const char *v, struct core_errbuf *eb)
 	}
 	if (!crypto_key_is_private(a->jwe[a->njwe])) {
 		crypto_key_free(a->jwe[a->njwe]);
-		return core_errf(eb, CORE_ERR_INVALID,
-		    "--key %s: not a private key", v);
+		return core_errf(
+		    eb, CORE_ERR_INVALID, "--key %s: not a private key", v);
 	}
 	a->njwe++;
 	return CORE_OK;
 }
 
 enum {
-	OPT_CREDS = 1000, OPT_AUTHFILE, OPT_TLS, OPT_JSON, OPT_KEY, OPT_KEK,
-	OPT_LAYER, OPT_CHUNK, OPT_CA
+	OPT_CREDS = 1000,
+	OPT_AUTHFILE,
+	OPT_TLS,
+	OPT_JSON,
+	OPT_KEY,
+	OPT_KEK,
+	OPT_LAYER,
+	OPT_CHUNK,
+	OPT_CA
 };
 
 static const struct option image_longopts[] = {
-	{ "creds", required_argument, NULL, OPT_CREDS },
-	{ "authfile", required_argument, NULL, OPT_AUTHFILE },
-	{ "tls-verify", required_argument, NULL, OPT_TLS },
-	{ "ca-file", required_argument, NULL, OPT_CA },
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "key", required_argument, NULL, OPT_KEY },
-	{ "kek", required_argument, NULL, OPT_KEK },
-	{ "encrypt-layer", required_argument, NULL, OPT_LAYER },
-	{ "chunk-size", required_argument, NULL, OPT_CHUNK },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+    {"creds", required_argument, NULL, OPT_CREDS},
+    {"authfile", required_argument, NULL, OPT_AUTHFILE},
+    {"tls-verify", required_argument, NULL, OPT_TLS},
+    {"ca-file", required_argument, NULL, OPT_CA},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"key", required_argument, NULL, OPT_KEY},
+    {"kek", required_argument, NULL, OPT_KEK},
+    {"encrypt-layer", required_argument, NULL, OPT_LAYER},
+    {"chunk-size", required_argument, NULL, OPT_CHUNK},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
 };
 
 static void
@@ -261,8 +269,8 @@ image_usage(FILE *f)
 }
 
 static int
-parse_args(int argc, char **argv, struct image_args *a, int *first,
-    bool decrypt)
+parse_args(
+    int argc, char **argv, struct image_args *a, int *first, bool decrypt)
 {
 	struct core_errbuf eb;
 	int c;
@@ -278,8 +286,8 @@ parse_args(int argc, char **argv, struct image_args *a, int *first,
 	env = getenv("OCICRYPT_KEYPROVIDER_CONFIG");
 	if (env != NULL && *env != '\0' && core_fs_exists(env)) {
 		core_errbuf_clear(&eb);
-		if (ocicrypt_kp_client_load(env,
-		    (const char *const *)environ, &a->kp, &eb) != CORE_OK) {
+		if (ocicrypt_kp_client_load(env, (const char *const *)environ,
+		        &a->kp, &eb) != CORE_OK) {
 			log_errorx("OCICRYPT_KEYPROVIDER_CONFIG: %s",
 			    core_errbuf_msg(&eb));
 			return CLI_EXIT_USAGE;
@@ -294,9 +302,9 @@ parse_args(int argc, char **argv, struct image_args *a, int *first,
 
 			free(a->creds_user);
 			free(a->creds_pass);
-			a->creds_user = colon != NULL ?
-			    strndup(optarg, (size_t)(colon - optarg)) :
-			    strdup(optarg);
+			a->creds_user = colon != NULL
+			    ? strndup(optarg, (size_t)(colon - optarg))
+			    : strdup(optarg);
 			a->creds_pass = strdup(colon != NULL ? colon + 1 : "");
 			a->opts.username = a->creds_user;
 			a->opts.password = a->creds_pass;
@@ -313,7 +321,8 @@ parse_args(int argc, char **argv, struct image_args *a, int *first,
 
 			if (core_parse_bool(optarg, &on) != CORE_OK) {
 				log_errorx("--tls-verify: want true or false "
-				    "(got \"%s\")", optarg);
+				           "(got \"%s\")",
+				    optarg);
 				return CLI_EXIT_USAGE;
 			}
 			a->opts.tls_verify_off = !on;
@@ -323,16 +332,17 @@ parse_args(int argc, char **argv, struct image_args *a, int *first,
 			a->json = true;
 			break;
 		case OPT_KEY:
-			if ((decrypt ? parse_dec_key(a, optarg, &eb) :
-			    parse_enc_key(a, optarg, &eb)) != CORE_OK) {
+			if ((decrypt ? parse_dec_key(a, optarg, &eb)
+			             : parse_enc_key(a, optarg, &eb)) !=
+			    CORE_OK) {
 				log_errorx("%s", core_errbuf_msg(&eb));
 				return CLI_EXIT_USAGE;
 			}
 			break;
 		case OPT_KEK:
 			if (a->nkeks == IMAGE_MAX_KEYS ||
-			    ocicrypt_kek_load(optarg, &a->keks[a->nkeks],
-			    &eb) != CORE_OK) {
+			    ocicrypt_kek_load(
+			        optarg, &a->keks[a->nkeks], &eb) != CORE_OK) {
 				log_errorx("--kek %s: %s", optarg,
 				    core_errbuf_msg(&eb));
 				return CLI_EXIT_USAGE;
@@ -342,9 +352,10 @@ parse_args(int argc, char **argv, struct image_args *a, int *first,
 		case OPT_LAYER:
 			if (a->nlayers == IMAGE_MAX_LAYERS ||
 			    core_parse_int(optarg, -4096, 4096, &v) !=
-			    CORE_OK) {
+			        CORE_OK) {
 				log_errorx("--encrypt-layer: want an index "
-				    "(got \"%s\")", optarg);
+				           "(got \"%s\")",
+				    optarg);
 				return CLI_EXIT_USAGE;
 			}
 			a->layers[a->nlayers++] = (int)v;
@@ -352,7 +363,8 @@ parse_args(int argc, char **argv, struct image_args *a, int *first,
 		case OPT_CHUNK:
 			if (core_parse_int(optarg, 1, 1 << 30, &v) != CORE_OK) {
 				log_errorx("--chunk-size: want bytes (got "
-				    "\"%s\")", optarg);
+				           "\"%s\")",
+				    optarg);
 				return CLI_EXIT_USAGE;
 			}
 			a->opts.chunk_bytes = (size_t)v;
@@ -408,8 +420,8 @@ out:
 /* On failure a destination directory we created is removed, so nothing
  * (no partial image, no plaintext) is left behind. */
 static void
-close_pair(struct oci_store *src, struct oci_store *dst, char *newdir,
-    bool failed)
+close_pair(
+    struct oci_store *src, struct oci_store *dst, char *newdir, bool failed)
 {
 	oci_store_free(src);
 	oci_store_free(dst);
@@ -488,7 +500,7 @@ do_push(struct image_args *a, int argc, char **argv)
 	size_t n = 0;
 	char cd[OCI_DIGEST_LEN + 1], ld[OCI_DIGEST_LEN + 1];
 	struct oci_store *dst = NULL;
-	struct oci_blob_src cfg = { -1, (const uint8_t *)"{}", 2 }, lay;
+	struct oci_blob_src cfg = {-1, (const uint8_t *)"{}", 2}, lay;
 	json_t *m = NULL;
 	char *text = NULL, *spec = NULL, *dir = NULL;
 	struct core_errbuf eb;
@@ -511,10 +523,10 @@ do_push(struct image_args *a, int argc, char **argv)
 	oci_digest_of("{}", 2, cd);
 	oci_digest_of(wasm, n, ld);
 	m = json_pack("{s:i,s:s,s:{s:s,s:s,s:i},s:[{s:s,s:s,s:I,s:{s:s}}]}",
-	    "schemaVersion", 2, "mediaType", OCI_MT_MANIFEST,
-	    "config", "mediaType", OCI_MT_WASM_CONFIG, "digest", cd, "size", 2,
-	    "layers", "mediaType", OCI_MT_WASM_LAYER, "digest", ld, "size",
-	    (json_int_t)n, "annotations", OCI_ANNOT_TITLE, argv[0]);
+	    "schemaVersion", 2, "mediaType", OCI_MT_MANIFEST, "config",
+	    "mediaType", OCI_MT_WASM_CONFIG, "digest", cd, "size", 2, "layers",
+	    "mediaType", OCI_MT_WASM_LAYER, "digest", ld, "size", (json_int_t)n,
+	    "annotations", OCI_ANNOT_TITLE, argv[0]);
 	if (m == NULL || (text = core_json_dumps(m)) == NULL ||
 	    (spec = to_spec(argv[1])) == NULL) {
 		err = CORE_ERR_NOMEM;
@@ -529,9 +541,9 @@ do_push(struct image_args *a, int argc, char **argv)
 	lay.len = n;
 	if ((err = oci_store_put_blob(dst, cd, 2, &cfg, &eb)) != CORE_OK ||
 	    (err = oci_store_put_blob(dst, ld, (int64_t)n, &lay, &eb)) !=
-	    CORE_OK ||
-	    (err = oci_store_put_manifest(dst, text, strlen(text),
-	    OCI_MT_MANIFEST, &eb)) != CORE_OK ||
+	        CORE_OK ||
+	    (err = oci_store_put_manifest(
+	         dst, text, strlen(text), OCI_MT_MANIFEST, &eb)) != CORE_OK ||
 	    (err = oci_store_commit(dst, &eb)) != CORE_OK)
 		goto out;
 	{
@@ -540,7 +552,8 @@ do_push(struct image_args *a, int argc, char **argv)
 		oci_digest_of(text, strlen(text), md);
 		if (a->json)
 			printf("{\"digest\":\"%s\",\"layer\":\"%s\",\"size\":"
-			    "%zu}\n", md, ld, n);
+			       "%zu}\n",
+			    md, ld, n);
 		else
 			printf("pushed %s@%s\n", argv[1], md);
 	}
@@ -581,8 +594,8 @@ do_pull(struct image_args *a, int argc, char **argv)
 	if ((spec = to_spec(argv[0])) == NULL)
 		return CLI_EXIT_FAIL;
 	core_errbuf_clear(&eb);
-	err = ocicrypt_pull_module(spec, &a->opts, &keys, IMAGE_WASM_MAX, &mod,
-	    &n, &eb);
+	err = ocicrypt_pull_module(
+	    spec, &a->opts, &keys, IMAGE_WASM_MAX, &mod, &n, &eb);
 	free(spec);
 	if (err == CORE_OK)
 		err = core_fs_write_atomic(argv[1], mod, n, 0644, &eb);
@@ -621,11 +634,11 @@ inspect_layer(const struct oci_desc *d)
 			if (k == NULL)
 				continue;
 			if (r[i].kid != NULL)
-				json_object_set_new(k, "kid",
-				    json_string(r[i].kid));
+				json_object_set_new(
+				    k, "kid", json_string(r[i].kid));
 			if (r[i].alg != NULL)
-				json_object_set_new(k, "alg",
-				    json_string(r[i].alg));
+				json_object_set_new(
+				    k, "alg", json_string(r[i].alg));
 			json_array_append_new(keys, k);
 		}
 		if (keys != NULL)
@@ -654,8 +667,8 @@ do_inspect(struct image_args *a, int argc, char **argv)
 		return CLI_EXIT_FAIL;
 	core_errbuf_clear(&eb);
 	if ((err = oci_store_open(spec, &a->opts, false, &st, &eb)) !=
-	    CORE_OK || (err = oci_store_get_image(st, NULL, NULL, &m, &eb)) !=
-	    CORE_OK)
+	        CORE_OK ||
+	    (err = oci_store_get_image(st, NULL, NULL, &m, &eb)) != CORE_OK)
 		goto out;
 	out = json_pack("{s:s,s:s,s:s,s:s,s:s}", "name", argv[0], "digest",
 	    m->digest, "mediaType", m->media_type, "configMediaType",
@@ -677,8 +690,9 @@ do_inspect(struct image_args *a, int argc, char **argv)
 		free(s);
 	} else {
 		printf("Name:      %s\nDigest:    %s\nMediaType: %s\n"
-		    "Config:    %s %s\nLayers:\n", argv[0], m->digest,
-		    m->media_type, m->config.media_type, m->config.digest);
+		       "Config:    %s %s\nLayers:\n",
+		    argv[0], m->digest, m->media_type, m->config.media_type,
+		    m->config.digest);
 		for (i = 0; i < m->nlayers; i++) {
 			const struct oci_desc *d = &m->layers[i];
 			struct ocicrypt_keyreq *r = NULL;
@@ -738,7 +752,8 @@ image_main(int argc, char **argv)
 		rc = do_copy(&a, argc, argv, sub);
 	else if (strcmp(sub, "encrypt") == 0) {
 		if (a.njwe == 0 && a.coco_kid == NULL && a.prov_name == NULL) {
-			log_errorx("encrypt: give --key jwe:PUB.pem or --key "
+			log_errorx(
+			    "encrypt: give --key jwe:PUB.pem or --key "
 			    "provider:attestation-agent:keypath=F::keyid=K");
 			rc = CLI_EXIT_USAGE;
 		} else {
@@ -755,7 +770,5 @@ image_main(int argc, char **argv)
 	return rc;
 }
 
-const struct cli_command cli_cmd_image = {
-	"image", "OCI images: push, pull, copy, encrypt, decrypt, inspect",
-	image_main
-};
+const struct cli_command cli_cmd_image = {"image",
+    "OCI images: push, pull, copy, encrypt, decrypt, inspect", image_main};

@@ -24,8 +24,8 @@
 #define KP_MAX_KEKS 16
 
 static enum core_err
-kek_from_dir(void *ctx, const char *kid, struct secret **out,
-    struct core_errbuf *eb)
+kek_from_dir(
+    void *ctx, const char *kid, struct secret **out, struct core_errbuf *eb)
 {
 	const char *dir = ctx;
 	char *res = NULL, *path = NULL;
@@ -47,10 +47,10 @@ static int
 keyprovider_main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{ "kek", required_argument, NULL, 'k' },
-		{ "kek-dir", required_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"kek", required_argument, NULL, 'k'},
+	    {"kek-dir", required_argument, NULL, 'd'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct secret *keks[KP_MAX_KEKS];
 	size_t nkeks = 0, i, reqlen = 0;
@@ -68,7 +68,7 @@ keyprovider_main(int argc, char **argv)
 		case 'k':
 			if (nkeks == KP_MAX_KEKS ||
 			    ocicrypt_kek_load(optarg, &keks[nkeks], &eb) !=
-			    CORE_OK) {
+			        CORE_OK) {
 				log_errorx("--kek %s: %s", optarg,
 				    core_errbuf_msg(&eb));
 				rc = CLI_EXIT_USAGE;
@@ -82,7 +82,7 @@ keyprovider_main(int argc, char **argv)
 			break;
 		case 'h':
 			printf("usage: propeller keyprovider [--kek FILE]... "
-			    "[--kek-dir DIR] < request.json\n");
+			       "[--kek-dir DIR] < request.json\n");
 			rc = CLI_EXIT_OK;
 			goto out;
 		default:
@@ -99,9 +99,9 @@ keyprovider_main(int argc, char **argv)
 	cfg.nkeks = nkeks;
 	core_errbuf_clear(&eb);
 	if (core_fs_read_fd(STDIN_FILENO, OCICRYPT_JSON_MAX, &req, &reqlen,
-	    &eb) != CORE_OK ||
+	        &eb) != CORE_OK ||
 	    ocicrypt_keyprovider_handle(req, reqlen, &cfg, &resp, &eb) !=
-	    CORE_OK) {
+	        CORE_OK) {
 		log_errorx("%s", core_errbuf_msg(&eb));
 		goto out;
 	}
@@ -122,7 +122,5 @@ out:
 	return rc;
 }
 
-const struct cli_command cli_cmd_keyprovider = {
-	"keyprovider", "ocicrypt keyprovider protocol (cmd transport) on stdin",
-	keyprovider_main
-};
+const struct cli_command cli_cmd_keyprovider = {"keyprovider",
+    "ocicrypt keyprovider protocol (cmd transport) on stdin", keyprovider_main};

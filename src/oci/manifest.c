@@ -9,32 +9,35 @@
 
 #define MANIFEST_MAX_ENTRIES 4096
 
-static enum core_err desc_parse(json_t *o, const char *what,
-    struct oci_desc *d, struct core_errbuf *eb);
+static enum core_err desc_parse(
+    json_t *o, const char *what, struct oci_desc *d, struct core_errbuf *eb);
 
 bool
 oci_media_is_manifest(const char *mt)
 {
-	return mt != NULL && (strcmp(mt, OCI_MT_MANIFEST) == 0 ||
-	    strcmp(mt, OCI_MT_DOCKER_MANIFEST) == 0);
+	return mt != NULL &&
+	    (strcmp(mt, OCI_MT_MANIFEST) == 0 ||
+	        strcmp(mt, OCI_MT_DOCKER_MANIFEST) == 0);
 }
 
 bool
 oci_media_is_index(const char *mt)
 {
-	return mt != NULL && (strcmp(mt, OCI_MT_INDEX) == 0 ||
-	    strcmp(mt, OCI_MT_DOCKER_LIST) == 0);
+	return mt != NULL &&
+	    (strcmp(mt, OCI_MT_INDEX) == 0 ||
+	        strcmp(mt, OCI_MT_DOCKER_LIST) == 0);
 }
 
 static enum core_err
-desc_parse(json_t *o, const char *what, struct oci_desc *d,
-    struct core_errbuf *eb)
+desc_parse(
+    json_t *o, const char *what, struct oci_desc *d, struct core_errbuf *eb)
 {
 	json_t *v, *plat;
 
 	memset(d, 0, sizeof(*d));
 	if (!json_is_object(o))
-		return core_errf(eb, CORE_ERR_INVALID, "%s: not an object", what);
+		return core_errf(
+		    eb, CORE_ERR_INVALID, "%s: not an object", what);
 	d->json = o;
 	v = json_object_get(o, "mediaType");
 	if (!json_is_string(v) || json_string_length(v) == 0)
@@ -48,8 +51,8 @@ desc_parse(json_t *o, const char *what, struct oci_desc *d,
 	d->digest = json_string_value(v);
 	v = json_object_get(o, "size");
 	if (!json_is_integer(v) || json_integer_value(v) < 0)
-		return core_errf(eb, CORE_ERR_INVALID,
-		    "%s: size missing or negative", what);
+		return core_errf(
+		    eb, CORE_ERR_INVALID, "%s: size missing or negative", what);
 	d->size = json_integer_value(v);
 	v = json_object_get(o, "annotations");
 	if (v != NULL && !json_is_null(v)) {
@@ -59,7 +62,8 @@ desc_parse(json_t *o, const char *what, struct oci_desc *d,
 		if (!json_is_object(v))
 			return core_errf(eb, CORE_ERR_INVALID,
 			    "%s: annotations is not an object", what);
-		json_object_foreach(v, k, av) {
+		json_object_foreach(v, k, av)
+		{
 			if (!json_is_string(av))
 				return core_errf(eb, CORE_ERR_INVALID,
 				    "%s: annotation \"%s\" is not a string",
@@ -83,8 +87,8 @@ desc_parse(json_t *o, const char *what, struct oci_desc *d,
 }
 
 static enum core_err
-desc_array(json_t *arr, const char *what, struct oci_desc **out,
-    size_t *nout, struct core_errbuf *eb)
+desc_array(json_t *arr, const char *what, struct oci_desc **out, size_t *nout,
+    struct core_errbuf *eb)
 {
 	struct oci_desc *ds;
 	size_t i, n;
@@ -107,7 +111,7 @@ desc_array(json_t *arr, const char *what, struct oci_desc **out,
 	for (i = 0; i < n; i++) {
 		snprintf(name, sizeof(name), "manifest: %s[%zu]", what, i);
 		if ((err = desc_parse(json_array_get(arr, i), name, &ds[i],
-		    eb)) != CORE_OK) {
+		         eb)) != CORE_OK) {
 			free(ds);
 			return err;
 		}
@@ -148,8 +152,8 @@ oci_manifest_parse(const void *p, size_t n, const char *content_type,
 		    OCI_MANIFEST_MAX);
 	if ((m = calloc(1, sizeof(*m))) == NULL)
 		return CORE_ERR_NOMEM;
-	if ((err = core_json_parse_object(p, n, OCI_MANIFEST_MAX, &m->root,
-	    eb)) != CORE_OK) {
+	if ((err = core_json_parse_object(
+	         p, n, OCI_MANIFEST_MAX, &m->root, eb)) != CORE_OK) {
 		core_errbuf_prefix(eb, "manifest");
 		goto out;
 	}
@@ -207,15 +211,15 @@ oci_manifest_parse(const void *p, size_t n, const char *content_type,
 	if (oci_media_is_manifest(mt)) {
 		m->kind = OCI_KIND_IMAGE;
 		if ((err = desc_parse(json_object_get(m->root, "config"),
-		    "manifest: config", &m->config, eb)) != CORE_OK)
+		         "manifest: config", &m->config, eb)) != CORE_OK)
 			goto out;
 		if ((err = desc_array(json_object_get(m->root, "layers"),
-		    "layers", &m->layers, &m->nlayers, eb)) != CORE_OK)
+		         "layers", &m->layers, &m->nlayers, eb)) != CORE_OK)
 			goto out;
 	} else if (oci_media_is_index(mt)) {
 		m->kind = OCI_KIND_INDEX;
 		if ((err = desc_array(json_object_get(m->root, "manifests"),
-		    "manifests", &m->manifests, &m->nmanifests, eb)) !=
+		         "manifests", &m->manifests, &m->nmanifests, eb)) !=
 		    CORE_OK)
 			goto out;
 	} else {
@@ -241,9 +245,8 @@ str_eq(const char *a, const char *b)
 }
 
 enum core_err
-oci_index_select(const struct oci_manifest *m, const char *os,
-    const char *arch, const char *variant, size_t *idx_out,
-    struct core_errbuf *eb)
+oci_index_select(const struct oci_manifest *m, const char *os, const char *arch,
+    const char *variant, size_t *idx_out, struct core_errbuf *eb)
 {
 	size_t i;
 

@@ -28,9 +28,9 @@
 
 #define OCI_MT_MANIFEST "application/vnd.oci.image.manifest.v1+json"
 #define OCI_MT_INDEX "application/vnd.oci.image.index.v1+json"
-#define OCI_MT_DOCKER_MANIFEST \
+#define OCI_MT_DOCKER_MANIFEST                                                 \
 	"application/vnd.docker.distribution.manifest.v2+json"
-#define OCI_MT_DOCKER_LIST \
+#define OCI_MT_DOCKER_LIST                                                     \
 	"application/vnd.docker.distribution.manifest.list.v2+json"
 #define OCI_MT_CONFIG "application/vnd.oci.image.config.v1+json"
 #define OCI_MT_LAYER_TAR "application/vnd.oci.image.layer.v1.tar"
@@ -52,8 +52,10 @@
 /* ------------------------------------------------------------------ */
 
 struct oci_ref {
-	char *domain;   /* owned: registry as named ("docker.io", "localhost:5000") */
-	char *endpoint; /* owned: host[:port] to contact (registry-1.docker.io for Hub) */
+	char *domain;   /* owned: registry as named ("docker.io",
+	                   "localhost:5000") */
+	char *endpoint; /* owned: host[:port] to contact (registry-1.docker.io
+	                   for Hub) */
 	char *repo;     /* owned: repository path ("library/alpine") */
 	char *tag;      /* owned: tag, or NULL when only a digest was given */
 	char *digest;   /* owned: "sha256:<hex>" or NULL */
@@ -65,8 +67,8 @@ struct oci_ref {
  * docker.io and one-component names get "library/". Without tag or digest
  * the tag is "latest". Repository and tag syntax are checked.
  */
-enum core_err oci_ref_parse(const char *s, struct oci_ref **out,
-    struct core_errbuf *eb);
+enum core_err oci_ref_parse(
+    const char *s, struct oci_ref **out, struct core_errbuf *eb);
 void oci_ref_free(struct oci_ref *r);
 /* "domain/repo[:tag][@digest]", malloc'd. */
 char *oci_ref_string(const struct oci_ref *r);
@@ -97,20 +99,20 @@ struct oci_desc {
 	const char *os;      /* index entries: platform, or NULL */
 	const char *arch;
 	const char *variant;
-	json_t *json;        /* borrowed: the descriptor object itself */
+	json_t *json; /* borrowed: the descriptor object itself */
 };
 
 enum oci_manifest_kind { OCI_KIND_IMAGE, OCI_KIND_INDEX };
 
 struct oci_manifest {
 	enum oci_manifest_kind kind;
-	char *media_type;        /* owned: effective media type */
-	json_t *root;            /* owned: the parsed document */
-	uint8_t *raw;            /* owned: the exact bytes parsed */
+	char *media_type; /* owned: effective media type */
+	json_t *root;     /* owned: the parsed document */
+	uint8_t *raw;     /* owned: the exact bytes parsed */
 	size_t raw_len;
 	char digest[OCI_DIGEST_LEN + 1]; /* sha256 of raw */
-	struct oci_desc config;  /* image only */
-	struct oci_desc *layers; /* owned array (image) */
+	struct oci_desc config;          /* image only */
+	struct oci_desc *layers;         /* owned array (image) */
 	size_t nlayers;
 	struct oci_desc *manifests; /* owned array (index) */
 	size_t nmanifests;
@@ -152,17 +154,19 @@ bool oci_media_is_index(const char *mt);
 /* Receives blob bytes; return non-OK to abort the transfer. */
 typedef enum core_err (*oci_sink_fn)(void *ctx, const void *p, size_t n);
 /* Reports transfer progress (done of total bytes; total may be -1). */
-typedef void (*oci_progress_fn)(void *ctx, const char *what, int64_t done,
-    int64_t total);
+typedef void (*oci_progress_fn)(
+    void *ctx, const char *what, int64_t done, int64_t total);
 
 struct oci_opts {
-	const char *username;     /* borrowed; NULL = none or from auth file */
-	const char *password;     /* borrowed */
-	const char *authfile;     /* borrowed; containers auth.json or docker config.json */
-	bool tls_verify_off;      /* explicit opt-out: no verification, http fallback */
-	const char *ca_file;      /* borrowed; extra CA bundle, NULL = system */
-	int64_t timeout_ms;       /* per request; 0 = 300 s */
-	size_t chunk_bytes;       /* > 0: chunked uploads with this chunk size */
+	const char *username; /* borrowed; NULL = none or from auth file */
+	const char *password; /* borrowed */
+	const char *
+	    authfile; /* borrowed; containers auth.json or docker config.json */
+	bool tls_verify_off; /* explicit opt-out: no verification, http fallback
+	                      */
+	const char *ca_file; /* borrowed; extra CA bundle, NULL = system */
+	int64_t timeout_ms;  /* per request; 0 = 300 s */
+	size_t chunk_bytes;  /* > 0: chunked uploads with this chunk size */
 	uint64_t max_blob_bytes;  /* spool bound; 0 = OCI_BLOB_MAX_DEFAULT */
 	oci_progress_fn progress; /* may be NULL */
 	void *progress_ctx;
@@ -202,9 +206,8 @@ enum core_err oci_store_get_manifest(struct oci_store *st, const char *digest,
  * CORE_ERR_AUTH (digest) or CORE_ERR_INVALID (size) after the last byte,
  * so sinks must treat what they received as untrusted until CORE_OK.
  */
-enum core_err oci_store_get_blob(struct oci_store *st,
-    const struct oci_desc *d, oci_sink_fn sink, void *ctx,
-    struct core_errbuf *eb);
+enum core_err oci_store_get_blob(struct oci_store *st, const struct oci_desc *d,
+    oci_sink_fn sink, void *ctx, struct core_errbuf *eb);
 /* Verified blob into memory, refusing more than max_len bytes. */
 enum core_err oci_store_get_blob_mem(struct oci_store *st,
     const struct oci_desc *d, size_t max_len, uint8_t **out, size_t *len_out,
@@ -235,8 +238,8 @@ enum core_err oci_store_get_image(struct oci_store *st, const char *os,
  * writes the same manifest bytes. Indexes are copied with all children
  * (dir: stores them as <hex>.manifest.json, as skopeo --all does).
  */
-enum core_err oci_copy(struct oci_store *src, struct oci_store *dst,
-    struct core_errbuf *eb);
+enum core_err oci_copy(
+    struct oci_store *src, struct oci_store *dst, struct core_errbuf *eb);
 
 /* Looks up credentials for a registry host in an auth file (containers
  * auth.json or docker config.json: auths.<host>.auth = base64(user:pass)).
@@ -253,8 +256,8 @@ struct oci_challenge {
 	char *service;
 	char *scope;
 };
-enum core_err oci_challenge_parse(const char *hdr, struct oci_challenge *c,
-    struct core_errbuf *eb);
+enum core_err oci_challenge_parse(
+    const char *hdr, struct oci_challenge *c, struct core_errbuf *eb);
 void oci_challenge_cleanup(struct oci_challenge *c);
 
 #endif /* PROPELLER_OCI_H */

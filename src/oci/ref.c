@@ -189,13 +189,13 @@ oci_ref_parse(const char *s, struct oci_ref **out, struct core_errbuf *eb)
 
 	*out = NULL;
 	if (s == NULL || *s == '\0')
-		return core_errf(eb, CORE_ERR_INVALID, "image reference: empty");
+		return core_errf(
+		    eb, CORE_ERR_INVALID, "image reference: empty");
 	n = strlen(s);
 	if (n > REF_MAX_LEN)
 		return core_errf(eb, CORE_ERR_TOO_BIG,
 		    "image reference: longer than %d bytes", REF_MAX_LEN);
-	if ((r = calloc(1, sizeof(*r))) == NULL ||
-	    (work = strdup(s)) == NULL) {
+	if ((r = calloc(1, sizeof(*r))) == NULL || (work = strdup(s)) == NULL) {
 		err = CORE_ERR_NOMEM;
 		goto out;
 	}
@@ -205,7 +205,8 @@ oci_ref_parse(const char *s, struct oci_ref **out, struct core_errbuf *eb)
 		if (!oci_digest_valid(at + 1)) {
 			err = core_errf(eb, CORE_ERR_INVALID,
 			    "image reference \"%s\": bad digest \"%s\" "
-			    "(want sha256:<64 hex>)", s, at + 1);
+			    "(want sha256:<64 hex>)",
+			    s, at + 1);
 			goto out;
 		}
 		if ((r->digest = strdup(at + 1)) == NULL) {
@@ -300,7 +301,7 @@ oci_ref_string(const struct oci_ref *r)
 	if (core_buf_printf(&b, "%s/%s", r->domain, r->repo) != CORE_OK ||
 	    (r->tag != NULL && core_buf_printf(&b, ":%s", r->tag) != CORE_OK) ||
 	    (r->digest != NULL &&
-	    core_buf_printf(&b, "@%s", r->digest) != CORE_OK)) {
+	        core_buf_printf(&b, "@%s", r->digest) != CORE_OK)) {
 		core_buf_cleanup(&b);
 		return NULL;
 	}

@@ -19,30 +19,31 @@
 #define REG_TOKEN_MAX (256 * 1024)
 #define REG_HDR_MAX 8192
 #define REG_AUTHFILE_MAX (1024 * 1024)
-#define REG_ACCEPT "Accept: " OCI_MT_MANIFEST ", " OCI_MT_INDEX ", " \
-	OCI_MT_DOCKER_MANIFEST ", " OCI_MT_DOCKER_LIST
+#define REG_ACCEPT                                                             \
+	"Accept: " OCI_MT_MANIFEST ", " OCI_MT_INDEX                           \
+	", " OCI_MT_DOCKER_MANIFEST ", " OCI_MT_DOCKER_LIST
 
 struct oci_registry {
 	CURL *curl;                  /* owned */
 	const struct oci_ref *ref;   /* borrowed from the store */
 	const struct oci_opts *opts; /* borrowed from the store */
-	char *base;                  /* owned: "https://host[:port]", after ping */
-	char *user;                  /* owned: credentials, or NULL */
-	char *pass;                  /* owned; secret-ish: wiped on free */
-	char *auth;                  /* owned: Authorization value, or NULL */
+	char *base; /* owned: "https://host[:port]", after ping */
+	char *user; /* owned: credentials, or NULL */
+	char *pass; /* owned; secret-ish: wiped on free */
+	char *auth; /* owned: Authorization value, or NULL */
 	bool pinged;
 };
 
 struct http_req {
-	const char *method;          /* GET HEAD POST PUT PATCH DELETE */
-	const char *url;             /* absolute */
-	const char *const *headers;  /* extra headers, NULL-terminated */
+	const char *method;              /* GET HEAD POST PUT PATCH DELETE */
+	const char *url;                 /* absolute */
+	const char *const *headers;      /* extra headers, NULL-terminated */
 	const struct oci_blob_src *body; /* NULL = no body */
 	size_t body_off;
 	size_t body_len;
-	oci_sink_fn sink;            /* 2xx body goes here, else to resp.body */
+	oci_sink_fn sink; /* 2xx body goes here, else to resp.body */
 	void *sink_ctx;
-	size_t body_max;             /* bound for resp.body of 2xx when no sink */
+	size_t body_max; /* bound for resp.body of 2xx when no sink */
 };
 
 struct http_resp {
@@ -51,14 +52,14 @@ struct http_resp {
 	char *location;
 	char *www_auth;
 	char *content_type;
-	char *dcd;                   /* Docker-Content-Digest */
-	char *range;                 /* Range (upload progress) */
-	char *chunk_min;             /* OCI-Chunk-Min-Length */
+	char *dcd;       /* Docker-Content-Digest */
+	char *range;     /* Range (upload progress) */
+	char *chunk_min; /* OCI-Chunk-Min-Length */
 	enum core_err sink_err;
 	struct core_errbuf *eb;
 	const struct http_req *req;
 	CURL *curl;
-	size_t read_pos;             /* upload position within the body */
+	size_t read_pos; /* upload position within the body */
 };
 
 static void
@@ -125,8 +126,8 @@ oci_reg_new(const struct oci_ref *ref, const struct oci_opts *o,
 			goto out;
 		}
 	} else if (o->authfile != NULL) {
-		err = oci_auth_lookup(o->authfile, ref->domain, &r->user,
-		    &r->pass, eb);
+		err = oci_auth_lookup(
+		    o->authfile, ref->domain, &r->user, &r->pass, eb);
 		if (err == CORE_ERR_NOT_FOUND) {
 			core_errbuf_clear(eb);
 			err = CORE_OK;
@@ -162,8 +163,8 @@ oci_auth_lookup(const char *authfile, const char *host, char **user_out,
 	if ((err = core_fs_read(authfile, REG_AUTHFILE_MAX, &raw, &len, eb)) !=
 	    CORE_OK)
 		return err;
-	if ((err = core_json_parse_object(raw, len, REG_AUTHFILE_MAX, &root,
-	    eb)) != CORE_OK) {
+	if ((err = core_json_parse_object(
+	         raw, len, REG_AUTHFILE_MAX, &root, eb)) != CORE_OK) {
 		core_errbuf_prefix(eb, "auth file %s", authfile);
 		goto out;
 	}
@@ -171,8 +172,8 @@ oci_auth_lookup(const char *authfile, const char *host, char **user_out,
 	snprintf(hb, sizeof(hb), "https://%s", host);
 	alts[0] = host;
 	alts[1] = hb;
-	alts[2] = strcmp(host, "docker.io") == 0 ?
-	    "https://index.docker.io/v1/" : NULL;
+	alts[2] = strcmp(host, "docker.io") == 0 ? "https://index.docker.io/v1/"
+	                                         : NULL;
 	alts[3] = strcmp(host, "docker.io") == 0 ? "index.docker.io" : NULL;
 	for (i = 0; i < 4 && ent == NULL; i++) {
 		if (alts[i] != NULL)
@@ -192,8 +193,8 @@ oci_auth_lookup(const char *authfile, const char *host, char **user_out,
 	}
 	if ((colon = memchr(dec, ':', declen)) == NULL) {
 		err = core_errf(eb, CORE_ERR_INVALID,
-		    "auth file %s: entry for %s is not user:password",
-		    authfile, host);
+		    "auth file %s: entry for %s is not user:password", authfile,
+		    host);
 		goto out;
 	}
 	*colon = '\0';
@@ -229,8 +230,8 @@ oci_challenge_cleanup(struct oci_challenge *c)
  * commas and backslash escapes.
  */
 enum core_err
-oci_challenge_parse(const char *hdr, struct oci_challenge *c,
-    struct core_errbuf *eb)
+oci_challenge_parse(
+    const char *hdr, struct oci_challenge *c, struct core_errbuf *eb)
 {
 	const char *p = hdr;
 	size_t n;
@@ -243,8 +244,8 @@ oci_challenge_parse(const char *hdr, struct oci_challenge *c,
 		p++;
 	n = strcspn(p, " ");
 	if (n == 0)
-		return core_errf(eb, CORE_ERR_INVALID,
-		    "WWW-Authenticate: no scheme");
+		return core_errf(
+		    eb, CORE_ERR_INVALID, "WWW-Authenticate: no scheme");
 	if ((c->scheme = strndup(p, n)) == NULL)
 		return CORE_ERR_NOMEM;
 	p += n;
@@ -298,8 +299,9 @@ oci_challenge_parse(const char *hdr, struct oci_challenge *c,
 			slot = &c->scope;
 		if (slot != NULL) {
 			free(*slot);
-			*slot = val.data != NULL ? (char *)core_buf_steal(&val,
-			    NULL) : strdup("");
+			*slot = val.data != NULL
+			    ? (char *)core_buf_steal(&val, NULL)
+			    : strdup("");
 			if (*slot == NULL) {
 				oci_challenge_cleanup(c);
 				return CORE_ERR_NOMEM;
@@ -330,8 +332,7 @@ write_cb(char *ptr, size_t size, size_t nmemb, void *ud)
 	if (core_buf_append(&r->body, ptr, n) != CORE_OK) {
 		if (code >= 200 && code < 300) {
 			r->sink_err = core_errf(r->eb, CORE_ERR_TOO_BIG,
-			    "response body exceeds %zu bytes",
-			    r->body.max_len);
+			    "response body exceeds %zu bytes", r->body.max_len);
 			return 0;
 		}
 		return n; /* error bodies: keep the first part */
@@ -342,8 +343,8 @@ write_cb(char *ptr, size_t size, size_t nmemb, void *ud)
 static void
 hdr_take(char **slot, const char *v, size_t n)
 {
-	while (n > 0 && (v[n - 1] == '\r' || v[n - 1] == '\n' ||
-	    v[n - 1] == ' '))
+	while (
+	    n > 0 && (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' '))
 		n--;
 	free(*slot);
 	*slot = strndup(v, n);
@@ -358,12 +359,12 @@ header_cb(char *buf, size_t size, size_t nitems, void *ud)
 		const char *name;
 		size_t off;
 	} want[] = {
-		{ "location:", offsetof(struct http_resp, location) },
-		{ "www-authenticate:", offsetof(struct http_resp, www_auth) },
-		{ "content-type:", offsetof(struct http_resp, content_type) },
-		{ "docker-content-digest:", offsetof(struct http_resp, dcd) },
-		{ "range:", offsetof(struct http_resp, range) },
-		{ "oci-chunk-min-length:", offsetof(struct http_resp, chunk_min) },
+	    {"location:", offsetof(struct http_resp, location)},
+	    {"www-authenticate:", offsetof(struct http_resp, www_auth)},
+	    {"content-type:", offsetof(struct http_resp, content_type)},
+	    {"docker-content-digest:", offsetof(struct http_resp, dcd)},
+	    {"range:", offsetof(struct http_resp, range)},
+	    {"oci-chunk-min-length:", offsetof(struct http_resp, chunk_min)},
 	};
 	size_t i;
 
@@ -433,8 +434,8 @@ http_do(struct oci_registry *g, const struct http_req *q,
 	enum core_err err = CORE_OK;
 	struct core_buf ab;
 	size_t i;
-	long tmo = g->opts->timeout_ms > 0 ? (long)g->opts->timeout_ms :
-	    300000L;
+	long tmo =
+	    g->opts->timeout_ms > 0 ? (long)g->opts->timeout_ms : 300000L;
 
 	resp->req = q;
 	resp->curl = c;
@@ -471,8 +472,8 @@ http_do(struct oci_registry *g, const struct http_req *q,
 	}
 	if (g->auth != NULL) {
 		if (core_buf_printf(&ab, "Authorization: %s", g->auth) !=
-		    CORE_OK || (t = curl_slist_append(hl,
-		    (char *)ab.data)) == NULL) {
+		        CORE_OK ||
+		    (t = curl_slist_append(hl, (char *)ab.data)) == NULL) {
 			err = CORE_ERR_NOMEM;
 			goto out;
 		}
@@ -512,9 +513,10 @@ http_do(struct oci_registry *g, const struct http_req *q,
 		goto out;
 	}
 	if (cc != CURLE_OK) {
-		err = core_errf(eb, cc == CURLE_OPERATION_TIMEDOUT ?
-		    CORE_ERR_TIMEOUT : CORE_ERR_NET, "%s %s: %s", q->method,
-		    q->url, curl_easy_strerror(cc));
+		err = core_errf(eb,
+		    cc == CURLE_OPERATION_TIMEDOUT ? CORE_ERR_TIMEOUT
+		                                   : CORE_ERR_NET,
+		    "%s %s: %s", q->method, q->url, curl_easy_strerror(cc));
 		goto out;
 	}
 out:
@@ -536,7 +538,7 @@ errbody_summary(const struct http_resp *r, char *out, size_t outlen)
 	out[0] = '\0';
 	if (r->body.len == 0 ||
 	    core_json_parse_object(r->body.data, r->body.len, REG_ERRBODY_MAX,
-	    &root, NULL) != CORE_OK)
+	        &root, NULL) != CORE_OK)
 		return;
 	e0 = json_array_get(json_object_get(root, "errors"), 0);
 	if (json_is_string(json_object_get(e0, "code")))
@@ -551,8 +553,8 @@ errbody_summary(const struct http_resp *r, char *out, size_t outlen)
 }
 
 static enum core_err
-status_err(const struct http_req *q, const struct http_resp *r,
-    struct core_errbuf *eb)
+status_err(
+    const struct http_req *q, const struct http_resp *r, struct core_errbuf *eb)
 {
 	char sum[256];
 	enum core_err kind;
@@ -573,9 +575,12 @@ status_err(const struct http_req *q, const struct http_resp *r,
 		kind = CORE_ERR_NET;
 	}
 	return core_errf(eb, kind, "%s %s: HTTP %ld%s%s", q->method, q->url,
-	    r->status, r->status == 401 ? " unauthorized" :
-	    r->status == 404 ? " not found" : r->status >= 500 ?
-	    " server error" : "", sum);
+	    r->status,
+	    r->status == 401       ? " unauthorized"
+	        : r->status == 404 ? " not found"
+	        : r->status >= 500 ? " server error"
+	                           : "",
+	    sum);
 }
 
 static enum core_err
@@ -593,8 +598,9 @@ token_fetch(struct oci_registry *g, const struct oci_challenge *ch,
 	core_buf_init(&url, 0);
 	resp_init(&resp, eb, REG_TOKEN_MAX);
 	memset(&q, 0, sizeof(q));
-	if (ch->realm == NULL || (strncmp(ch->realm, "https://", 8) != 0 &&
-	    strncmp(ch->realm, "http://", 7) != 0)) {
+	if (ch->realm == NULL ||
+	    (strncmp(ch->realm, "https://", 8) != 0 &&
+	        strncmp(ch->realm, "http://", 7) != 0)) {
 		err = core_errf(eb, CORE_ERR_NET,
 		    "registry %s: bearer challenge without an http(s) realm",
 		    g->ref->endpoint);
@@ -606,8 +612,9 @@ token_fetch(struct oci_registry *g, const struct oci_challenge *ch,
 	}
 	if (ch->service != NULL) {
 		esc = curl_easy_escape(g->curl, ch->service, 0);
-		if (esc == NULL || core_buf_printf(&url, "%sservice=%s",
-		    strchr(ch->realm, '?') ? "&" : "?", esc) != CORE_OK) {
+		if (esc == NULL ||
+		    core_buf_printf(&url, "%sservice=%s",
+		        strchr(ch->realm, '?') ? "&" : "?", esc) != CORE_OK) {
 			err = CORE_ERR_NOMEM;
 			goto out;
 		}
@@ -616,9 +623,10 @@ token_fetch(struct oci_registry *g, const struct oci_challenge *ch,
 	}
 	if (scope != NULL) {
 		esc = curl_easy_escape(g->curl, scope, 0);
-		if (esc == NULL || core_buf_printf(&url, "%sscope=%s",
-		    memchr(url.data, '?', url.len) ? "&" : "?", esc) !=
-		    CORE_OK) {
+		if (esc == NULL ||
+		    core_buf_printf(&url, "%sscope=%s",
+		        memchr(url.data, '?', url.len) ? "&" : "?",
+		        esc) != CORE_OK) {
 			err = CORE_ERR_NOMEM;
 			goto out;
 		}
@@ -658,7 +666,7 @@ token_fetch(struct oci_registry *g, const struct oci_challenge *ch,
 		goto out;
 	}
 	if ((err = core_json_parse_object(resp.body.data, resp.body.len,
-	    REG_TOKEN_MAX, &root, eb)) != CORE_OK) {
+	         REG_TOKEN_MAX, &root, eb)) != CORE_OK) {
 		core_errbuf_prefix(eb, "token response");
 		goto out;
 	}
@@ -712,7 +720,8 @@ authenticate(struct oci_registry *g, const char *challenge, bool push,
 		if (g->user == NULL) {
 			err = core_errf(eb, CORE_ERR_AUTH,
 			    "registry %s requires credentials (Basic realm); "
-			    "give --creds or an auth file", g->ref->endpoint);
+			    "give --creds or an auth file",
+			    g->ref->endpoint);
 			goto out;
 		}
 		core_buf_init(&up, 0);
@@ -735,10 +744,10 @@ authenticate(struct oci_registry *g, const char *challenge, bool push,
 		free(b64);
 		err = g->auth != NULL ? CORE_OK : CORE_ERR_NOMEM;
 	} else if (strcasecmp(ch.scheme, "Bearer") == 0) {
-		snprintf(scope, sizeof(scope), "repository:%s:%s",
-		    g->ref->repo, push ? "pull,push" : "pull");
-		err = token_fetch(g, &ch, ch.scope != NULL ? ch.scope : scope,
-		    eb);
+		snprintf(scope, sizeof(scope), "repository:%s:%s", g->ref->repo,
+		    push ? "pull,push" : "pull");
+		err = token_fetch(
+		    g, &ch, ch.scope != NULL ? ch.scope : scope, eb);
 	} else {
 		err = core_errf(eb, CORE_ERR_UNSUPPORTED,
 		    "registry %s: unsupported auth scheme \"%s\"",
@@ -770,8 +779,8 @@ ping(struct oci_registry *g, struct core_errbuf *eb)
 	for (attempt = 0; attempt < 2; attempt++) {
 		const char *scheme = attempt == 0 ? "https" : "http";
 
-		snprintf(url, sizeof(url), "%s://%s/v2/", scheme,
-		    g->ref->endpoint);
+		snprintf(
+		    url, sizeof(url), "%s://%s/v2/", scheme, g->ref->endpoint);
 		core_errbuf_clear(&tmp);
 		err = http_do(g, &q, &resp, &tmp);
 		if (err == CORE_OK || attempt == 1 || !g->opts->tls_verify_off)
@@ -804,8 +813,7 @@ out:
  */
 static enum core_err
 request(struct oci_registry *g, const struct http_req *q,
-    struct http_resp *resp, bool push, long ok_extra,
-    struct core_errbuf *eb)
+    struct http_resp *resp, bool push, long ok_extra, struct core_errbuf *eb)
 {
 	enum core_err err;
 
@@ -835,8 +843,8 @@ reg_url(struct oci_registry *g, const char *kind, const char *what)
 	char *u = malloc(n);
 
 	if (u != NULL)
-		snprintf(u, n, "%s/v2/%s/%s/%s", g->base, g->ref->repo, kind,
-		    what);
+		snprintf(
+		    u, n, "%s/v2/%s/%s/%s", g->base, g->ref->repo, kind, what);
 	return u;
 }
 
@@ -844,7 +852,7 @@ enum core_err
 oci_reg_get_manifest(struct oci_registry *g, const char *ref, uint8_t **out,
     size_t *len_out, char **ct_out, struct core_errbuf *eb)
 {
-	static const char *const hdrs[] = { REG_ACCEPT, NULL };
+	static const char *const hdrs[] = {REG_ACCEPT, NULL};
 	struct http_req q;
 	struct http_resp resp;
 	char *url = NULL;
@@ -883,7 +891,8 @@ oci_reg_get_manifest(struct oci_registry *g, const char *ref, uint8_t **out,
 	    strcmp(resp.dcd, got) != 0) {
 		err = core_errf(eb, CORE_ERR_AUTH,
 		    "manifest %s: Docker-Content-Digest %s but content hashes "
-		    "to %s", ref, resp.dcd, got);
+		    "to %s",
+		    ref, resp.dcd, got);
 		goto out;
 	}
 	if (ct_out != NULL && resp.content_type != NULL) {
@@ -909,8 +918,8 @@ out:
 struct resume {
 	oci_sink_fn sink;
 	void *ctx;
-	uint64_t got;          /* bytes delivered to sink */
-	uint64_t skip;         /* bytes to drop from a 200 after a retry */
+	uint64_t got;  /* bytes delivered to sink */
+	uint64_t skip; /* bytes to drop from a 200 after a retry */
 	const struct http_resp *resp;
 };
 
@@ -941,10 +950,10 @@ oci_reg_get_blob(struct oci_registry *g, const char *digest, oci_sink_fn sink,
 {
 	struct http_req q;
 	struct http_resp resp;
-	struct resume rs = { sink, ctx, 0, 0, NULL };
+	struct resume rs = {sink, ctx, 0, 0, NULL};
 	struct core_errbuf tmp;
 	char *url = NULL, range[64];
-	const char *hdrs[2] = { range, NULL };
+	const char *hdrs[2] = {range, NULL};
 	enum core_err err;
 	int attempt;
 
@@ -978,7 +987,8 @@ oci_reg_get_blob(struct oci_registry *g, const char *digest, oci_sink_fn sink,
 		    rs.skip > 0)
 			err = core_errf(&tmp, CORE_ERR_NET,
 			    "GET %s: resumed response shorter than what was "
-			    "already received", url);
+			    "already received",
+			    url);
 		/* Retry only transfer failures that made progress. */
 		if (err == CORE_OK || resp.sink_err != CORE_OK ||
 		    (err != CORE_ERR_NET && err != CORE_ERR_TIMEOUT) ||
@@ -1035,8 +1045,8 @@ abs_location(struct oci_registry *g, const char *loc)
 		return strdup(loc);
 	n = strlen(g->base) + strlen(loc) + 2;
 	if ((u = malloc(n)) != NULL)
-		snprintf(u, n, "%s%s%s", g->base, loc[0] == '/' ? "" : "/",
-		    loc);
+		snprintf(
+		    u, n, "%s%s%s", g->base, loc[0] == '/' ? "" : "/", loc);
 	return u;
 }
 
@@ -1076,8 +1086,8 @@ range_end(const char *r, size_t *next)
 
 /* GET <Location> of an upload session: 204 with Range and Location. */
 static enum core_err
-upload_status(struct oci_registry *g, char **loc, size_t *off,
-    struct core_errbuf *eb)
+upload_status(
+    struct oci_registry *g, char **loc, size_t *off, struct core_errbuf *eb)
 {
 	struct http_req q;
 	struct http_resp resp;
@@ -1109,11 +1119,10 @@ out:
 
 enum core_err
 oci_reg_put_blob(struct oci_registry *g, const char *digest, int64_t size,
-    const struct oci_blob_src *src, size_t chunk_bytes,
-    struct core_errbuf *eb)
+    const struct oci_blob_src *src, size_t chunk_bytes, struct core_errbuf *eb)
 {
 	static const char *const octet[] = {
-		"Content-Type: application/octet-stream", NULL };
+	    "Content-Type: application/octet-stream", NULL};
 	struct http_req q;
 	struct http_resp resp;
 	char *url = NULL, *loc = NULL, *put = NULL;
@@ -1142,7 +1151,8 @@ oci_reg_put_blob(struct oci_registry *g, const char *digest, int64_t size,
 	if (chunk_bytes > 0 && resp.chunk_min != NULL) {
 		int64_t mn;
 
-		if (core_parse_int(resp.chunk_min, 1, 1 << 30, &mn) == CORE_OK &&
+		if (core_parse_int(resp.chunk_min, 1, 1 << 30, &mn) ==
+		        CORE_OK &&
 		    (size_t)mn > chunk_bytes)
 			chunk_bytes = (size_t)mn;
 	}
@@ -1156,8 +1166,8 @@ oci_reg_put_blob(struct oci_registry *g, const char *digest, int64_t size,
 
 			if (n > chunk_bytes)
 				n = chunk_bytes;
-			snprintf(range, sizeof(range),
-			    "Content-Range: %zu-%zu", off, off + n - 1);
+			snprintf(range, sizeof(range), "Content-Range: %zu-%zu",
+			    off, off + n - 1);
 			hdrs[0] = octet[0];
 			hdrs[1] = range;
 			hdrs[2] = NULL;
@@ -1186,7 +1196,8 @@ oci_reg_put_blob(struct oci_registry *g, const char *digest, int64_t size,
 			if (resp.status != 202 || resp.location == NULL) {
 				err = core_errf(eb, CORE_ERR_NET,
 				    "PATCH chunk at %zu: expected 202 with "
-				    "Location, got %ld", off, resp.status);
+				    "Location, got %ld",
+				    off, resp.status);
 				goto out;
 			}
 			free(loc);
@@ -1244,7 +1255,7 @@ oci_reg_put_manifest(struct oci_registry *g, const char *ref, const void *p,
 {
 	struct http_req q;
 	struct http_resp resp;
-	struct oci_blob_src src = { -1, p, n };
+	struct oci_blob_src src = {-1, p, n};
 	char ct[200];
 	const char *hdrs[2];
 	char *url = NULL;

@@ -23,15 +23,15 @@ enum store_kind { STORE_DOCKER, STORE_OCI, STORE_DIR };
 
 struct oci_store {
 	enum store_kind kind;
-	struct oci_opts opts;       /* copy; strings borrowed from the caller */
+	struct oci_opts opts; /* copy; strings borrowed from the caller */
 	bool for_write;
-	char *path;                 /* owned: layout directory */
-	char *tag;                  /* owned: oci: ref name, or NULL */
-	struct oci_ref *ref;        /* owned: docker:// */
-	struct oci_registry *reg;   /* owned: docker:// */
+	char *path;               /* owned: layout directory */
+	char *tag;                /* owned: oci: ref name, or NULL */
+	struct oci_ref *ref;      /* owned: docker:// */
+	struct oci_registry *reg; /* owned: docker:// */
 	/* oci: destination: the top manifest to record in index.json */
-	char *top_digest;           /* owned */
-	char *top_mt;               /* owned */
+	char *top_digest; /* owned */
+	char *top_mt;     /* owned */
 	int64_t top_size;
 };
 
@@ -81,11 +81,12 @@ dir_prepare(struct oci_store *st, struct core_errbuf *eb)
 		    memcmp(cur, DIR_VERSION, curlen) != 0)
 			err = core_errf(eb, CORE_ERR_INVALID,
 			    "dir:%s: existing version file is not a "
-			    "directory transport v1.1 layout", st->path);
+			    "directory transport v1.1 layout",
+			    st->path);
 	}
 	if (err == CORE_OK)
-		err = core_fs_write_atomic(vp, DIR_VERSION,
-		    strlen(DIR_VERSION), 0644, eb);
+		err = core_fs_write_atomic(
+		    vp, DIR_VERSION, strlen(DIR_VERSION), 0644, eb);
 	free(cur);
 	free(vp);
 	return err;
@@ -123,8 +124,8 @@ oci_store_open(const char *spec, const struct oci_opts *opts, bool for_write,
 		const char *colon = strchr(p, ':');
 
 		st->kind = STORE_OCI;
-		st->path = colon != NULL ? strndup(p, (size_t)(colon - p)) :
-		    strdup(p);
+		st->path =
+		    colon != NULL ? strndup(p, (size_t)(colon - p)) : strdup(p);
 		if (colon != NULL && colon[1] != '\0')
 			st->tag = strdup(colon + 1);
 		if (st->path == NULL ||
@@ -133,8 +134,8 @@ oci_store_open(const char *spec, const struct oci_opts *opts, bool for_write,
 			goto out;
 		}
 		if (*st->path == '\0') {
-			err = core_errf(eb, CORE_ERR_INVALID,
-			    "%s: empty directory", spec);
+			err = core_errf(
+			    eb, CORE_ERR_INVALID, "%s: empty directory", spec);
 			goto out;
 		}
 		if (for_write) {
@@ -156,8 +157,8 @@ oci_store_open(const char *spec, const struct oci_opts *opts, bool for_write,
 			goto out;
 		}
 		if (*st->path == '\0') {
-			err = core_errf(eb, CORE_ERR_INVALID,
-			    "%s: empty directory", spec);
+			err = core_errf(
+			    eb, CORE_ERR_INVALID, "%s: empty directory", spec);
 			goto out;
 		}
 		if (for_write && (err = dir_prepare(st, eb)) != CORE_OK)
@@ -165,7 +166,8 @@ oci_store_open(const char *spec, const struct oci_opts *opts, bool for_write,
 	} else {
 		err = core_errf(eb, CORE_ERR_INVALID,
 		    "image location \"%s\": want docker://REF, oci:DIR[:TAG] "
-		    "or dir:DIR", spec);
+		    "or dir:DIR",
+		    spec);
 		goto out;
 	}
 	*out = st;
@@ -206,8 +208,8 @@ layout_read(const struct oci_store *st, const char *rel, size_t max,
 
 /* Finds the index.json entry of an oci: layout for st->tag. */
 static enum core_err
-oci_layout_entry(const struct oci_store *st, char **digest_out,
-    char **mt_out, struct core_errbuf *eb)
+oci_layout_entry(const struct oci_store *st, char **digest_out, char **mt_out,
+    struct core_errbuf *eb)
 {
 	uint8_t *raw = NULL;
 	size_t len = 0;
@@ -216,8 +218,8 @@ oci_layout_entry(const struct oci_store *st, char **digest_out,
 	enum core_err err;
 	size_t i;
 
-	if ((err = layout_read(st, "index.json", STORE_INDEX_MAX, &raw, &len,
-	    eb)) != CORE_OK)
+	if ((err = layout_read(
+	         st, "index.json", STORE_INDEX_MAX, &raw, &len, eb)) != CORE_OK)
 		return err;
 	if ((err = oci_manifest_parse(raw, len, OCI_MT_INDEX, &idx, eb)) !=
 	    CORE_OK) {
@@ -231,8 +233,9 @@ oci_layout_entry(const struct oci_store *st, char **digest_out,
 	}
 	for (i = 0; i < idx->nmanifests; i++) {
 		const struct oci_desc *d = &idx->manifests[i];
-		json_t *rn = d->annotations != NULL ?
-		    json_object_get(d->annotations, OCI_ANNOT_REF_NAME) : NULL;
+		json_t *rn = d->annotations != NULL
+		    ? json_object_get(d->annotations, OCI_ANNOT_REF_NAME)
+		    : NULL;
 
 		if (st->tag != NULL) {
 			if (json_is_string(rn) &&
@@ -252,7 +255,8 @@ oci_layout_entry(const struct oci_store *st, char **digest_out,
 		else
 			err = core_errf(eb, CORE_ERR_NOT_FOUND,
 			    "oci:%s: %zu images in index.json; name one with "
-			    "oci:DIR:TAG", st->path, idx->nmanifests);
+			    "oci:DIR:TAG",
+			    st->path, idx->nmanifests);
 		goto out;
 	}
 	*digest_out = strdup(found->digest);
@@ -266,8 +270,8 @@ out:
 }
 
 enum core_err
-oci_store_get_manifest(struct oci_store *st, const char *digest,
-    uint8_t **out, size_t *len_out, char **mt_out, struct core_errbuf *eb)
+oci_store_get_manifest(struct oci_store *st, const char *digest, uint8_t **out,
+    size_t *len_out, char **mt_out, struct core_errbuf *eb)
 {
 	enum core_err err = CORE_OK;
 	char *want = NULL, *mt = NULL, *p = NULL;
@@ -283,20 +287,21 @@ oci_store_get_manifest(struct oci_store *st, const char *digest,
 	switch (st->kind) {
 	case STORE_DOCKER:
 		return oci_reg_get_manifest(st->reg,
-		    digest != NULL ? digest :
-		    (st->ref->digest != NULL ? st->ref->digest : st->ref->tag),
+		    digest != NULL ? digest
+		                   : (st->ref->digest != NULL ? st->ref->digest
+		                                              : st->ref->tag),
 		    out, len_out, mt_out, eb);
 	case STORE_DIR:
 		if (digest == NULL) {
-			err = layout_read(st, "manifest.json",
-			    OCI_MANIFEST_MAX, out, len_out, eb);
+			err = layout_read(st, "manifest.json", OCI_MANIFEST_MAX,
+			    out, len_out, eb);
 			goto out;
 		}
 		{
 			char rel[128];
 
-			snprintf(rel, sizeof(rel), "%s.manifest.json",
-			    digest + 7);
+			snprintf(
+			    rel, sizeof(rel), "%s.manifest.json", digest + 7);
 			if ((p = core_path_join(st->path, rel)) == NULL) {
 				err = CORE_ERR_NOMEM;
 				goto out;
@@ -371,14 +376,14 @@ verify_sink(void *ctx, const void *p, size_t n)
 	v->got += (int64_t)n;
 	oci_hasher_update(v->h, p, n);
 	if (v->opts->progress != NULL)
-		v->opts->progress(v->opts->progress_ctx, v->digest, v->got,
-		    v->want);
+		v->opts->progress(
+		    v->opts->progress_ctx, v->digest, v->got, v->want);
 	return v->sink != NULL ? v->sink(v->ctx, p, n) : CORE_OK;
 }
 
 static enum core_err
-file_stream(const char *path, oci_sink_fn sink, void *ctx,
-    struct core_errbuf *eb)
+file_stream(
+    const char *path, oci_sink_fn sink, void *ctx, struct core_errbuf *eb)
 {
 	int fd;
 	uint8_t *buf = NULL;
@@ -387,8 +392,8 @@ file_stream(const char *path, oci_sink_fn sink, void *ctx,
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
 		if (errno == ENOENT)
-			return core_errf(eb, CORE_ERR_NOT_FOUND,
-			    "%s: no such blob", path);
+			return core_errf(
+			    eb, CORE_ERR_NOT_FOUND, "%s: no such blob", path);
 		return core_errf_errno(eb, CORE_ERR_IO, "open %s", path);
 	}
 	if ((buf = malloc(STORE_IO_CHUNK)) == NULL) {
@@ -418,8 +423,8 @@ enum core_err
 oci_store_get_blob(struct oci_store *st, const struct oci_desc *d,
     oci_sink_fn sink, void *ctx, struct core_errbuf *eb)
 {
-	struct verify v = { sink, ctx, NULL, 0, d->size, d->digest,
-		&st->opts, eb };
+	struct verify v = {
+	    sink, ctx, NULL, 0, d->size, d->digest, &st->opts, eb};
 	char got[OCI_DIGEST_LEN + 1];
 	enum core_err err;
 	char *p = NULL;
@@ -429,8 +434,8 @@ oci_store_get_blob(struct oci_store *st, const struct oci_desc *d,
 		    "blob digest \"%s\" is not sha256:<64 hex>",
 		    d->digest != NULL ? d->digest : "");
 	if (d->size < 0)
-		return core_errf(eb, CORE_ERR_INVALID, "blob %s: negative size",
-		    d->digest);
+		return core_errf(
+		    eb, CORE_ERR_INVALID, "blob %s: negative size", d->digest);
 	if ((v.h = oci_hasher_new()) == NULL)
 		return CORE_ERR_NOMEM;
 	if (st->kind == STORE_DOCKER) {
@@ -453,8 +458,8 @@ oci_store_get_blob(struct oci_store *st, const struct oci_desc *d,
 	oci_hasher_final(v.h, got);
 	if (strcmp(got, d->digest) != 0) {
 		err = core_errf(eb, CORE_ERR_AUTH,
-		    "blob %s: digest mismatch: content hashes to %s",
-		    d->digest, got);
+		    "blob %s: digest mismatch: content hashes to %s", d->digest,
+		    got);
 		goto out;
 	}
 out:
@@ -516,8 +521,10 @@ oci_store_get_blob_memfd(struct oci_store *st, const struct oci_desc *d,
 	enum core_err err;
 
 	*fd_out = -1;
-	if (d->size < 0 || (uint64_t)d->size > (st->opts.max_blob_bytes > 0 ?
-	    st->opts.max_blob_bytes : OCI_BLOB_MAX_DEFAULT))
+	if (d->size < 0 ||
+	    (uint64_t)d->size > (st->opts.max_blob_bytes > 0
+	                                ? st->opts.max_blob_bytes
+	                                : OCI_BLOB_MAX_DEFAULT))
 		return core_errf(eb, CORE_ERR_TOO_BIG,
 		    "blob %s: %lld bytes exceeds the blob size limit",
 		    d->digest != NULL ? d->digest : "?", (long long)d->size);
@@ -537,8 +544,8 @@ oci_store_get_blob_memfd(struct oci_store *st, const struct oci_desc *d,
 
 /* Writes a blob file through a temp name and renames it into place. */
 static enum core_err
-file_put(const char *path, const struct oci_blob_src *src,
-    struct core_errbuf *eb)
+file_put(
+    const char *path, const struct oci_blob_src *src, struct core_errbuf *eb)
 {
 	char *tmp = NULL;
 	size_t tl = strlen(path) + 16;
@@ -572,8 +579,8 @@ file_put(const char *path, const struct oci_blob_src *src,
 			if (r < 0 && errno == EINTR)
 				continue;
 			if (r <= 0) {
-				err = core_errf_errno(eb, CORE_ERR_IO,
-				    "read blob source");
+				err = core_errf_errno(
+				    eb, CORE_ERR_IO, "read blob source");
 				goto out;
 			}
 			if ((err = core_write_all(fd, buf, (size_t)r)) !=
@@ -622,16 +629,16 @@ oci_store_put_blob(struct oci_store *st, const char *digest, int64_t size,
 		    "blob %s: size %lld does not match the source (%zu)",
 		    digest, (long long)size, src->len);
 	if (!st->for_write)
-		return core_errf(eb, CORE_ERR_STATE,
-		    "store not opened for writing");
+		return core_errf(
+		    eb, CORE_ERR_STATE, "store not opened for writing");
 	if (st->kind == STORE_DOCKER) {
-		if ((err = oci_reg_blob_exists(st->reg, digest, &exists,
-		    eb)) != CORE_OK)
+		if ((err = oci_reg_blob_exists(st->reg, digest, &exists, eb)) !=
+		    CORE_OK)
 			return err;
 		if (exists)
 			return CORE_OK;
-		return oci_reg_put_blob(st->reg, digest, size, src,
-		    st->opts.chunk_bytes, eb);
+		return oci_reg_put_blob(
+		    st->reg, digest, size, src, st->opts.chunk_bytes, eb);
 	}
 	if ((p = blob_path(st, digest)) == NULL)
 		return CORE_ERR_NOMEM;
@@ -645,20 +652,20 @@ put_manifest_any(struct oci_store *st, const void *p, size_t n,
     const char *media_type, bool child, struct core_errbuf *eb)
 {
 	char dg[OCI_DIGEST_LEN + 1];
-	struct oci_blob_src src = { -1, p, n };
+	struct oci_blob_src src = {-1, p, n};
 	enum core_err err;
 
 	if (!st->for_write)
-		return core_errf(eb, CORE_ERR_STATE,
-		    "store not opened for writing");
+		return core_errf(
+		    eb, CORE_ERR_STATE, "store not opened for writing");
 	if (n > OCI_MANIFEST_MAX)
 		return core_errf(eb, CORE_ERR_TOO_BIG,
 		    "manifest: %zu bytes exceeds the limit", n);
 	oci_digest_of(p, n, dg);
 	switch (st->kind) {
 	case STORE_DOCKER:
-		return oci_reg_put_manifest(st->reg,
-		    child ? dg : st->ref->tag, p, n, media_type, eb);
+		return oci_reg_put_manifest(
+		    st->reg, child ? dg : st->ref->tag, p, n, media_type, eb);
 	case STORE_DIR: {
 		char rel[128];
 		char *path;
@@ -682,8 +689,8 @@ put_manifest_any(struct oci_store *st, const void *p, size_t n,
 		free(st->top_digest);
 		free(st->top_mt);
 		st->top_digest = strdup(dg);
-		st->top_mt = strdup(media_type != NULL ? media_type :
-		    OCI_MT_MANIFEST);
+		st->top_mt =
+		    strdup(media_type != NULL ? media_type : OCI_MT_MANIFEST);
 		st->top_size = (int64_t)n;
 		if (st->top_digest == NULL || st->top_mt == NULL)
 			return CORE_ERR_NOMEM;
@@ -711,8 +718,8 @@ oci_commit_index(struct oci_store *st, struct core_errbuf *eb)
 
 	if (layout_read(st, "index.json", STORE_INDEX_MAX, &raw, &len, NULL) ==
 	    CORE_OK) {
-		if ((err = core_json_parse_object(raw, len, STORE_INDEX_MAX,
-		    &idx, eb)) != CORE_OK) {
+		if ((err = core_json_parse_object(
+		         raw, len, STORE_INDEX_MAX, &idx, eb)) != CORE_OK) {
 			core_errbuf_prefix(eb, "oci:%s: index.json", st->path);
 			goto out;
 		}
@@ -738,11 +745,11 @@ oci_commit_index(struct oci_store *st, struct core_errbuf *eb)
 		json_t *a = json_object_get(e, "annotations");
 		json_t *rn = json_object_get(a, OCI_ANNOT_REF_NAME);
 		json_t *dg = json_object_get(e, "digest");
-		bool same = st->tag != NULL ?
-		    (json_is_string(rn) &&
-		    strcmp(json_string_value(rn), st->tag) == 0) :
-		    (!json_is_string(rn) && json_is_string(dg) &&
-		    strcmp(json_string_value(dg), st->top_digest) == 0);
+		bool same = st->tag != NULL
+		    ? (json_is_string(rn) &&
+		          strcmp(json_string_value(rn), st->tag) == 0)
+		    : (!json_is_string(rn) && json_is_string(dg) &&
+		          strcmp(json_string_value(dg), st->top_digest) == 0);
 
 		if (same)
 			json_array_remove(arr, i);
@@ -755,7 +762,8 @@ oci_commit_index(struct oci_store *st, struct core_errbuf *eb)
 	}
 	if (st->tag != NULL) {
 		ann = json_pack("{s:s}", OCI_ANNOT_REF_NAME, st->tag);
-		if (ann == NULL || json_object_set_new(ent, "annotations", ann)) {
+		if (ann == NULL ||
+		    json_object_set_new(ent, "annotations", ann)) {
 			err = CORE_ERR_NOMEM;
 			goto out;
 		}
@@ -767,8 +775,8 @@ oci_commit_index(struct oci_store *st, struct core_errbuf *eb)
 		err = CORE_ERR_NOMEM;
 		goto out;
 	}
-	if ((err = core_fs_write_atomic(lp, OCI_LAYOUT, strlen(OCI_LAYOUT),
-	    0644, eb)) != CORE_OK)
+	if ((err = core_fs_write_atomic(
+	         lp, OCI_LAYOUT, strlen(OCI_LAYOUT), 0644, eb)) != CORE_OK)
 		goto out;
 	err = core_fs_write_atomic(ip, text, strlen(text), 0644, eb);
 out:
@@ -827,11 +835,10 @@ oci_store_get_image(struct oci_store *st, const char *os, const char *arch,
 		mt = NULL;
 		oci_manifest_free(m);
 		m = NULL;
-		if ((err = oci_store_get_manifest(st, child, &raw, &len, &mt,
-		    eb)) != CORE_OK)
+		if ((err = oci_store_get_manifest(
+		         st, child, &raw, &len, &mt, eb)) != CORE_OK)
 			goto out;
-		if ((err = oci_manifest_parse(raw, len, mt, &m, eb)) !=
-		    CORE_OK)
+		if ((err = oci_manifest_parse(raw, len, mt, &m, eb)) != CORE_OK)
 			goto out;
 		if (m->kind != OCI_KIND_IMAGE) {
 			err = core_errf(eb, CORE_ERR_UNSUPPORTED,
@@ -879,13 +886,12 @@ copy_image(struct oci_store *src, struct oci_store *dst,
 	for (i = 0; i < m->nlayers; i++)
 		if ((err = copy_blob(src, dst, &m->layers[i], eb)) != CORE_OK)
 			return err;
-	return put_manifest_any(dst, m->raw, m->raw_len, m->media_type,
-	    child, eb);
+	return put_manifest_any(
+	    dst, m->raw, m->raw_len, m->media_type, child, eb);
 }
 
 enum core_err
-oci_copy(struct oci_store *src, struct oci_store *dst,
-    struct core_errbuf *eb)
+oci_copy(struct oci_store *src, struct oci_store *dst, struct core_errbuf *eb)
 {
 	uint8_t *raw = NULL, *craw = NULL;
 	size_t len = 0, clen = 0, i;
@@ -910,10 +916,10 @@ oci_copy(struct oci_store *src, struct oci_store *dst,
 		oci_manifest_free(c);
 		c = NULL;
 		if ((err = oci_store_get_manifest(src, m->manifests[i].digest,
-		    &craw, &clen, &cmt, eb)) != CORE_OK)
+		         &craw, &clen, &cmt, eb)) != CORE_OK)
 			goto out;
 		if ((err = oci_manifest_parse(craw, clen,
-		    m->manifests[i].media_type, &c, eb)) != CORE_OK)
+		         m->manifests[i].media_type, &c, eb)) != CORE_OK)
 			goto out;
 		if (c->kind != OCI_KIND_IMAGE) {
 			err = core_errf(eb, CORE_ERR_UNSUPPORTED,
@@ -923,8 +929,8 @@ oci_copy(struct oci_store *src, struct oci_store *dst,
 		if ((err = copy_image(src, dst, c, true, eb)) != CORE_OK)
 			goto out;
 	}
-	err = put_manifest_any(dst, m->raw, m->raw_len, m->media_type, false,
-	    eb);
+	err =
+	    put_manifest_any(dst, m->raw, m->raw_len, m->media_type, false, eb);
 commit:
 	if (err == CORE_OK)
 		err = oci_store_commit(dst, eb);

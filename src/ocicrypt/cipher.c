@@ -30,13 +30,14 @@ mac_init(struct layer_mac *m, const uint8_t *key, size_t klen,
 	char digest[] = "SHA256";
 
 	memset(m, 0, sizeof(*m));
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-	    digest, 0);
+	params[0] =
+	    OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0);
 	params[1] = OSSL_PARAM_construct_end();
 	if ((m->mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL ||
 	    (m->ctx = EVP_MAC_CTX_new(m->mac)) == NULL ||
 	    EVP_MAC_init(m->ctx, key, klen, params) != 1)
-		return core_errf(eb, CORE_ERR_CRYPTO, "HMAC-SHA256 init failed");
+		return core_errf(
+		    eb, CORE_ERR_CRYPTO, "HMAC-SHA256 init failed");
 	return CORE_OK;
 }
 
@@ -58,7 +59,7 @@ mac_cleanup(struct layer_mac *m)
 
 struct win {
 	const struct oci_blob_src *src;
-	uint8_t *map;       /* current mapping or NULL */
+	uint8_t *map; /* current mapping or NULL */
 	size_t map_off;
 	size_t map_len;
 	bool no_mmap;
@@ -92,10 +93,12 @@ src_read(struct win *w, size_t off, uint8_t *buf, size_t want,
 
 			win_close(w);
 			w->map_off = off & ~((size_t)WIN_BYTES - 1);
-			w->map_len = src->len - w->map_off < WIN_BYTES ?
-			    src->len - w->map_off : WIN_BYTES;
-			m = mmap(NULL, w->map_len, PROT_READ, MAP_SHARED | MAP_POPULATE,
-			    src->fd, (off_t)w->map_off);
+			w->map_len = src->len - w->map_off < WIN_BYTES
+			    ? src->len - w->map_off
+			    : WIN_BYTES;
+			m = mmap(NULL, w->map_len, PROT_READ,
+			    MAP_SHARED | MAP_POPULATE, src->fd,
+			    (off_t)w->map_off);
 			if (m == MAP_FAILED) {
 				w->no_mmap = true;
 			} else {
@@ -132,37 +135,38 @@ ocicrypt_layer_encrypt(const struct oci_blob_src *src, const char *src_digest,
     struct core_errbuf *eb)
 {
 	EVP_CIPHER_CTX *cc = NULL;
-	struct layer_mac m = { 0 };
+	struct layer_mac m = {0};
 	struct oci_hasher *h = NULL;
 	uint8_t *in = NULL, *outb = NULL;
 	size_t off = 0, maclen = 0;
 	enum core_err err = CORE_OK;
-	struct win w = { src, NULL, 0, 0, false };
+	struct win w = {src, NULL, 0, 0, false};
 	int olen;
 
 	memset(priv_out, 0, sizeof(*priv_out));
 	memset(pub_out, 0, sizeof(*pub_out));
 	if ((priv_out->symkey = secret_new(OCICRYPT_SYMKEY_LEN)) == NULL ||
 	    (priv_out->digest = strdup(src_digest != NULL ? src_digest : "")) ==
-	    NULL || (pub_out->cipher = strdup(OCICRYPT_CIPHER)) == NULL ||
+	        NULL ||
+	    (pub_out->cipher = strdup(OCICRYPT_CIPHER)) == NULL ||
 	    (in = malloc(CIPHER_CHUNK)) == NULL ||
 	    (outb = malloc(CIPHER_CHUNK)) == NULL ||
 	    (h = oci_hasher_new()) == NULL) {
 		err = CORE_ERR_NOMEM;
 		goto out;
 	}
-	if ((err = core_random(priv_out->symkey->ptr, OCICRYPT_SYMKEY_LEN,
-	    eb)) != CORE_OK ||
+	if ((err = core_random(
+	         priv_out->symkey->ptr, OCICRYPT_SYMKEY_LEN, eb)) != CORE_OK ||
 	    (err = core_random(priv_out->nonce, OCICRYPT_NONCE_LEN, eb)) !=
-	    CORE_OK)
+	        CORE_OK)
 		goto out;
 	priv_out->has_nonce = true;
 	if ((err = mac_init(&m, priv_out->symkey->ptr, OCICRYPT_SYMKEY_LEN,
-	    eb)) != CORE_OK)
+	         eb)) != CORE_OK)
 		goto out;
 	if ((cc = EVP_CIPHER_CTX_new()) == NULL ||
 	    EVP_EncryptInit_ex(cc, EVP_aes_256_ctr(), NULL,
-	    priv_out->symkey->ptr, priv_out->nonce) != 1) {
+	        priv_out->symkey->ptr, priv_out->nonce) != 1) {
 		err = core_errf(eb, CORE_ERR_CRYPTO, "AES-256-CTR init failed");
 		goto out;
 	}
@@ -177,8 +181,8 @@ ocicrypt_layer_encrypt(const struct oci_blob_src *src, const char *src_digest,
 			goto out;
 		if (EVP_EncryptUpdate(cc, outb, &olen, d, (int)got) != 1 ||
 		    (size_t)olen != got) {
-			err = core_errf(eb, CORE_ERR_CRYPTO,
-			    "AES-256-CTR failed");
+			err = core_errf(
+			    eb, CORE_ERR_CRYPTO, "AES-256-CTR failed");
 			goto out;
 		}
 		EVP_MAC_update(m.ctx, outb, got);
@@ -187,8 +191,9 @@ ocicrypt_layer_encrypt(const struct oci_blob_src *src, const char *src_digest,
 			goto out;
 		off += got;
 	}
-	if (EVP_MAC_final(m.ctx, pub_out->hmac, &maclen,
-	    sizeof(pub_out->hmac)) != 1 || maclen != OCICRYPT_HMAC_LEN) {
+	if (EVP_MAC_final(
+	        m.ctx, pub_out->hmac, &maclen, sizeof(pub_out->hmac)) != 1 ||
+	    maclen != OCICRYPT_HMAC_LEN) {
 		err = core_errf(eb, CORE_ERR_CRYPTO, "HMAC-SHA256 failed");
 		goto out;
 	}
@@ -216,7 +221,7 @@ ocicrypt_layer_decrypt(const struct oci_blob_src *ct, const char *want_digest,
     oci_sink_fn sink, void *ctx, struct core_errbuf *eb)
 {
 	EVP_CIPHER_CTX *cc = NULL;
-	struct layer_mac m = { 0 };
+	struct layer_mac m = {0};
 	struct oci_hasher *h = NULL;
 	uint8_t *in = NULL, *outb = NULL;
 	uint8_t mac[EVP_MAX_MD_SIZE];
@@ -224,7 +229,7 @@ ocicrypt_layer_decrypt(const struct oci_blob_src *ct, const char *want_digest,
 	size_t off, maclen = 0;
 	enum core_err err = CORE_OK;
 	char got_digest[OCI_DIGEST_LEN + 1];
-	struct win w = { ct, NULL, 0, 0, false };
+	struct win w = {ct, NULL, 0, 0, false};
 	int olen;
 
 	if (pub->cipher == NULL || strcmp(pub->cipher, OCICRYPT_CIPHER) != 0)
@@ -256,8 +261,8 @@ ocicrypt_layer_decrypt(const struct oci_blob_src *ct, const char *want_digest,
 		goto out;
 	}
 	/* Pass 1: digest and HMAC over the whole ciphertext. */
-	if ((err = mac_init(&m, priv->symkey->ptr, OCICRYPT_SYMKEY_LEN,
-	    eb)) != CORE_OK)
+	if ((err = mac_init(&m, priv->symkey->ptr, OCICRYPT_SYMKEY_LEN, eb)) !=
+	    CORE_OK)
 		goto out;
 	for (off = 0; off < ct->len;) {
 		const uint8_t *d;
@@ -295,8 +300,8 @@ ocicrypt_layer_decrypt(const struct oci_blob_src *ct, const char *want_digest,
 	}
 	/* Pass 2: only verified bytes are decrypted. */
 	if ((cc = EVP_CIPHER_CTX_new()) == NULL ||
-	    EVP_DecryptInit_ex(cc, EVP_aes_256_ctr(), NULL, priv->symkey->ptr,
-	    nonce) != 1) {
+	    EVP_DecryptInit_ex(
+	        cc, EVP_aes_256_ctr(), NULL, priv->symkey->ptr, nonce) != 1) {
 		err = core_errf(eb, CORE_ERR_CRYPTO, "AES-256-CTR init failed");
 		goto out;
 	}
@@ -311,8 +316,8 @@ ocicrypt_layer_decrypt(const struct oci_blob_src *ct, const char *want_digest,
 			goto out;
 		if (EVP_DecryptUpdate(cc, outb, &olen, d, (int)got) != 1 ||
 		    (size_t)olen != got) {
-			err = core_errf(eb, CORE_ERR_CRYPTO,
-			    "AES-256-CTR failed");
+			err = core_errf(
+			    eb, CORE_ERR_CRYPTO, "AES-256-CTR failed");
 			goto out;
 		}
 		if ((err = sink(ctx, outb, got)) != CORE_OK)

@@ -104,7 +104,7 @@ static enum core_err
 put_spool(struct oci_store *dst, const char *digest, struct spool *s,
     struct core_errbuf *eb)
 {
-	struct oci_blob_src src = { s->fd, NULL, s->len };
+	struct oci_blob_src src = {s->fd, NULL, s->len};
 
 	return oci_store_put_blob(dst, digest, (int64_t)s->len, &src, eb);
 }
@@ -130,16 +130,16 @@ copy_desc(struct oci_store *src, struct oci_store *dst,
 static const char *
 jwe_alg_for(const struct crypto_key *k)
 {
-	static const char *const ok[] = { "RSA-OAEP", "RSA-OAEP-256",
-		"ECDH-ES+A128KW", "ECDH-ES+A192KW", "ECDH-ES+A256KW", NULL };
+	static const char *const ok[] = {"RSA-OAEP", "RSA-OAEP-256",
+	    "ECDH-ES+A128KW", "ECDH-ES+A192KW", "ECDH-ES+A256KW", NULL};
 	const char *ja = crypto_key_jwk_alg(k);
 	size_t i;
 
 	for (i = 0; ja != NULL && ok[i] != NULL; i++)
 		if (strcmp(ja, ok[i]) == 0)
 			return ja;
-	return crypto_key_type(k) == CRYPTO_KEY_RSA ? "RSA-OAEP" :
-	    "ECDH-ES+A256KW";
+	return crypto_key_type(k) == CRYPTO_KEY_RSA ? "RSA-OAEP"
+	                                            : "ECDH-ES+A256KW";
 }
 
 /* Wraps privopts for every configured scheme into the annotations. */
@@ -164,16 +164,17 @@ wrap_keys(const struct ocicrypt_enc_config *c, const struct secret *po,
 			rc[i].alg = jwe_alg_for(c->jwe_pubkeys[i]);
 		}
 		memset(&o, 0, sizeof(o));
-		o.format = c->njwe == 1 ? CRYPTO_JWE_FLATTENED :
-		    CRYPTO_JWE_GENERAL;
+		o.format =
+		    c->njwe == 1 ? CRYPTO_JWE_FLATTENED : CRYPTO_JWE_GENERAL;
 		o.enc = "A256GCM";
-		if ((err = crypto_jwe_encrypt(rc, c->njwe, &o, po->ptr,
-		    po->len, &jwe, &jl, eb)) != CORE_OK)
+		if ((err = crypto_jwe_encrypt(rc, c->njwe, &o, po->ptr, po->len,
+		         &jwe, &jl, eb)) != CORE_OK)
 			goto out;
 		b64 = core_b64_encode(jwe, jl);
 		free(jwe);
-		if (b64 == NULL || json_object_set_new(ann, OCICRYPT_ANNOT_JWE,
-		    json_string(b64)) != 0) {
+		if (b64 == NULL ||
+		    json_object_set_new(
+		        ann, OCICRYPT_ANNOT_JWE, json_string(b64)) != 0) {
 			err = CORE_ERR_NOMEM;
 			goto out;
 		}
@@ -186,14 +187,14 @@ wrap_keys(const struct ocicrypt_enc_config *c, const struct secret *po,
 		char key[256];
 
 		if ((err = ocicrypt_kp_wrap(c->providers, c->provider_name,
-		    c->provider_param, po, &ab, &al, eb)) != CORE_OK)
+		         c->provider_param, po, &ab, &al, eb)) != CORE_OK)
 			goto out;
 		snprintf(key, sizeof(key), "%s%s", OCICRYPT_ANNOT_PROVIDER,
 		    c->provider_name);
 		b64 = core_b64_encode(ab, al);
 		free(ab);
-		if (b64 == NULL || json_object_set_new(ann, key,
-		    json_string(b64)) != 0) {
+		if (b64 == NULL ||
+		    json_object_set_new(ann, key, json_string(b64)) != 0) {
 			err = CORE_ERR_NOMEM;
 			goto out;
 		}
@@ -203,13 +204,14 @@ wrap_keys(const struct ocicrypt_enc_config *c, const struct secret *po,
 		struct ocicrypt_packet pk;
 
 		if ((err = ocicrypt_packet_wrap(c->coco_kid, c->coco_kek, NULL,
-		    po->ptr, po->len, &pk, eb)) != CORE_OK)
+		         po->ptr, po->len, &pk, eb)) != CORE_OK)
 			goto out;
 		pj = ocicrypt_packet_dump(&pk);
 		ocicrypt_packet_cleanup(&pk);
-		if (pj == NULL || (b64 = core_b64_encode(pj, strlen(pj))) ==
-		    NULL || json_object_set_new(ann, OCICRYPT_ANNOT_COCO,
-		    json_string(b64)) != 0) {
+		if (pj == NULL ||
+		    (b64 = core_b64_encode(pj, strlen(pj))) == NULL ||
+		    json_object_set_new(
+		        ann, OCICRYPT_ANNOT_COCO, json_string(b64)) != 0) {
 			err = CORE_ERR_NOMEM;
 			goto out;
 		}
@@ -223,11 +225,11 @@ out:
 
 static enum core_err
 encrypt_layer(struct oci_store *src, struct oci_store *dst,
-    const struct ocicrypt_enc_config *c, const struct oci_desc *d,
-    json_t *lj, struct core_errbuf *eb)
+    const struct ocicrypt_enc_config *c, const struct oci_desc *d, json_t *lj,
+    struct core_errbuf *eb)
 {
 	int fd = -1;
-	struct spool out = { -1, 0, NULL };
+	struct spool out = {-1, 0, NULL};
 	struct ocicrypt_privopts priv;
 	struct ocicrypt_pubopts pub;
 	struct secret *po = NULL;
@@ -247,14 +249,15 @@ encrypt_layer(struct oci_store *src, struct oci_store *dst,
 	bs.mem = NULL;
 	bs.len = (size_t)d->size;
 	if ((err = ocicrypt_layer_encrypt(&bs, d->digest, spool_sink, &out,
-	    &priv, &pub, dg, eb)) != CORE_OK)
+	         &priv, &pub, dg, eb)) != CORE_OK)
 		goto out;
 	if ((err = ocicrypt_privopts_dump(&priv, &po, eb)) != CORE_OK)
 		goto out;
 	ann = json_object_get(lj, "annotations");
 	if (!json_is_object(ann)) {
 		ann = json_object();
-		if (ann == NULL || json_object_set_new(lj, "annotations", ann)) {
+		if (ann == NULL ||
+		    json_object_set_new(lj, "annotations", ann)) {
 			err = CORE_ERR_NOMEM;
 			goto out;
 		}
@@ -263,8 +266,8 @@ encrypt_layer(struct oci_store *src, struct oci_store *dst,
 		goto out;
 	if ((pubj = ocicrypt_pubopts_dump(&pub)) == NULL ||
 	    (pubb = core_b64_encode(pubj, strlen(pubj))) == NULL ||
-	    json_object_set_new(ann, OCICRYPT_ANNOT_PUBOPTS,
-	    json_string(pubb)) != 0) {
+	    json_object_set_new(
+	        ann, OCICRYPT_ANNOT_PUBOPTS, json_string(pubb)) != 0) {
 		err = CORE_ERR_NOMEM;
 		goto out;
 	}
@@ -278,8 +281,8 @@ encrypt_layer(struct oci_store *src, struct oci_store *dst,
 		goto out;
 	if (json_object_set_new(lj, "mediaType", json_string(mt)) != 0 ||
 	    json_object_set_new(lj, "digest", json_string(dg)) != 0 ||
-	    json_object_set_new(lj, "size", json_integer((json_int_t)out.len))
-	    != 0) {
+	    json_object_set_new(
+	        lj, "size", json_integer((json_int_t)out.len)) != 0) {
 		err = CORE_ERR_NOMEM;
 		goto out;
 	}
@@ -317,16 +320,17 @@ docker_to_oci(json_t *root)
 	cfg = json_object_get(root, "config");
 	mt = json_string_value(json_object_get(cfg, "mediaType"));
 	if (mt != NULL && strcmp(mt, DOCKER_MT_CONFIG) == 0)
-		json_object_set_new(cfg, "mediaType",
-		    json_string(OCI_MT_CONFIG));
-	json_array_foreach(layers, i, l) {
+		json_object_set_new(
+		    cfg, "mediaType", json_string(OCI_MT_CONFIG));
+	json_array_foreach(layers, i, l)
+	{
 		mt = json_string_value(json_object_get(l, "mediaType"));
 		if (mt != NULL && strcmp(mt, DOCKER_MT_LAYER_GZIP) == 0)
-			json_object_set_new(l, "mediaType",
-			    json_string(OCI_MT_LAYER_TAR_GZIP));
+			json_object_set_new(
+			    l, "mediaType", json_string(OCI_MT_LAYER_TAR_GZIP));
 		else if (mt != NULL && strcmp(mt, DOCKER_MT_LAYER_TAR) == 0)
-			json_object_set_new(l, "mediaType",
-			    json_string(OCI_MT_LAYER_TAR));
+			json_object_set_new(
+			    l, "mediaType", json_string(OCI_MT_LAYER_TAR));
 	}
 }
 
@@ -339,8 +343,8 @@ put_root(struct oci_store *dst, json_t *root, struct core_errbuf *eb)
 
 	if (text == NULL)
 		return CORE_ERR_NOMEM;
-	err = oci_store_put_manifest(dst, text, strlen(text),
-	    mt != NULL ? mt : OCI_MT_MANIFEST, eb);
+	err = oci_store_put_manifest(
+	    dst, text, strlen(text), mt != NULL ? mt : OCI_MT_MANIFEST, eb);
 	free(text);
 	if (err == CORE_OK)
 		err = oci_store_commit(dst, eb);
@@ -359,8 +363,8 @@ ocicrypt_image_encrypt(struct oci_store *src, struct oci_store *dst,
 	if (c->njwe == 0 && c->coco_kid == NULL && c->provider_name == NULL)
 		return core_errf(eb, CORE_ERR_INVALID,
 		    "encrypt: no recipient (give a JWE key or a CoCo kid+KEK)");
-	if (c->provider_name != NULL && !ocicrypt_kp_client_has(c->providers,
-	    c->provider_name))
+	if (c->provider_name != NULL &&
+	    !ocicrypt_kp_client_has(c->providers, c->provider_name))
 		return core_errf(eb, CORE_ERR_NOT_FOUND,
 		    "encrypt: key provider %s is not configured",
 		    c->provider_name);
@@ -392,8 +396,8 @@ ocicrypt_image_encrypt(struct oci_store *src, struct oci_store *dst,
 
 			dd.media_type = json_string_value(json_object_get(
 			    json_array_get(layers, i), "mediaType"));
-			err = encrypt_layer(src, dst, c, &dd,
-			    json_array_get(layers, i), eb);
+			err = encrypt_layer(
+			    src, dst, c, &dd, json_array_get(layers, i), eb);
 			if (err != CORE_OK)
 				core_errbuf_prefix(eb, "layer %zu", i);
 			nenc++;
@@ -402,8 +406,8 @@ ocicrypt_image_encrypt(struct oci_store *src, struct oci_store *dst,
 			goto out;
 	}
 	if (nenc == 0) {
-		err = core_errf(eb, CORE_ERR_INVALID,
-		    "encrypt: no layer selected");
+		err = core_errf(
+		    eb, CORE_ERR_INVALID, "encrypt: no layer selected");
 		goto out;
 	}
 	err = put_root(dst, root, eb);
@@ -416,8 +420,7 @@ out:
 /* Decrypts one layer into a spool; d's digest was verified on fetch. */
 static enum core_err
 decrypt_layer_spool(struct oci_store *src, const struct oci_desc *d,
-    const struct ocicrypt_keys *keys, struct spool *out,
-    struct core_errbuf *eb)
+    const struct ocicrypt_keys *keys, struct spool *out, struct core_errbuf *eb)
 {
 	int fd = -1;
 	struct ocicrypt_privopts priv;
@@ -434,8 +437,8 @@ decrypt_layer_spool(struct oci_store *src, const struct oci_desc *d,
 	bs.fd = fd;
 	bs.mem = NULL;
 	bs.len = (size_t)d->size;
-	if ((err = ocicrypt_layer_decrypt(&bs, NULL, &priv, &pub, spool_sink,
-	    out, eb)) != CORE_OK) {
+	if ((err = ocicrypt_layer_decrypt(
+	         &bs, NULL, &priv, &pub, spool_sink, out, eb)) != CORE_OK) {
 		core_errbuf_prefix(eb, "layer %s", d->digest);
 		spool_close(out);
 		goto out;
@@ -465,9 +468,10 @@ strip_layer_json(json_t *lj, const char *digest, size_t size)
 	json_object_set_new(lj, "digest", json_string(digest));
 	json_object_set_new(lj, "size", json_integer((json_int_t)size));
 	if (json_is_object(ann)) {
-		json_object_foreach_safe(ann, tmp, k, v) {
+		json_object_foreach_safe(ann, tmp, k, v)
+		{
 			if (strncmp(k, OCICRYPT_ANNOT_PREFIX,
-			    strlen(OCICRYPT_ANNOT_PREFIX)) == 0)
+			        strlen(OCICRYPT_ANNOT_PREFIX)) == 0)
 				json_object_del(ann, k);
 		}
 		if (json_object_size(ann) == 0)
@@ -484,7 +488,7 @@ ocicrypt_image_decrypt(struct oci_store *src, struct oci_store *dst,
 	json_t *root = NULL, *layers;
 	enum core_err err;
 	size_t i;
-	struct spool sp = { -1, 0, NULL };
+	struct spool sp = {-1, 0, NULL};
 
 	if ((err = oci_store_get_image(src, NULL, NULL, &m, eb)) != CORE_OK)
 		goto out;
@@ -504,8 +508,8 @@ ocicrypt_image_decrypt(struct oci_store *src, struct oci_store *dst,
 		    CORE_OK)
 			goto out;
 		oci_hasher_final(sp.h, dg);
-		if ((err = strip_layer_json(json_array_get(layers, i), dg,
-		    sp.len)) != CORE_OK)
+		if ((err = strip_layer_json(
+		         json_array_get(layers, i), dg, sp.len)) != CORE_OK)
 			goto out;
 		spool_close(&sp);
 	}
@@ -545,19 +549,21 @@ mt_is_raw_wasm(const char *mt)
 	return strcmp(mt, OCI_MT_WASM_LAYER) == 0 ||
 	    strcmp(mt, "application/wasm") == 0 ||
 	    strcmp(mt,
-	    "application/vnd.bytecodealliance.wasm.component.layer.v0+wasm") ==
-	    0;
+	        "application/"
+	        "vnd.bytecodealliance.wasm.component.layer.v0+wasm") == 0;
 }
 
 static bool
 mt_is_tar(const char *mt, bool *gz)
 {
-	static const char *const tars[] = {
-		OCI_MT_LAYER_TAR, "application/vnd.oci.image.layer."
-		"nondistributable.v1.tar", DOCKER_MT_LAYER_TAR, NULL };
-	static const char *const gzs[] = {
-		OCI_MT_LAYER_TAR_GZIP, "application/vnd.oci.image.layer."
-		"nondistributable.v1.tar+gzip", DOCKER_MT_LAYER_GZIP, NULL };
+	static const char *const tars[] = {OCI_MT_LAYER_TAR,
+	    "application/vnd.oci.image.layer."
+	    "nondistributable.v1.tar",
+	    DOCKER_MT_LAYER_TAR, NULL};
+	static const char *const gzs[] = {OCI_MT_LAYER_TAR_GZIP,
+	    "application/vnd.oci.image.layer."
+	    "nondistributable.v1.tar+gzip",
+	    DOCKER_MT_LAYER_GZIP, NULL};
 	size_t i;
 
 	for (i = 0; tars[i] != NULL; i++)
@@ -597,13 +603,14 @@ ocicrypt_gunzip(const uint8_t *p, size_t n, size_t max, uint8_t **out,
 		z.avail_out = sizeof(chunk);
 		r = inflate(&z, Z_NO_FLUSH);
 		if (r != Z_OK && r != Z_STREAM_END) {
-			err = core_errf(eb, CORE_ERR_INVALID,
-			    "gzip: %s", r == Z_BUF_ERROR ? "truncated stream" :
-			    (z.msg != NULL ? z.msg : "corrupt stream"));
+			err = core_errf(eb, CORE_ERR_INVALID, "gzip: %s",
+			    r == Z_BUF_ERROR
+			        ? "truncated stream"
+			        : (z.msg != NULL ? z.msg : "corrupt stream"));
 			goto out;
 		}
-		if ((err = core_buf_append(&b, chunk,
-		    sizeof(chunk) - z.avail_out)) != CORE_OK) {
+		if ((err = core_buf_append(
+		         &b, chunk, sizeof(chunk) - z.avail_out)) != CORE_OK) {
 			err = core_errf(eb, CORE_ERR_TOO_BIG,
 			    "gzip: expands beyond %zu bytes", max);
 			goto out;
@@ -632,8 +639,8 @@ is_module_name(const char *name, bool exact)
 }
 
 STATIC enum core_err
-ocicrypt_untar_module(const uint8_t *tar, size_t n, size_t max,
-    uint8_t **out, size_t *len_out, struct core_errbuf *eb)
+ocicrypt_untar_module(const uint8_t *tar, size_t n, size_t max, uint8_t **out,
+    size_t *len_out, struct core_errbuf *eb)
 {
 	struct archive *a = NULL;
 	struct archive_entry *ent;
@@ -683,8 +690,8 @@ ocicrypt_untar_module(const uint8_t *tar, size_t n, size_t max,
 			free(*out);
 			*out = NULL;
 			core_buf_init(&b, max);
-			while ((got = archive_read_data(a, chunk,
-			    sizeof(chunk))) > 0) {
+			while ((got = archive_read_data(
+			            a, chunk, sizeof(chunk))) > 0) {
 				if (core_buf_append(&b, chunk, (size_t)got) !=
 				    CORE_OK) {
 					err = core_errf(eb, CORE_ERR_TOO_BIG,
@@ -718,8 +725,8 @@ ocicrypt_untar_module(const uint8_t *tar, size_t n, size_t max,
 	if (a != NULL)
 		archive_read_free(a);
 	if (err == CORE_OK && !found)
-		err = core_errf(eb, CORE_ERR_NOT_FOUND,
-		    "tar: no module.wasm in the layer");
+		err = core_errf(
+		    eb, CORE_ERR_NOT_FOUND, "tar: no module.wasm in the layer");
 	if (err != CORE_OK) {
 		free(*out);
 		*out = NULL;
@@ -755,10 +762,10 @@ ocicrypt_extract_module(const char *mt, const uint8_t *p, size_t n,
 	if (gz) {
 		/* A tar holds the module plus headers: allow slack. */
 		if ((err = ocicrypt_gunzip(p, n, max_len + (1 << 20), &tar,
-		    &tlen, eb)) != CORE_OK)
+		         &tlen, eb)) != CORE_OK)
 			return err;
-		err = ocicrypt_untar_module(tar, tlen, max_len, out, len_out,
-		    eb);
+		err =
+		    ocicrypt_untar_module(tar, tlen, max_len, out, len_out, eb);
 		free(tar);
 		return err;
 	}
@@ -779,8 +786,8 @@ check_diff_id(const uint8_t *cfg, size_t cfglen, size_t idx, const char *mt,
 	bool gz = false;
 
 	if (!mt_is_tar(mt, &gz) ||
-	    core_json_parse_object(cfg, cfglen, OCI_MANIFEST_MAX, &root,
-	    NULL) != CORE_OK)
+	    core_json_parse_object(
+	        cfg, cfglen, OCI_MANIFEST_MAX, &root, NULL) != CORE_OK)
 		return CORE_OK; /* minimal wasm configs have no rootfs */
 	ids = json_object_get(json_object_get(root, "rootfs"), "diff_ids");
 	want = json_string_value(json_array_get(ids, idx));
@@ -788,7 +795,7 @@ check_diff_id(const uint8_t *cfg, size_t cfglen, size_t idx, const char *mt,
 		goto out;
 	if (gz) {
 		if ((err = ocicrypt_gunzip(plain, n, (size_t)1 << 30, &tar,
-		    &tlen, eb)) != CORE_OK)
+		         &tlen, eb)) != CORE_OK)
 			goto out;
 		oci_digest_of(tar, tlen, got);
 	} else {
@@ -797,7 +804,8 @@ check_diff_id(const uint8_t *cfg, size_t cfglen, size_t idx, const char *mt,
 	if (strcmp(got, want) != 0)
 		err = core_errf(eb, CORE_ERR_AUTH,
 		    "layer %zu: uncompressed content %s does not match "
-		    "diff_id %s", idx, got, want);
+		    "diff_id %s",
+		    idx, got, want);
 out:
 	free(tar);
 	json_decref(root);
@@ -843,13 +851,13 @@ ocicrypt_pull_module(const char *spec, const struct oci_opts *opts,
 		    m->nlayers);
 		goto out;
 	}
-	if ((err = oci_store_get_blob_mem(st, d, max_len + (64u << 20), &blob,
-	    &blen, eb)) != CORE_OK)
+	if ((err = oci_store_get_blob_mem(
+	         st, d, max_len + (64u << 20), &blob, &blen, eb)) != CORE_OK)
 		goto out;
 	if (ocicrypt_media_encrypted(d->media_type)) {
 		struct ocicrypt_privopts priv;
 		struct ocicrypt_pubopts pub;
-		struct oci_blob_src bs = { -1, blob, blen };
+		struct oci_blob_src bs = {-1, blob, blen};
 
 		if ((err = ocicrypt_layer_unwrap(d, keys, &priv, &pub, eb)) !=
 		    CORE_OK)
@@ -857,8 +865,8 @@ ocicrypt_pull_module(const char *spec, const struct oci_opts *opts,
 		plain.max_len = blen + 1;
 		err = core_buf_reserve(&plain, blen);
 		if (err == CORE_OK)
-			err = ocicrypt_layer_decrypt(&bs, d->digest, &priv,
-			    &pub, buf_sink, &plain, eb);
+			err = ocicrypt_layer_decrypt(
+			    &bs, d->digest, &priv, &pub, buf_sink, &plain, eb);
 		ocicrypt_privopts_cleanup(&priv);
 		ocicrypt_pubopts_cleanup(&pub);
 		if (err != CORE_OK)
@@ -867,13 +875,14 @@ ocicrypt_pull_module(const char *spec, const struct oci_opts *opts,
 		goto out;
 	}
 	if (oci_store_get_blob_mem(st, &m->config, OCI_MANIFEST_MAX, &cfg,
-	    &cfglen, NULL) == CORE_OK &&
+	        &cfglen, NULL) == CORE_OK &&
 	    (err = check_diff_id(cfg, cfglen, idx, base,
-	    plain.data != NULL ? plain.data : (const uint8_t *)"", plain.len,
-	    eb)) != CORE_OK)
+	         plain.data != NULL ? plain.data : (const uint8_t *)"",
+	         plain.len, eb)) != CORE_OK)
 		goto out;
-	err = ocicrypt_extract_module(base, plain.data != NULL ? plain.data :
-	    (const uint8_t *)"", plain.len, max_len, out, len_out, eb);
+	err = ocicrypt_extract_module(base,
+	    plain.data != NULL ? plain.data : (const uint8_t *)"", plain.len,
+	    max_len, out, len_out, eb);
 out:
 	core_buf_cleanup_secure(&plain);
 	free(blob);

@@ -27,8 +27,8 @@ kp_params_cleanup(struct kp_params *p)
 
 /* Parses "k=v::k=v"; each item splits at its first '='. */
 STATIC enum core_err
-ocicrypt_kp_params_parse(const char *s, size_t n, struct kp_params *out,
-    struct core_errbuf *eb)
+ocicrypt_kp_params_parse(
+    const char *s, size_t n, struct kp_params *out, struct core_errbuf *eb)
 {
 	const char *p = s, *end = s + n;
 
@@ -38,8 +38,8 @@ ocicrypt_kp_params_parse(const char *s, size_t n, struct kp_params *out,
 		size_t il;
 		char **slot = NULL;
 
-		while (sep < end && !(sep + 1 < end && sep[0] == ':' &&
-		    sep[1] == ':'))
+		while (sep < end &&
+		    !(sep + 1 < end && sep[0] == ':' && sep[1] == ':'))
 			sep++;
 		il = (size_t)(sep - p);
 		eq = memchr(p, '=', il);
@@ -60,8 +60,7 @@ ocicrypt_kp_params_parse(const char *s, size_t n, struct kp_params *out,
 				slot = &out->algorithm;
 			if (slot != NULL) {
 				free(*slot);
-				*slot = strndup(eq + 1,
-				    il - kl - 1);
+				*slot = strndup(eq + 1, il - kl - 1);
 				if (*slot == NULL) {
 					kp_params_cleanup(out);
 					return CORE_ERR_NOMEM;
@@ -77,13 +76,13 @@ static enum core_err
 kp_wrap(json_t *root, char **resp, struct core_errbuf *eb)
 {
 	json_t *kw = json_object_get(root, "keywrapparams");
-	json_t *params = json_object_get(json_object_get(kw, "ec"),
-	    "Parameters");
+	json_t *params =
+	    json_object_get(json_object_get(kw, "ec"), "Parameters");
 	json_t *od = json_object_get(kw, "optsdata"), *vals, *v, *o = NULL;
 	const char *name;
-	struct kp_params kp = { 0 };
+	struct kp_params kp = {0};
 	struct secret *kek = NULL;
-	struct ocicrypt_packet pk = { 0 };
+	struct ocicrypt_packet pk = {0};
 	struct ocicrypt_privopts check;
 	uint8_t *opts = NULL, *pv = NULL;
 	size_t olen = 0, pvlen = 0, i;
@@ -96,18 +95,20 @@ kp_wrap(json_t *root, char **resp, struct core_errbuf *eb)
 		return core_errf(eb, CORE_ERR_INVALID,
 		    "keywrap: keywrapparams.ec.Parameters missing");
 	}
-	json_object_foreach(params, name, vals) {
+	json_object_foreach(params, name, vals)
+	{
 		if (!json_is_array(vals))
 			continue;
-		json_array_foreach(vals, i, v) {
+		json_array_foreach(vals, i, v)
+		{
 			free(pv);
 			pv = NULL;
 			if ((err = ocicrypt_json_bytes(v, "keywrap parameter",
-			    65536, &pv, &pvlen, eb)) != CORE_OK)
+			         65536, &pv, &pvlen, eb)) != CORE_OK)
 				goto out;
 			kp_params_cleanup(&kp);
-			if ((err = ocicrypt_kp_params_parse((char *)pv, pvlen,
-			    &kp, eb)) != CORE_OK)
+			if ((err = ocicrypt_kp_params_parse(
+			         (char *)pv, pvlen, &kp, eb)) != CORE_OK)
 				goto out;
 			if (kp.keyid != NULL || kp.keypath != NULL) {
 				have = true;
@@ -143,7 +144,7 @@ kp_wrap(json_t *root, char **resp, struct core_errbuf *eb)
 		}
 		memcpy(opts, json_string_value(od), olen + 1);
 	} else if ((err = ocicrypt_json_bytes(od, "keywrap optsdata",
-	    OCICRYPT_JSON_MAX, &opts, &olen, eb)) != CORE_OK) {
+	                OCICRYPT_JSON_MAX, &opts, &olen, eb)) != CORE_OK) {
 		goto out;
 	}
 	if ((err = ocicrypt_privopts_parse(opts, olen, &check, eb)) !=
@@ -152,12 +153,12 @@ kp_wrap(json_t *root, char **resp, struct core_errbuf *eb)
 		goto out;
 	}
 	if ((err = ocicrypt_kek_load(kp.keypath, &kek, eb)) != CORE_OK ||
-	    (err = ocicrypt_packet_wrap(kp.keyid, kek, NULL, opts, olen, &pk,
-	    eb)) != CORE_OK)
+	    (err = ocicrypt_packet_wrap(
+	         kp.keyid, kek, NULL, opts, olen, &pk, eb)) != CORE_OK)
 		goto out;
 	if ((pj = ocicrypt_packet_dump(&pk)) == NULL ||
 	    (o = json_pack("{s:{s:o}}", "keywrapresults", "annotation",
-	    ocicrypt_json_int_array((uint8_t *)pj, strlen(pj)))) == NULL ||
+	         ocicrypt_json_int_array((uint8_t *)pj, strlen(pj)))) == NULL ||
 	    (*resp = core_json_dumps(o)) == NULL)
 		err = CORE_ERR_NOMEM;
 out:
@@ -181,7 +182,7 @@ kp_unwrap(json_t *root, const struct ocicrypt_kp_config *c, char **resp,
 	json_t *ku = json_object_get(root, "keyunwrapparams"), *o = NULL;
 	uint8_t *ann = NULL;
 	size_t alen = 0, i;
-	struct ocicrypt_packet pk = { 0 };
+	struct ocicrypt_packet pk = {0};
 	struct secret *po = NULL, *kek = NULL;
 	struct core_buf why;
 	struct core_errbuf e1;
@@ -190,7 +191,7 @@ kp_unwrap(json_t *root, const struct ocicrypt_kp_config *c, char **resp,
 
 	core_buf_init(&why, 4096);
 	if ((err = ocicrypt_json_bytes(json_object_get(ku, "annotation"),
-	    "keyunwrap annotation", OCICRYPT_JSON_MAX, &ann, &alen, eb)) !=
+	         "keyunwrap annotation", OCICRYPT_JSON_MAX, &ann, &alen, eb)) !=
 	    CORE_OK)
 		goto out;
 	if (alen == 0) {
@@ -217,14 +218,14 @@ kp_unwrap(json_t *root, const struct ocicrypt_kp_config *c, char **resp,
 			    core_errbuf_msg(&e1));
 	}
 	if (po == NULL) {
-		err = core_errf(eb, CORE_ERR_AUTH,
-		    "keyunwrap: kid %s: %s", pk.kid,
-		    why.len ? (char *)why.data : "no KEK configured");
+		err = core_errf(eb, CORE_ERR_AUTH, "keyunwrap: kid %s: %s",
+		    pk.kid, why.len ? (char *)why.data : "no KEK configured");
 		goto out;
 	}
 	if ((arr = ocicrypt_json_int_array(po->ptr, po->len)) == NULL ||
-	    (o = json_pack("{s:{s:O}}", "keyunwrapresults", "optsdata",
-	    arr)) == NULL || (*resp = core_json_dumps(o)) == NULL)
+	    (o = json_pack("{s:{s:O}}", "keyunwrapresults", "optsdata", arr)) ==
+	        NULL ||
+	    (*resp = core_json_dumps(o)) == NULL)
 		err = CORE_ERR_NOMEM;
 out:
 	json_decref(arr);
@@ -239,16 +240,15 @@ out:
 
 enum core_err
 ocicrypt_keyprovider_handle(const void *req, size_t n,
-    const struct ocicrypt_kp_config *c, char **resp_out,
-    struct core_errbuf *eb)
+    const struct ocicrypt_kp_config *c, char **resp_out, struct core_errbuf *eb)
 {
 	json_t *root = NULL;
 	const char *op = NULL;
 	enum core_err err;
 
 	*resp_out = NULL;
-	if ((err = core_json_parse_object(req, n, OCICRYPT_JSON_MAX, &root,
-	    eb)) != CORE_OK) {
+	if ((err = core_json_parse_object(
+	         req, n, OCICRYPT_JSON_MAX, &root, eb)) != CORE_OK) {
 		core_errbuf_prefix(eb, "keyprovider request");
 		return err;
 	}

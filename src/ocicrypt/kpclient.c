@@ -15,9 +15,9 @@
 #define KP_TIMEOUT_MS 60000
 
 struct kp_provider {
-	char *name;         /* owned */
-	char **argv;        /* owned: path, args..., NULL; NULL if not cmd */
-	char *transport;    /* owned: "cmd", "grpc", "ttrpc", ... */
+	char *name;      /* owned */
+	char **argv;     /* owned: path, args..., NULL; NULL if not cmd */
+	char *transport; /* owned: "cmd", "grpc", "ttrpc", ... */
 };
 
 struct ocicrypt_kp_client {
@@ -37,7 +37,7 @@ ocicrypt_kp_client_free(struct ocicrypt_kp_client *c)
 		free(c->p[i].name);
 		free(c->p[i].transport);
 		for (k = 0; c->p[i].argv != NULL && c->p[i].argv[k] != NULL;
-		    k++)
+		     k++)
 			free(c->p[i].argv[k]);
 		free(c->p[i].argv);
 	}
@@ -57,7 +57,8 @@ load_cmd(const char *name, json_t *cmd, struct kp_provider *p,
 	if (!json_is_object(cmd))
 		return core_errf(eb, CORE_ERR_INVALID,
 		    "key provider %s: cmd must be an object", name);
-	if ((err = core_json_get_str(cmd, "path", true, &path, eb)) != CORE_OK) {
+	if ((err = core_json_get_str(cmd, "path", true, &path, eb)) !=
+	    CORE_OK) {
 		core_errbuf_prefix(eb, "key provider %s: cmd", name);
 		return err;
 	}
@@ -71,7 +72,8 @@ load_cmd(const char *name, json_t *cmd, struct kp_provider *p,
 	if ((p->argv = calloc(n + 2, sizeof(*p->argv))) == NULL ||
 	    (p->argv[0] = strdup(path)) == NULL)
 		return CORE_ERR_NOMEM;
-	json_array_foreach(args, i, a) {
+	json_array_foreach(args, i, a)
+	{
 		if (!json_is_string(a))
 			return core_errf(eb, CORE_ERR_INVALID,
 			    "key provider %s: cmd.args[%zu] is not a string",
@@ -97,8 +99,8 @@ ocicrypt_kp_client_load(const char *path, const char *const *envp,
 	if ((err = core_fs_read(path, OCICRYPT_JSON_MAX, &raw, &len, eb)) !=
 	    CORE_OK)
 		return err;
-	if ((err = core_json_parse_object(raw, len, OCICRYPT_JSON_MAX, &root,
-	    eb)) != CORE_OK) {
+	if ((err = core_json_parse_object(
+	         raw, len, OCICRYPT_JSON_MAX, &root, eb)) != CORE_OK) {
 		core_errbuf_prefix(eb, "%s", path);
 		goto out;
 	}
@@ -114,12 +116,12 @@ ocicrypt_kp_client_load(const char *path, const char *const *envp,
 		    path, KP_MAX_PROVIDERS);
 		goto out;
 	}
-	if ((c->p = calloc(json_object_size(kps) + 1, sizeof(*c->p))) ==
-	    NULL) {
+	if ((c->p = calloc(json_object_size(kps) + 1, sizeof(*c->p))) == NULL) {
 		err = CORE_ERR_NOMEM;
 		goto out;
 	}
-	json_object_foreach(kps, name, v) {
+	json_object_foreach(kps, name, v)
+	{
 		struct kp_provider *p = &c->p[c->n++];
 		const char *t = NULL;
 
@@ -135,7 +137,7 @@ ocicrypt_kp_client_load(const char *path, const char *const *envp,
 		if (json_object_get(v, "cmd") != NULL) {
 			t = "cmd";
 			if ((err = load_cmd(name, json_object_get(v, "cmd"), p,
-			    eb)) != CORE_OK)
+			         eb)) != CORE_OK)
 				goto out;
 		} else if (json_object_get(v, "grpc") != NULL) {
 			t = "grpc";
@@ -209,13 +211,15 @@ run(const struct ocicrypt_kp_client *c, const char *name, const char *req,
 	if (r.timed_out || r.signaled || r.exit_code != 0) {
 		size_t el = r.err.len;
 
-		while (el > 0 && (r.err.data[el - 1] == '\n' ||
-		    r.err.data[el - 1] == '\r'))
+		while (el > 0 &&
+		    (r.err.data[el - 1] == '\n' || r.err.data[el - 1] == '\r'))
 			el--;
 		err = core_errf(eb, CORE_ERR_AUTH,
 		    "key provider %s (%s) %s%s%.*s", name, p->argv[0],
-		    r.timed_out ? "timed out" : r.signaled ? "was killed" :
-		    "failed", el > 0 ? ": " : "", (int)(el > 300 ? 300 : el),
+		    r.timed_out      ? "timed out"
+		        : r.signaled ? "was killed"
+		                     : "failed",
+		    el > 0 ? ": " : "", (int)(el > 300 ? 300 : el),
 		    el > 0 ? (const char *)r.err.data : "");
 		goto out;
 	}
@@ -225,7 +229,7 @@ run(const struct ocicrypt_kp_client *c, const char *name, const char *req,
 		goto out;
 	}
 	if ((err = core_json_parse_object(r.out.data, r.out.len,
-	    OCICRYPT_JSON_MAX, resp_out, eb)) != CORE_OK)
+	         OCICRYPT_JSON_MAX, resp_out, eb)) != CORE_OK)
 		core_errbuf_prefix(eb, "key provider %s: response", name);
 out:
 	if (r.out.data != NULL)
@@ -250,18 +254,20 @@ ocicrypt_kp_wrap(const struct ocicrypt_kp_client *c, const char *name,
 	ob = core_b64_encode(privopts->ptr, privopts->len);
 	if (pb == NULL || ob == NULL ||
 	    (q = json_pack("{s:s,s:{s:{s:{s:[s]},s:{s:{}}},s:s},s:{s:n,s:n}}",
-	    "op", "keywrap", "keywrapparams", "ec", "Parameters", name, pb,
-	    "DecryptConfig", "Parameters", "optsdata", ob, "keyunwrapparams",
-	    "dc", "annotation")) == NULL ||
+	         "op", "keywrap", "keywrapparams", "ec", "Parameters", name, pb,
+	         "DecryptConfig", "Parameters", "optsdata", ob,
+	         "keyunwrapparams", "dc", "annotation")) == NULL ||
 	    (req = core_json_dumps(q)) == NULL) {
 		err = CORE_ERR_NOMEM;
 		goto out;
 	}
 	if ((err = run(c, name, req, &resp, eb)) != CORE_OK)
 		goto out;
-	if ((err = ocicrypt_json_bytes(json_object_get(json_object_get(resp,
-	    "keywrapresults"), "annotation"), "keywrapresults.annotation",
-	    OCICRYPT_JSON_MAX, out, len_out, eb)) != CORE_OK)
+	if ((err = ocicrypt_json_bytes(
+	         json_object_get(
+	             json_object_get(resp, "keywrapresults"), "annotation"),
+	         "keywrapresults.annotation", OCICRYPT_JSON_MAX, out, len_out,
+	         eb)) != CORE_OK)
 		goto out;
 	if (*len_out == 0) {
 		free(*out);
@@ -298,18 +304,21 @@ ocicrypt_kp_unwrap(const struct ocicrypt_kp_client *c, const char *name,
 	pb = core_b64_encode(pv, strlen(pv));
 	ab = core_b64_encode(ann, n);
 	if (pb == NULL || ab == NULL ||
-	    (q = json_pack("{s:s,s:{s:n,s:n},s:{s:{s:{s:[s]}},s:s}}",
-	    "op", "keyunwrap", "keywrapparams", "ec", "optsdata",
-	    "keyunwrapparams", "dc", "Parameters", name, pb, "annotation",
-	    ab)) == NULL || (req = core_json_dumps(q)) == NULL) {
+	    (q = json_pack("{s:s,s:{s:n,s:n},s:{s:{s:{s:[s]}},s:s}}", "op",
+	         "keyunwrap", "keywrapparams", "ec", "optsdata",
+	         "keyunwrapparams", "dc", "Parameters", name, pb, "annotation",
+	         ab)) == NULL ||
+	    (req = core_json_dumps(q)) == NULL) {
 		err = CORE_ERR_NOMEM;
 		goto out;
 	}
 	if ((err = run(c, name, req, &resp, eb)) != CORE_OK)
 		goto out;
-	if ((err = ocicrypt_json_bytes(json_object_get(json_object_get(resp,
-	    "keyunwrapresults"), "optsdata"), "keyunwrapresults.optsdata",
-	    OCICRYPT_JSON_MAX, &po, &pl, eb)) != CORE_OK)
+	if ((err = ocicrypt_json_bytes(
+	         json_object_get(
+	             json_object_get(resp, "keyunwrapresults"), "optsdata"),
+	         "keyunwrapresults.optsdata", OCICRYPT_JSON_MAX, &po, &pl,
+	         eb)) != CORE_OK)
 		goto out;
 	if (pl == 0) {
 		err = core_errf(eb, CORE_ERR_INVALID,

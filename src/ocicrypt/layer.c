@@ -102,10 +102,10 @@ jwe_algs(const uint8_t *p, size_t n, struct core_buf *algs, char **kid)
 	    CORE_OK)
 		return;
 	ps = json_string_value(json_object_get(root, "protected"));
-	if (ps != NULL && core_b64url_decode(ps, strlen(ps), &dec, &declen,
-	    NULL) == CORE_OK)
-		core_json_parse_object(dec, declen, OCICRYPT_JSON_MAX, &prot,
-		    NULL);
+	if (ps != NULL &&
+	    core_b64url_decode(ps, strlen(ps), &dec, &declen, NULL) == CORE_OK)
+		core_json_parse_object(
+		    dec, declen, OCICRYPT_JSON_MAX, &prot, NULL);
 	free(dec);
 	rs = json_object_get(root, "recipients");
 	for (i = 0; i <= json_array_size(rs); i++) {
@@ -172,7 +172,7 @@ enum core_err
 ocicrypt_layer_keyreqs(const struct oci_desc *d, struct ocicrypt_keyreq **out,
     size_t *n_out, struct core_errbuf *eb)
 {
-	struct reqlist l = { NULL, 0 };
+	struct reqlist l = {NULL, 0};
 	const char *k;
 	json_t *v;
 	enum core_err err = CORE_OK;
@@ -181,12 +181,13 @@ ocicrypt_layer_keyreqs(const struct oci_desc *d, struct ocicrypt_keyreq **out,
 	*out = NULL;
 	*n_out = 0;
 	if (d->annotations != NULL) {
-		json_object_foreach(d->annotations, k, v) {
+		json_object_foreach(d->annotations, k, v)
+		{
 			if (strncmp(k, OCICRYPT_ANNOT_KEYS_PREFIX, pl) != 0 ||
 			    !json_is_string(v))
 				continue;
 			if ((err = for_each_item(k + pl, json_string_value(v),
-			    req_item, &l, eb)) != CORE_OK)
+			         req_item, &l, eb)) != CORE_OK)
 				break;
 		}
 	}
@@ -205,20 +206,18 @@ ocicrypt_layer_keyreqs(const struct oci_desc *d, struct ocicrypt_keyreq **out,
 
 struct unwrap_ctx {
 	const struct ocicrypt_keys *keys;
-	struct secret *found;   /* the private options JSON */
-	struct core_buf why;    /* what was tried and why it failed */
+	struct secret *found; /* the private options JSON */
+	struct core_buf why;  /* what was tried and why it failed */
 };
 
 static void
 why_add(struct unwrap_ctx *u, const char *what, const char *msg)
 {
-	core_buf_printf(&u->why, "%s%s: %s", u->why.len ? "; " : "", what,
-	    msg);
+	core_buf_printf(&u->why, "%s%s: %s", u->why.len ? "; " : "", what, msg);
 }
 
 static void
-try_packet(struct unwrap_ctx *u, const char *scheme, const uint8_t *p,
-    size_t n)
+try_packet(struct unwrap_ctx *u, const char *scheme, const uint8_t *p, size_t n)
 {
 	struct ocicrypt_packet pk;
 	struct core_errbuf eb;
@@ -247,8 +246,8 @@ try_packet(struct unwrap_ctx *u, const char *scheme, const uint8_t *p,
 	}
 	for (i = 0; u->found == NULL && i < u->keys->nkeks; i++) {
 		core_errbuf_clear(&eb);
-		if (ocicrypt_packet_unwrap(&pk, u->keys->keks[i], &u->found,
-		    &eb) != CORE_OK)
+		if (ocicrypt_packet_unwrap(
+		        &pk, u->keys->keks[i], &u->found, &eb) != CORE_OK)
 			why_add(u, what, core_errbuf_msg(&eb));
 	}
 	if (u->found == NULL && u->keys->kek_for_kid == NULL &&
@@ -287,17 +286,18 @@ unwrap_item(void *ctx, const char *scheme, const uint8_t *p, size_t n,
 	(void)eb;
 	if (u->found != NULL)
 		return CORE_OK;
-	if (strncmp(scheme, "provider.", 9) == 0 && u->keys->providers != NULL &&
-	    u->keys->provider_name != NULL &&
+	if (strncmp(scheme, "provider.", 9) == 0 &&
+	    u->keys->providers != NULL && u->keys->provider_name != NULL &&
 	    strcmp(scheme + 9, u->keys->provider_name) == 0) {
 		struct core_errbuf e1;
 
 		core_errbuf_clear(&e1);
 		if (ocicrypt_kp_unwrap(u->keys->providers, scheme + 9,
-		    u->keys->provider_param, p, n, &u->found, &e1) != CORE_OK)
+		        u->keys->provider_param, p, n, &u->found,
+		        &e1) != CORE_OK)
 			why_add(u, scheme, core_errbuf_msg(&e1));
-		if (u->found == NULL && (u->keys->nkeks > 0 ||
-		    u->keys->kek_for_kid != NULL))
+		if (u->found == NULL &&
+		    (u->keys->nkeks > 0 || u->keys->kek_for_kid != NULL))
 			try_packet(u, scheme, p, n);
 	} else if (strncmp(scheme, "provider.", 9) == 0)
 		try_packet(u, scheme, p, n);
@@ -340,19 +340,20 @@ ocicrypt_layer_unwrap(const struct oci_desc *d,
 		goto out;
 	}
 	if ((err = core_b64_decode(json_string_value(po),
-	    json_string_length(po), &pdec, &pdlen, eb)) != CORE_OK ||
+	         json_string_length(po), &pdec, &pdlen, eb)) != CORE_OK ||
 	    (err = ocicrypt_pubopts_parse(pdec, pdlen, pub, eb)) != CORE_OK) {
-		core_errbuf_prefix(eb, "layer %s: %s", d->digest,
-		    OCICRYPT_ANNOT_PUBOPTS);
+		core_errbuf_prefix(
+		    eb, "layer %s: %s", d->digest, OCICRYPT_ANNOT_PUBOPTS);
 		goto out;
 	}
-	json_object_foreach(d->annotations, k, v) {
+	json_object_foreach(d->annotations, k, v)
+	{
 		if (strncmp(k, OCICRYPT_ANNOT_KEYS_PREFIX, pl) != 0 ||
 		    !json_is_string(v))
 			continue;
 		any = true;
 		if ((err = for_each_item(k + pl, json_string_value(v),
-		    unwrap_item, &u, eb)) != CORE_OK)
+		         unwrap_item, &u, eb)) != CORE_OK)
 			goto out;
 		if (u.found != NULL)
 			break;
@@ -369,8 +370,8 @@ ocicrypt_layer_unwrap(const struct oci_desc *d,
 		    u.why.len ? (char *)u.why.data : "nothing tried");
 		goto out;
 	}
-	if ((err = ocicrypt_privopts_parse(u.found->ptr, u.found->len, priv,
-	    eb)) != CORE_OK) {
+	if ((err = ocicrypt_privopts_parse(
+	         u.found->ptr, u.found->len, priv, eb)) != CORE_OK) {
 		core_errbuf_prefix(eb, "layer %s", d->digest);
 		goto out;
 	}

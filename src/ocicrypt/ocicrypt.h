@@ -31,7 +31,7 @@
 #define OCICRYPT_ANNOT_KEYS_PREFIX "org.opencontainers.image.enc.keys."
 #define OCICRYPT_ANNOT_JWE "org.opencontainers.image.enc.keys.jwe"
 #define OCICRYPT_ANNOT_PROVIDER "org.opencontainers.image.enc.keys.provider."
-#define OCICRYPT_ANNOT_COCO \
+#define OCICRYPT_ANNOT_COCO                                                    \
 	"org.opencontainers.image.enc.keys.provider.attestation-agent"
 #define OCICRYPT_ANNOT_PUBOPTS "org.opencontainers.image.enc.pubopts"
 
@@ -48,16 +48,16 @@
 
 /* The private options: the secret the key wrappers protect. */
 struct ocicrypt_privopts {
-	struct secret *symkey;          /* secret: wiped by _cleanup */
+	struct secret *symkey; /* secret: wiped by _cleanup */
 	uint8_t nonce[OCICRYPT_NONCE_LEN];
 	bool has_nonce;
-	char *digest;                   /* owned: advisory, may be "" */
+	char *digest; /* owned: advisory, may be "" */
 };
 
 struct ocicrypt_pubopts {
-	char *cipher;                   /* owned */
+	char *cipher; /* owned */
 	uint8_t hmac[OCICRYPT_HMAC_LEN];
-	size_t hmac_len;                /* 0 when absent */
+	size_t hmac_len;                   /* 0 when absent */
 	uint8_t nonce[OCICRYPT_NONCE_LEN]; /* from public cipheroptions */
 	bool has_nonce;
 };
@@ -113,12 +113,12 @@ enum core_err ocicrypt_layer_decrypt(const struct oci_blob_src *ct,
 /* ------------------------------------------------------------------ */
 
 struct ocicrypt_packet {
-	char *kid;          /* owned */
-	uint8_t *wrapped;   /* owned: ciphertext || 16-byte tag */
+	char *kid;        /* owned */
+	uint8_t *wrapped; /* owned: ciphertext || 16-byte tag */
 	size_t wrapped_len;
-	uint8_t *iv;        /* owned */
+	uint8_t *iv; /* owned */
 	size_t iv_len;
-	char *wrap_type;    /* owned: "A256GCM" */
+	char *wrap_type; /* owned: "A256GCM" */
 };
 
 /* Parses packet JSON (v1 or v2 members; unknown members ignored). */
@@ -143,19 +143,19 @@ enum core_err ocicrypt_packet_unwrap(const struct ocicrypt_packet *pk,
  * KEK rule: exactly 32 bytes are used as is; otherwise trimmed base64 text
  * that must decode to 32 bytes.
  */
-enum core_err ocicrypt_kek_from_bytes(const void *p, size_t n,
-    struct secret **out, struct core_errbuf *eb);
+enum core_err ocicrypt_kek_from_bytes(
+    const void *p, size_t n, struct secret **out, struct core_errbuf *eb);
 /* Reads a KEK file (bounded) and applies the KEK rule. */
-enum core_err ocicrypt_kek_load(const char *path, struct secret **out,
-    struct core_errbuf *eb);
+enum core_err ocicrypt_kek_load(
+    const char *path, struct secret **out, struct core_errbuf *eb);
 
 /*
  * Resolves a kid (kbs:///repo/type/tag, kbs://host/repo/type/tag,
  * kbs+plugin:..., or the bare /repo/type/tag and host/repo/type/tag forms)
  * to "repo/type/tag" (malloc'd).
  */
-enum core_err ocicrypt_kid_resource(const char *kid, char **path_out,
-    struct core_errbuf *eb);
+enum core_err ocicrypt_kid_resource(
+    const char *kid, char **path_out, struct core_errbuf *eb);
 
 /* ------------------------------------------------------------------ */
 /* What key a layer needs; unwrapping                                  */
@@ -163,8 +163,8 @@ enum core_err ocicrypt_kid_resource(const char *kid, char **path_out,
 
 struct ocicrypt_keyreq {
 	char *scheme; /* owned: "jwe", "provider.attestation-agent", ... */
-	char *kid;    /* owned: packet kid (provider), JWE kid if any, or NULL */
-	char *alg;    /* owned: wrap_type, or JWE alg list "RSA-OAEP,..." */
+	char *kid; /* owned: packet kid (provider), JWE kid if any, or NULL */
+	char *alg; /* owned: wrap_type, or JWE alg list "RSA-OAEP,..." */
 };
 
 /* Lists one entry per wrapped key on an encrypted layer descriptor. */
@@ -179,9 +179,9 @@ typedef enum core_err (*ocicrypt_kek_fn)(void *ctx, const char *kid,
 struct ocicrypt_kp_client;
 
 struct ocicrypt_keys {
-	const struct secret *const *keks;      /* borrowed; tried on every packet */
+	const struct secret *const *keks; /* borrowed; tried on every packet */
 	size_t nkeks;
-	ocicrypt_kek_fn kek_for_kid;           /* may be NULL */
+	ocicrypt_kek_fn kek_for_kid; /* may be NULL */
 	void *kek_ctx;
 	const struct crypto_key *const *jwe_keys; /* borrowed: private keys */
 	size_t njwe_keys;
@@ -189,8 +189,8 @@ struct ocicrypt_keys {
 	 * provider.<name> annotation goes to provider <name> if it is listed
 	 * here with its decryption parameter ("Enabled" when empty). */
 	const struct ocicrypt_kp_client *providers; /* borrowed; may be NULL */
-	const char *provider_name;             /* borrowed */
-	const char *provider_param;            /* borrowed; may be NULL */
+	const char *provider_name;                  /* borrowed */
+	const char *provider_param;                 /* borrowed; may be NULL */
 };
 
 /*
@@ -212,15 +212,15 @@ bool ocicrypt_media_encrypted(const char *mt);
 struct ocicrypt_enc_config {
 	const struct crypto_key *const *jwe_pubkeys; /* borrowed */
 	size_t njwe;
-	const char *coco_kid;            /* borrowed; with coco_kek */
-	const struct secret *coco_kek;   /* borrowed */
-	const int *layers;               /* borrowed; indexes (negative from
-	                                    the end); NULL = all */
+	const char *coco_kid;          /* borrowed; with coco_kek */
+	const struct secret *coco_kek; /* borrowed */
+	const int *layers;             /* borrowed; indexes (negative from
+	                                  the end); NULL = all */
 	size_t nlayers;
 	/* An external keyprovider instead of the built-in CoCo wrap. */
 	const struct ocicrypt_kp_client *providers; /* borrowed; may be NULL */
-	const char *provider_name;       /* borrowed */
-	const char *provider_param;      /* borrowed: "keypath=..::keyid=.." */
+	const char *provider_name;                  /* borrowed */
+	const char *provider_param; /* borrowed: "keypath=..::keyid=.." */
 };
 
 /*
@@ -291,13 +291,12 @@ enum core_err ocicrypt_keyprovider_handle(const void *req, size_t n,
  * can be called; others are listed but refused when used. envp (borrowed,
  * may be NULL) is the environment the provider processes get.
  */
-enum core_err ocicrypt_kp_client_load(const char *path,
-    const char *const *envp, struct ocicrypt_kp_client **out,
-    struct core_errbuf *eb);
+enum core_err ocicrypt_kp_client_load(const char *path, const char *const *envp,
+    struct ocicrypt_kp_client **out, struct core_errbuf *eb);
 void ocicrypt_kp_client_free(struct ocicrypt_kp_client *c);
 /* True if the config names provider `name`. */
-bool ocicrypt_kp_client_has(const struct ocicrypt_kp_client *c,
-    const char *name);
+bool ocicrypt_kp_client_has(
+    const struct ocicrypt_kp_client *c, const char *name);
 
 /*
  * keywrap: sends the private options with Parameters {name: [param]} and

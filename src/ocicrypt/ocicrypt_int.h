@@ -12,8 +12,8 @@
  * absent (empty). *out is malloc'd (never NULL on success) and wiped by the
  * caller when it holds secrets. max bounds the decoded length.
  */
-enum core_err ocicrypt_json_bytes(const json_t *v, const char *name,
-    size_t max, uint8_t **out, size_t *len_out, struct core_errbuf *eb);
+enum core_err ocicrypt_json_bytes(const json_t *v, const char *name, size_t max,
+    uint8_t **out, size_t *len_out, struct core_errbuf *eb);
 
 /* A JSON array of integers for bytes (what Rust providers emit). */
 json_t *ocicrypt_json_int_array(const uint8_t *p, size_t n);

@@ -116,8 +116,8 @@ ocicrypt_pubopts_cleanup(struct ocicrypt_pubopts *o)
 /* Reads cipheroptions.nonce if present; wrong length is kept as "absent"
  * plus an error so the caller can decide. */
 static enum core_err
-nonce_from(const json_t *root, const char *what, uint8_t nonce[16],
-    bool *has, struct core_errbuf *eb)
+nonce_from(const json_t *root, const char *what, uint8_t nonce[16], bool *has,
+    struct core_errbuf *eb)
 {
 	json_t *co = json_object_get(root, "cipheroptions");
 	json_t *nv;
@@ -136,8 +136,7 @@ nonce_from(const json_t *root, const char *what, uint8_t nonce[16],
 	if (nv == NULL || json_is_null(nv))
 		return CORE_OK;
 	snprintf(name, sizeof(name), "%s: cipheroptions.nonce", what);
-	if ((err = ocicrypt_json_bytes(nv, name, 4096, &p, &n, eb)) !=
-	    CORE_OK)
+	if ((err = ocicrypt_json_bytes(nv, name, 4096, &p, &n, eb)) != CORE_OK)
 		return err;
 	if (n == 0) {
 		free(p);
@@ -165,13 +164,13 @@ ocicrypt_privopts_parse(const void *p, size_t n, struct ocicrypt_privopts *out,
 	enum core_err err;
 
 	memset(out, 0, sizeof(*out));
-	if ((err = core_json_parse_object(p, n, OCICRYPT_JSON_MAX, &root,
-	    eb)) != CORE_OK) {
+	if ((err = core_json_parse_object(
+	         p, n, OCICRYPT_JSON_MAX, &root, eb)) != CORE_OK) {
 		core_errbuf_prefix(eb, "private options");
 		return err;
 	}
 	if ((err = ocicrypt_json_bytes(json_object_get(root, "symkey"),
-	    "private options: symkey", 4096, &key, &klen, eb)) != CORE_OK)
+	         "private options: symkey", 4096, &key, &klen, eb)) != CORE_OK)
 		goto out;
 	if ((out->symkey = secret_from(key, klen)) == NULL) {
 		err = CORE_ERR_NOMEM;
@@ -188,8 +187,8 @@ ocicrypt_privopts_parse(const void *p, size_t n, struct ocicrypt_privopts *out,
 		err = CORE_ERR_NOMEM;
 		goto out;
 	}
-	err = nonce_from(root, "private options", out->nonce, &out->has_nonce,
-	    eb);
+	err = nonce_from(
+	    root, "private options", out->nonce, &out->has_nonce, eb);
 out:
 	if (key != NULL)
 		core_wipe(key, klen);
@@ -210,8 +209,8 @@ ocicrypt_pubopts_parse(const void *p, size_t n, struct ocicrypt_pubopts *out,
 	enum core_err err;
 
 	memset(out, 0, sizeof(*out));
-	if ((err = core_json_parse_object(p, n, OCICRYPT_JSON_MAX, &root,
-	    eb)) != CORE_OK) {
+	if ((err = core_json_parse_object(
+	         p, n, OCICRYPT_JSON_MAX, &root, eb)) != CORE_OK) {
 		core_errbuf_prefix(eb, "public options");
 		return err;
 	}
@@ -227,7 +226,7 @@ ocicrypt_pubopts_parse(const void *p, size_t n, struct ocicrypt_pubopts *out,
 		goto out;
 	}
 	if ((err = ocicrypt_json_bytes(json_object_get(root, "hmac"),
-	    "public options: hmac", 4096, &mac, &mlen, eb)) != CORE_OK)
+	         "public options: hmac", 4096, &mac, &mlen, eb)) != CORE_OK)
 		goto out;
 	if (mlen != 0 && mlen != OCICRYPT_HMAC_LEN) {
 		err = core_errf(eb, CORE_ERR_INVALID,
@@ -237,8 +236,8 @@ ocicrypt_pubopts_parse(const void *p, size_t n, struct ocicrypt_pubopts *out,
 	}
 	memcpy(out->hmac, mac, mlen);
 	out->hmac_len = mlen;
-	err = nonce_from(root, "public options", out->nonce, &out->has_nonce,
-	    eb);
+	err =
+	    nonce_from(root, "public options", out->nonce, &out->has_nonce, eb);
 out:
 	free(mac);
 	json_decref(root);
@@ -276,7 +275,8 @@ ocicrypt_privopts_dump(const struct ocicrypt_privopts *o, struct secret **out,
 	}
 	s->len = (size_t)snprintf((char *)s->ptr, n,
 	    "{\"symkey\":\"%s\",\"digest\":%s,\"cipheroptions\":"
-	    "{\"nonce\":\"%s\"}}", k, dg, nonce);
+	    "{\"nonce\":\"%s\"}}",
+	    k, dg, nonce);
 	*out = s;
 out:
 	if (k != NULL)
@@ -293,16 +293,18 @@ ocicrypt_pubopts_dump(const struct ocicrypt_pubopts *o)
 {
 	char *mac = core_b64_encode(o->hmac, o->hmac_len);
 	json_t *cs = json_string(o->cipher != NULL ? o->cipher : "");
-	char *c = cs != NULL ? json_dumps(cs, JSON_ENCODE_ANY | JSON_COMPACT) :
-	    NULL;
+	char *c =
+	    cs != NULL ? json_dumps(cs, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
 	char *s = NULL;
 	size_t n;
 
 	if (mac != NULL && c != NULL) {
 		n = strlen(mac) + strlen(c) + 64;
 		if ((s = malloc(n)) != NULL)
-			snprintf(s, n, "{\"cipher\":%s,\"hmac\":\"%s\","
-			    "\"cipheroptions\":{}}", c, mac);
+			snprintf(s, n,
+			    "{\"cipher\":%s,\"hmac\":\"%s\","
+			    "\"cipheroptions\":{}}",
+			    c, mac);
 	}
 	free(mac);
 	free(c);

@@ -38,14 +38,14 @@ ocicrypt_packet_parse(const void *p, size_t n, struct ocicrypt_packet *out,
 	enum core_err err;
 
 	memset(out, 0, sizeof(*out));
-	if ((err = core_json_parse_object(p, n, OCICRYPT_JSON_MAX, &root,
-	    eb)) != CORE_OK) {
+	if ((err = core_json_parse_object(
+	         p, n, OCICRYPT_JSON_MAX, &root, eb)) != CORE_OK) {
 		core_errbuf_prefix(eb, "annotation packet");
 		return err;
 	}
 	if ((err = core_json_get_str(root, "kid", true, &kid, eb)) != CORE_OK ||
 	    (err = core_json_get_str(root, "wrap_type", true, &wt, eb)) !=
-	    CORE_OK) {
+	        CORE_OK) {
 		core_errbuf_prefix(eb, "annotation packet");
 		goto out;
 	}
@@ -55,11 +55,11 @@ ocicrypt_packet_parse(const void *p, size_t n, struct ocicrypt_packet *out,
 		goto out;
 	}
 	if ((err = ocicrypt_json_bytes(json_object_get(root, "wrapped_data"),
-	    "annotation packet: wrapped_data", OCICRYPT_JSON_MAX,
-	    &out->wrapped, &out->wrapped_len, eb)) != CORE_OK ||
+	         "annotation packet: wrapped_data", OCICRYPT_JSON_MAX,
+	         &out->wrapped, &out->wrapped_len, eb)) != CORE_OK ||
 	    (err = ocicrypt_json_bytes(json_object_get(root, "iv"),
-	    "annotation packet: iv", 64, &out->iv, &out->iv_len, eb)) !=
-	    CORE_OK)
+	         "annotation packet: iv", 64, &out->iv, &out->iv_len, eb)) !=
+	        CORE_OK)
 		goto out;
 	if (out->wrapped_len == 0) {
 		err = core_errf(eb, CORE_ERR_INVALID,
@@ -106,24 +106,24 @@ gcm(bool enc, const uint8_t *key, const uint8_t *iv, const uint8_t *in,
 
 	if (c == NULL)
 		return CORE_ERR_NOMEM;
-	ok = (enc ? EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, NULL,
-	    NULL) : EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, NULL,
-	    NULL)) == 1 &&
-	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, PACKET_GCM_IV,
-	    NULL) == 1 &&
-	    (enc ? EVP_EncryptInit_ex(c, NULL, NULL, key, iv) :
-	    EVP_DecryptInit_ex(c, NULL, NULL, key, iv)) == 1;
+	ok = (enc ? EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL)
+	          : EVP_DecryptInit_ex(
+	                c, EVP_aes_256_gcm(), NULL, NULL, NULL)) == 1 &&
+	    EVP_CIPHER_CTX_ctrl(
+	        c, EVP_CTRL_GCM_SET_IVLEN, PACKET_GCM_IV, NULL) == 1 &&
+	    (enc ? EVP_EncryptInit_ex(c, NULL, NULL, key, iv)
+	         : EVP_DecryptInit_ex(c, NULL, NULL, key, iv)) == 1;
 	if (ok && n > 0)
-		ok = (enc ? EVP_EncryptUpdate(c, out, &ol, in, (int)n) :
-		    EVP_DecryptUpdate(c, out, &ol, in, (int)n)) == 1;
+		ok = (enc ? EVP_EncryptUpdate(c, out, &ol, in, (int)n)
+		          : EVP_DecryptUpdate(c, out, &ol, in, (int)n)) == 1;
 	if (ok && !enc)
-		ok = EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, PACKET_TAG,
-		    tag) == 1;
+		ok = EVP_CIPHER_CTX_ctrl(
+		         c, EVP_CTRL_GCM_SET_TAG, PACKET_TAG, tag) == 1;
 	if (ok) {
 		if (enc) {
 			ok = EVP_EncryptFinal_ex(c, out + ol, &fl) == 1 &&
-			    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG,
-			    PACKET_TAG, tag) == 1;
+			    EVP_CIPHER_CTX_ctrl(
+			        c, EVP_CTRL_GCM_GET_TAG, PACKET_TAG, tag) == 1;
 		} else if (EVP_DecryptFinal_ex(c, out + ol, &fl) != 1) {
 			EVP_CIPHER_CTX_free(c);
 			core_wipe(out, n);
@@ -145,8 +145,8 @@ ocicrypt_packet_wrap(const char *kid, const struct secret *kek,
 	memset(out, 0, sizeof(*out));
 	if (kek == NULL || kek->len != OCICRYPT_KEK_LEN)
 		return core_errf(eb, CORE_ERR_INVALID, "KEK must be 32 bytes");
-	if (kid == NULL || (strncmp(kid, "kbs://", 6) != 0 &&
-	    strncmp(kid, "kbs+", 4) != 0))
+	if (kid == NULL ||
+	    (strncmp(kid, "kbs://", 6) != 0 && strncmp(kid, "kbs+", 4) != 0))
 		return core_errf(eb, CORE_ERR_INVALID,
 		    "kid \"%s\": want kbs:///repo/type/tag",
 		    kid != NULL ? kid : "");
@@ -167,7 +167,7 @@ ocicrypt_packet_wrap(const char *kid, const struct secret *kek,
 	else if ((err = core_random(out->iv, PACKET_GCM_IV, eb)) != CORE_OK)
 		goto out;
 	if ((err = gcm(true, kek->ptr, out->iv, privopts, n, out->wrapped,
-	    out->wrapped + n)) != CORE_OK)
+	         out->wrapped + n)) != CORE_OK)
 		err = core_errf(eb, err, "AES-256-GCM wrap failed");
 out:
 	if (err != CORE_OK)
@@ -192,8 +192,8 @@ ocicrypt_packet_unwrap(const struct ocicrypt_packet *pk,
 
 		if (pk->iv_len != PACKET_GCM_IV)
 			return core_errf(eb, CORE_ERR_INVALID,
-			    "kid %s: A256GCM iv is %zu bytes, want 12",
-			    pk->kid, pk->iv_len);
+			    "kid %s: A256GCM iv is %zu bytes, want 12", pk->kid,
+			    pk->iv_len);
 		if (pk->wrapped_len <= PACKET_TAG)
 			return core_errf(eb, CORE_ERR_INVALID,
 			    "kid %s: wrapped_data shorter than the GCM tag",
@@ -206,10 +206,11 @@ ocicrypt_packet_unwrap(const struct ocicrypt_packet *pk,
 		if (err == CORE_ERR_AUTH)
 			err = core_errf(eb, CORE_ERR_AUTH,
 			    "kid %s: AES-256-GCM authentication failed (wrong "
-			    "KEK or tampered packet)", pk->kid);
-		else if (err != CORE_OK)
-			err = core_errf(eb, err, "kid %s: AES-256-GCM failed",
+			    "KEK or tampered packet)",
 			    pk->kid);
+		else if (err != CORE_OK)
+			err = core_errf(
+			    eb, err, "kid %s: AES-256-GCM failed", pk->kid);
 	} else if (strcmp(pk->wrap_type, "A256CTR") == 0) {
 		/* Documented by CoCo, never emitted upstream, and not
 		 * authenticated: the options parser is the only check. */
@@ -218,14 +219,16 @@ ocicrypt_packet_unwrap(const struct ocicrypt_packet *pk,
 
 		if (pk->iv_len != PACKET_CTR_IV)
 			return core_errf(eb, CORE_ERR_INVALID,
-			    "kid %s: A256CTR iv is %zu bytes, want 16",
-			    pk->kid, pk->iv_len);
+			    "kid %s: A256CTR iv is %zu bytes, want 16", pk->kid,
+			    pk->iv_len);
 		if ((pt = secret_new(pk->wrapped_len)) == NULL)
 			return CORE_ERR_NOMEM;
 		c = EVP_CIPHER_CTX_new();
-		if (c == NULL || EVP_DecryptInit_ex(c, EVP_aes_256_ctr(), NULL,
-		    kek->ptr, pk->iv) != 1 || EVP_DecryptUpdate(c, pt->ptr,
-		    &ol, pk->wrapped, (int)pk->wrapped_len) != 1)
+		if (c == NULL ||
+		    EVP_DecryptInit_ex(
+		        c, EVP_aes_256_ctr(), NULL, kek->ptr, pk->iv) != 1 ||
+		    EVP_DecryptUpdate(c, pt->ptr, &ol, pk->wrapped,
+		        (int)pk->wrapped_len) != 1)
 			err = core_errf(eb, CORE_ERR_CRYPTO,
 			    "kid %s: AES-256-CTR failed", pk->kid);
 		EVP_CIPHER_CTX_free(c);
@@ -243,8 +246,8 @@ ocicrypt_packet_unwrap(const struct ocicrypt_packet *pk,
 }
 
 enum core_err
-ocicrypt_kek_from_bytes(const void *p, size_t n, struct secret **out,
-    struct core_errbuf *eb)
+ocicrypt_kek_from_bytes(
+    const void *p, size_t n, struct secret **out, struct core_errbuf *eb)
 {
 	const char *s = p;
 	uint8_t *dec = NULL;
@@ -266,7 +269,8 @@ ocicrypt_kek_from_bytes(const void *p, size_t n, struct secret **out,
 	if (n == 0 || n > 128)
 		return core_errf(eb, CORE_ERR_INVALID,
 		    "KEK: want 32 raw bytes or base64 of 32 bytes (got %zu "
-		    "bytes)", n);
+		    "bytes)",
+		    n);
 	if ((err = core_b64_decode(s, n, &dec, &declen, NULL)) != CORE_OK ||
 	    declen != OCICRYPT_KEK_LEN) {
 		if (dec != NULL)
@@ -282,8 +286,7 @@ ocicrypt_kek_from_bytes(const void *p, size_t n, struct secret **out,
 }
 
 enum core_err
-ocicrypt_kek_load(const char *path, struct secret **out,
-    struct core_errbuf *eb)
+ocicrypt_kek_load(const char *path, struct secret **out, struct core_errbuf *eb)
 {
 	uint8_t *p = NULL;
 	size_t n = 0;
@@ -318,8 +321,7 @@ seg_ok(const char *s, size_t n)
 }
 
 enum core_err
-ocicrypt_kid_resource(const char *kid, char **path_out,
-    struct core_errbuf *eb)
+ocicrypt_kid_resource(const char *kid, char **path_out, struct core_errbuf *eb)
 {
 	const char *p, *segs[4];
 	size_t lens[4], nseg = 0, i;
@@ -328,10 +330,11 @@ ocicrypt_kid_resource(const char *kid, char **path_out,
 
 	*path_out = NULL;
 	if (kid == NULL || *kid == '\0' || strlen(kid) > KID_MAX)
-		return core_errf(eb, CORE_ERR_INVALID, "kid: empty or too long");
+		return core_errf(
+		    eb, CORE_ERR_INVALID, "kid: empty or too long");
 	p = kid;
-	if (strncmp(p, "kbs", 3) == 0 && (strncmp(p + 3, "://", 3) == 0 ||
-	    p[3] == '+')) {
+	if (strncmp(p, "kbs", 3) == 0 &&
+	    (strncmp(p + 3, "://", 3) == 0 || p[3] == '+')) {
 		p = strstr(p, "://");
 		if (p == NULL)
 			return core_errf(eb, CORE_ERR_INVALID,

@@ -13,8 +13,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const char *const cts[] = { NULL, OCI_MT_MANIFEST,
-		OCI_MT_INDEX, OCI_MT_DOCKER_LIST };
+	static const char *const cts[] = {
+	    NULL, OCI_MT_MANIFEST, OCI_MT_INDEX, OCI_MT_DOCKER_LIST};
 	struct oci_manifest *m = NULL;
 	struct oci_ref *r = NULL;
 	struct oci_challenge c;

@@ -22,9 +22,9 @@ fz_init(void)
 {
 	const char *td = getenv("PROPELLER_TESTDATA");
 	char path[4096];
-	static const uint8_t kek[32] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
-		12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27,
-		28, 29, 30, 31 };
+	static const uint8_t kek[32] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
+	    12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28,
+	    29, 30, 31};
 
 	if (fz_kek != NULL)
 		return;
@@ -77,7 +77,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&d, 0, sizeof(d));
 	d.media_type = OCI_MT_WASM_LAYER OCICRYPT_ENC_SUFFIX;
 	d.digest = "sha256:0aa127b04058c044e895817204d3da7042c5375f59505d7763f"
-	    "885a7d0d0678c";
+	           "885a7d0d0678c";
 	d.size = 41;
 	d.annotations = ann;
 	if (ocicrypt_layer_keyreqs(&d, &r, &n, NULL) == CORE_OK)

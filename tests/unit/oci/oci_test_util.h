@@ -78,8 +78,7 @@ tu_join(const char *a, const char *b)
 static inline void
 tu_write(const char *path, const void *p, size_t n)
 {
-	assert_int_equal(core_fs_write_atomic(path, p, n, 0644, NULL),
-	    CORE_OK);
+	assert_int_equal(core_fs_write_atomic(path, p, n, 0644, NULL), CORE_OK);
 }
 
 /* Copies the regular files of a flat directory. */

@@ -9,10 +9,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define RSA_LAYER \
-	"sha256:23b645b7a7ecaa3e158f45dd3c21ba0f8a20f2d0b6a2a1d54b4731c0c7c4a386"
-#define RSA_CONFIG \
-	"sha256:cfb17e5430bb6b62f044aae0032c27c3bfb3443d07ea439fc0febd92348a8c0e"
+#define RSA_LAYER                                                              \
+	"sha256:"                                                              \
+	"23b645b7a7ecaa3e158f45dd3c21ba0f8a20f2d0b6a2a1d54b4731c0c7c4a386"
+#define RSA_CONFIG                                                             \
+	"sha256:"                                                              \
+	"cfb17e5430bb6b62f044aae0032c27c3bfb3443d07ea439fc0febd92348a8c0e"
 
 static void
 test_ref_defaults(void **state)
@@ -32,15 +34,15 @@ test_ref_defaults(void **state)
 	free(s);
 	oci_ref_free(r);
 
-	assert_int_equal(oci_ref_parse("index.docker.io/user/app:v1", &r,
-	    NULL), CORE_OK);
+	assert_int_equal(
+	    oci_ref_parse("index.docker.io/user/app:v1", &r, NULL), CORE_OK);
 	assert_string_equal(r->domain, "docker.io");
 	assert_string_equal(r->repo, "user/app");
 	assert_string_equal(r->tag, "v1");
 	oci_ref_free(r);
 
-	assert_int_equal(oci_ref_parse("localhost:5000/a/b-c__d:1.0", &r,
-	    NULL), CORE_OK);
+	assert_int_equal(
+	    oci_ref_parse("localhost:5000/a/b-c__d:1.0", &r, NULL), CORE_OK);
 	assert_string_equal(r->endpoint, "localhost:5000");
 	assert_string_equal(r->repo, "a/b-c__d");
 	assert_string_equal(r->tag, "1.0");
@@ -51,15 +53,15 @@ test_ref_defaults(void **state)
 	assert_string_equal(r->repo, "x");
 	oci_ref_free(r);
 
-	assert_int_equal(oci_ref_parse("ghcr.io/o/r@" RSA_LAYER, &r, NULL),
-	    CORE_OK);
+	assert_int_equal(
+	    oci_ref_parse("ghcr.io/o/r@" RSA_LAYER, &r, NULL), CORE_OK);
 	assert_string_equal(r->domain, "ghcr.io");
 	assert_null(r->tag);
 	assert_string_equal(r->digest, RSA_LAYER);
 	oci_ref_free(r);
 
-	assert_int_equal(oci_ref_parse("127.0.0.1:5000/w:t@" RSA_LAYER, &r,
-	    NULL), CORE_OK);
+	assert_int_equal(
+	    oci_ref_parse("127.0.0.1:5000/w:t@" RSA_LAYER, &r, NULL), CORE_OK);
 	assert_string_equal(r->tag, "t");
 	assert_string_equal(r->digest, RSA_LAYER);
 	oci_ref_free(r);
@@ -69,9 +71,19 @@ static void
 test_ref_errors(void **state)
 {
 	static const char *const bad[] = {
-		"", "Alpine", "a//b", "a/b:", "a/b:-x", "a/b@sha256:abc",
-		"a/b@md5:0123", "-a", "a-", "a..b", "/x", "host.io/",
-		"a/b:tag with space",
+	    "",
+	    "Alpine",
+	    "a//b",
+	    "a/b:",
+	    "a/b:-x",
+	    "a/b@sha256:abc",
+	    "a/b@md5:0123",
+	    "-a",
+	    "a-",
+	    "a..b",
+	    "/x",
+	    "host.io/",
+	    "a/b:tag with space",
 	};
 	struct oci_ref *r = NULL;
 	struct core_errbuf eb;
@@ -102,7 +114,8 @@ test_digest(void **state)
 
 	(void)state;
 	oci_digest_of("{}", 2, d);
-	assert_string_equal(d, "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc"
+	assert_string_equal(d,
+	    "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc"
 	    "21fe77e8310c060f61caaff8a");
 	h = oci_hasher_new();
 	oci_hasher_update(h, "{", 1);
@@ -111,7 +124,7 @@ test_digest(void **state)
 	oci_hasher_free(h);
 	assert_true(oci_digest_valid(d));
 	assert_false(oci_digest_valid("sha256:44136FA355b3678a1146ad16f7e8649e"
-	    "94fb4fc21fe77e8310c060f61caaff8a"));
+	                              "94fb4fc21fe77e8310c060f61caaff8a"));
 	assert_false(oci_digest_valid("sha256:"));
 	assert_false(oci_digest_valid(NULL));
 }
@@ -119,9 +132,9 @@ test_digest(void **state)
 static void
 test_manifest_vectors(void **state)
 {
-	static const char *const dirs[] = { "skopeo-jwe-rsa", "skopeo-jwe-ec",
-		"skopeo-jwe-multi", "skopeo-jwe-recompressed", "coco-wasm-raw",
-		"coco-tar-gzip" };
+	static const char *const dirs[] = {"skopeo-jwe-rsa", "skopeo-jwe-ec",
+	    "skopeo-jwe-multi", "skopeo-jwe-recompressed", "coco-wasm-raw",
+	    "coco-tar-gzip"};
 	size_t i, n;
 
 	(void)state;
@@ -150,11 +163,13 @@ static void
 test_manifest_shapes(void **state)
 {
 	/* wasm-to-oci: no top-level mediaType; content type decides. */
-	static const char wasm[] = "{\"schemaVersion\":2,\"config\":{"
+	static const char wasm[] =
+	    "{\"schemaVersion\":2,\"config\":{"
 	    "\"mediaType\":\"application/vnd.wasm.config.v1+json\","
 	    "\"digest\":\"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e"
 	    "8310c060f61caaff8a\",\"size\":2},\"layers\":[]}";
-	static const char list[] = "{\"schemaVersion\":2,\"mediaType\":"
+	static const char list[] =
+	    "{\"schemaVersion\":2,\"mediaType\":"
 	    "\"application/vnd.docker.distribution.manifest.list.v2+json\","
 	    "\"manifests\":["
 	    "{\"mediaType\":\"application/vnd.docker.distribution.manifest.v2+"
@@ -169,7 +184,8 @@ test_manifest_shapes(void **state)
 
 	(void)state;
 	assert_int_equal(oci_manifest_parse(wasm, strlen(wasm),
-	    OCI_MT_MANIFEST "; charset=utf-8", &m, NULL), CORE_OK);
+	                     OCI_MT_MANIFEST "; charset=utf-8", &m, NULL),
+	    CORE_OK);
 	assert_int_equal(m->kind, OCI_KIND_IMAGE);
 	assert_int_equal(m->nlayers, 0);
 	assert_string_equal(m->config.media_type, OCI_MT_WASM_CONFIG);
@@ -178,18 +194,19 @@ test_manifest_shapes(void **state)
 	free(dump);
 	oci_manifest_free(m);
 
-	assert_int_equal(oci_manifest_parse(list, strlen(list), NULL, &m,
-	    NULL), CORE_OK);
+	assert_int_equal(
+	    oci_manifest_parse(list, strlen(list), NULL, &m, NULL), CORE_OK);
 	assert_int_equal(m->kind, OCI_KIND_INDEX);
 	assert_int_equal(m->nmanifests, 2);
-	assert_int_equal(oci_index_select(m, NULL, NULL, NULL, &idx, NULL),
-	    CORE_OK);
+	assert_int_equal(
+	    oci_index_select(m, NULL, NULL, NULL, &idx, NULL), CORE_OK);
 	assert_int_equal(idx, 1);
-	assert_int_equal(oci_index_select(m, "linux", "arm64", "v8", &idx,
-	    NULL), CORE_OK);
+	assert_int_equal(
+	    oci_index_select(m, "linux", "arm64", "v8", &idx, NULL), CORE_OK);
 	assert_int_equal(idx, 0);
-	assert_int_equal(oci_index_select(m, "linux", "s390x", NULL, &idx,
-	    NULL), CORE_ERR_NOT_FOUND);
+	assert_int_equal(
+	    oci_index_select(m, "linux", "s390x", NULL, &idx, NULL),
+	    CORE_ERR_NOT_FOUND);
 	oci_manifest_free(m);
 }
 
@@ -200,26 +217,28 @@ test_manifest_errors(void **state)
 		const char *json;
 		const char *why;
 	} bad[] = {
-		{ "{\"schemaVersion\":1,\"config\":{}}", "schemaVersion" },
-		{ "{\"config\":{}}", "schemaVersion" },
-		{ "[1,2]", "" },
-		{ "{\"schemaVersion\":2,\"layers\":[]", "" },
-		{ "{\"schemaVersion\":2,\"mediaType\":\"text/plain\"}",
-		  "text/plain" },
-		{ "{\"schemaVersion\":2,\"config\":{\"mediaType\":\"x\","
-		  "\"digest\":\"sha256:1\",\"size\":1},\"layers\":[]}",
-		  "digest" },
-		{ "{\"schemaVersion\":2,\"config\":{\"mediaType\":\"x\","
-		  "\"digest\":\"" RSA_LAYER "\",\"size\":-1},\"layers\":[]}",
-		  "size" },
-		{ "{\"schemaVersion\":2,\"config\":{\"mediaType\":\"x\","
-		  "\"digest\":\"" RSA_LAYER "\",\"size\":1},\"layers\":{}}",
-		  "layers" },
-		{ "{\"schemaVersion\":2,\"config\":{\"digest\":\"" RSA_LAYER
-		  "\",\"size\":1},\"layers\":[]}", "mediaType" },
-		{ "{\"schemaVersion\":2,\"config\":{\"mediaType\":\"x\","
-		  "\"digest\":\"" RSA_LAYER "\",\"size\":1,\"annotations\":"
-		  "{\"a\":1}},\"layers\":[]}", "annotation" },
+	    {"{\"schemaVersion\":1,\"config\":{}}", "schemaVersion"},
+	    {"{\"config\":{}}", "schemaVersion"},
+	    {"[1,2]", ""},
+	    {"{\"schemaVersion\":2,\"layers\":[]", ""},
+	    {"{\"schemaVersion\":2,\"mediaType\":\"text/plain\"}",
+	        "text/plain"},
+	    {"{\"schemaVersion\":2,\"config\":{\"mediaType\":\"x\","
+	     "\"digest\":\"sha256:1\",\"size\":1},\"layers\":[]}",
+	        "digest"},
+	    {"{\"schemaVersion\":2,\"config\":{\"mediaType\":\"x\","
+	     "\"digest\":\"" RSA_LAYER "\",\"size\":-1},\"layers\":[]}",
+	        "size"},
+	    {"{\"schemaVersion\":2,\"config\":{\"mediaType\":\"x\","
+	     "\"digest\":\"" RSA_LAYER "\",\"size\":1},\"layers\":{}}",
+	        "layers"},
+	    {"{\"schemaVersion\":2,\"config\":{\"digest\":\"" RSA_LAYER
+	     "\",\"size\":1},\"layers\":[]}",
+	        "mediaType"},
+	    {"{\"schemaVersion\":2,\"config\":{\"mediaType\":\"x\","
+	     "\"digest\":\"" RSA_LAYER "\",\"size\":1,\"annotations\":"
+	     "{\"a\":1}},\"layers\":[]}",
+	        "annotation"},
 	};
 	struct oci_manifest *m = NULL;
 	struct core_errbuf eb;
@@ -230,7 +249,7 @@ test_manifest_errors(void **state)
 	for (i = 0; i < CORE_ARRAY_LEN(bad); i++) {
 		core_errbuf_clear(&eb);
 		if (oci_manifest_parse(bad[i].json, strlen(bad[i].json), NULL,
-		    &m, &eb) == CORE_OK)
+		        &m, &eb) == CORE_OK)
 			fail_msg("accepted %s", bad[i].json);
 		assert_null(m);
 		if (strstr(core_errbuf_msg(&eb), bad[i].why) == NULL)
@@ -243,8 +262,9 @@ test_manifest_errors(void **state)
 	big[0] = '{';
 	big[OCI_MANIFEST_MAX] = '}';
 	core_errbuf_clear(&eb);
-	assert_int_equal(oci_manifest_parse(big, OCI_MANIFEST_MAX + 1, NULL,
-	    &m, &eb), CORE_ERR_TOO_BIG);
+	assert_int_equal(
+	    oci_manifest_parse(big, OCI_MANIFEST_MAX + 1, NULL, &m, &eb),
+	    CORE_ERR_TOO_BIG);
 	assert_non_null(strstr(core_errbuf_msg(&eb), "limit"));
 	free(big);
 }
@@ -255,16 +275,20 @@ test_challenge(void **state)
 	struct oci_challenge c;
 
 	(void)state;
-	assert_int_equal(oci_challenge_parse("Bearer realm=\"https://auth."
-	    "docker.io/token\",service=\"registry.docker.io\",scope=\""
-	    "repository:library/alpine:pull,push\"", &c, NULL), CORE_OK);
+	assert_int_equal(
+	    oci_challenge_parse(
+	        "Bearer realm=\"https://auth."
+	        "docker.io/token\",service=\"registry.docker.io\",scope=\""
+	        "repository:library/alpine:pull,push\"",
+	        &c, NULL),
+	    CORE_OK);
 	assert_string_equal(c.scheme, "Bearer");
 	assert_string_equal(c.realm, "https://auth.docker.io/token");
 	assert_string_equal(c.service, "registry.docker.io");
 	assert_string_equal(c.scope, "repository:library/alpine:pull,push");
 	oci_challenge_cleanup(&c);
-	assert_int_equal(oci_challenge_parse("Basic realm=basic-realm", &c,
-	    NULL), CORE_OK);
+	assert_int_equal(
+	    oci_challenge_parse("Basic realm=basic-realm", &c, NULL), CORE_OK);
 	assert_string_equal(c.scheme, "Basic");
 	assert_string_equal(c.realm, "basic-realm");
 	assert_null(c.scope);
@@ -278,7 +302,8 @@ static void
 test_authfile(void **state)
 {
 	char *dir = tu_tmpdir(), *f = tu_join(dir, "auth.json");
-	static const char text[] = "{\"auths\":{\"localhost:5000\":{\"auth\":"
+	static const char text[] =
+	    "{\"auths\":{\"localhost:5000\":{\"auth\":"
 	    "\"dXNlcjpwYTpzcw==\"},\"https://index.docker.io/v1/\":{\"auth\":"
 	    "\"aHViOnNlY3JldA==\"},\"bad.io\":{\"auth\":\"bm9jb2xvbg==\"}}}";
 	char *u = NULL, *p = NULL;
@@ -286,22 +311,22 @@ test_authfile(void **state)
 
 	(void)state;
 	tu_write(f, text, strlen(text));
-	assert_int_equal(oci_auth_lookup(f, "localhost:5000", &u, &p, NULL),
-	    CORE_OK);
+	assert_int_equal(
+	    oci_auth_lookup(f, "localhost:5000", &u, &p, NULL), CORE_OK);
 	assert_string_equal(u, "user");
 	assert_string_equal(p, "pa:ss");
 	free(u);
 	free(p);
-	assert_int_equal(oci_auth_lookup(f, "docker.io", &u, &p, NULL),
-	    CORE_OK);
+	assert_int_equal(
+	    oci_auth_lookup(f, "docker.io", &u, &p, NULL), CORE_OK);
 	assert_string_equal(u, "hub");
 	free(u);
 	free(p);
-	assert_int_equal(oci_auth_lookup(f, "other.io", &u, &p, NULL),
-	    CORE_ERR_NOT_FOUND);
+	assert_int_equal(
+	    oci_auth_lookup(f, "other.io", &u, &p, NULL), CORE_ERR_NOT_FOUND);
 	core_errbuf_clear(&eb);
-	assert_int_equal(oci_auth_lookup(f, "bad.io", &u, &p, &eb),
-	    CORE_ERR_INVALID);
+	assert_int_equal(
+	    oci_auth_lookup(f, "bad.io", &u, &p, &eb), CORE_ERR_INVALID);
 	assert_non_null(strstr(core_errbuf_msg(&eb), "user:password"));
 	core_fs_rmtree(dir, NULL);
 	free(f);
@@ -327,13 +352,15 @@ test_dir_store_and_copy(void **state)
 	assert_int_equal(oci_store_get_image(a, NULL, NULL, &m, NULL), CORE_OK);
 	assert_string_equal(m->config.digest, RSA_CONFIG);
 	assert_string_equal(m->layers[0].digest, RSA_LAYER);
-	assert_int_equal(oci_store_get_blob_mem(a, &m->layers[0], 1 << 20,
-	    &blob, &n, NULL), CORE_OK);
+	assert_int_equal(
+	    oci_store_get_blob_mem(a, &m->layers[0], 1 << 20, &blob, &n, NULL),
+	    CORE_OK);
 	assert_int_equal(n, 107);
 	free(blob);
 	core_errbuf_clear(&eb);
-	assert_int_equal(oci_store_get_blob_mem(a, &m->layers[0], 100, &blob,
-	    &n, &eb), CORE_ERR_TOO_BIG);
+	assert_int_equal(
+	    oci_store_get_blob_mem(a, &m->layers[0], 100, &blob, &n, &eb),
+	    CORE_ERR_TOO_BIG);
 
 	/* dir: -> oci:DIR:v1 -> dir: keeps the manifest bytes. */
 	snprintf(spec2, sizeof(spec2), "oci:%s:v1", ocidir);
@@ -424,14 +451,16 @@ test_blob_verification(void **state)
 	assert_int_equal(oci_store_open(spec, NULL, false, &a, NULL), CORE_OK);
 	assert_int_equal(oci_store_get_image(a, NULL, NULL, &m, NULL), CORE_OK);
 	core_errbuf_clear(&eb);
-	assert_int_equal(oci_store_get_blob_mem(a, &m->layers[0], 1 << 20,
-	    &blob, &n, &eb), CORE_ERR_AUTH);
+	assert_int_equal(
+	    oci_store_get_blob_mem(a, &m->layers[0], 1 << 20, &blob, &n, &eb),
+	    CORE_ERR_AUTH);
 	assert_non_null(strstr(core_errbuf_msg(&eb), "digest mismatch"));
 	assert_null(blob);
 	tu_write(bp, data, 50); /* truncated */
 	core_errbuf_clear(&eb);
-	assert_int_equal(oci_store_get_blob_mem(a, &m->layers[0], 1 << 20,
-	    &blob, &n, &eb), CORE_ERR_INVALID);
+	assert_int_equal(
+	    oci_store_get_blob_mem(a, &m->layers[0], 1 << 20, &blob, &n, &eb),
+	    CORE_ERR_INVALID);
 	assert_non_null(strstr(core_errbuf_msg(&eb), "truncated"));
 	data[10] ^= 1;
 	tu_write(bp, data, 107);
@@ -443,14 +472,16 @@ test_blob_verification(void **state)
 		memset(more + 107, 'x', sizeof(more) - 107);
 		tu_write(bp, more, sizeof(more));
 		core_errbuf_clear(&eb);
-		assert_int_equal(oci_store_get_blob_mem(a, &m->layers[0],
-		    1 << 20, &blob, &n, &eb), CORE_ERR_INVALID);
+		assert_int_equal(oci_store_get_blob_mem(
+		                     a, &m->layers[0], 1 << 20, &blob, &n, &eb),
+		    CORE_ERR_INVALID);
 		assert_non_null(strstr(core_errbuf_msg(&eb), "more than"));
 	}
 	unlink(bp);
 	core_errbuf_clear(&eb);
-	assert_int_equal(oci_store_get_blob_mem(a, &m->layers[0], 1 << 20,
-	    &blob, &n, &eb), CORE_ERR_NOT_FOUND);
+	assert_int_equal(
+	    oci_store_get_blob_mem(a, &m->layers[0], 1 << 20, &blob, &n, &eb),
+	    CORE_ERR_NOT_FOUND);
 	oci_manifest_free(m);
 	oci_store_free(a);
 	free(data);
@@ -473,18 +504,19 @@ test_store_open_errors(void **state)
 	assert_int_equal(oci_store_open("http://x", NULL, false, &st, &eb),
 	    CORE_ERR_INVALID);
 	assert_non_null(strstr(core_errbuf_msg(&eb), "docker://"));
-	assert_int_equal(oci_store_open("dir:", NULL, false, &st, NULL),
+	assert_int_equal(
+	    oci_store_open("dir:", NULL, false, &st, NULL), CORE_ERR_INVALID);
+	assert_int_equal(oci_store_open("docker://Bad", NULL, false, &st, NULL),
 	    CORE_ERR_INVALID);
-	assert_int_equal(oci_store_open("docker://Bad", NULL, false, &st,
-	    NULL), CORE_ERR_INVALID);
-	assert_int_equal(oci_store_open("docker://x@" RSA_LAYER, NULL, true,
-	    &st, NULL), CORE_ERR_INVALID);
+	assert_int_equal(
+	    oci_store_open("docker://x@" RSA_LAYER, NULL, true, &st, NULL),
+	    CORE_ERR_INVALID);
 	/* Writing into a directory with a foreign version file. */
 	tu_write(v, "something else\n", 15);
 	snprintf(spec, sizeof(spec), "dir:%s", tmp);
 	core_errbuf_clear(&eb);
-	assert_int_equal(oci_store_open(spec, NULL, true, &st, &eb),
-	    CORE_ERR_INVALID);
+	assert_int_equal(
+	    oci_store_open(spec, NULL, true, &st, &eb), CORE_ERR_INVALID);
 	assert_non_null(strstr(core_errbuf_msg(&eb), "version"));
 	core_fs_rmtree(tmp, NULL);
 	free(tmp);
@@ -495,17 +527,17 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ref_defaults),
-		cmocka_unit_test(test_ref_errors),
-		cmocka_unit_test(test_digest),
-		cmocka_unit_test(test_manifest_vectors),
-		cmocka_unit_test(test_manifest_shapes),
-		cmocka_unit_test(test_manifest_errors),
-		cmocka_unit_test(test_challenge),
-		cmocka_unit_test(test_authfile),
-		cmocka_unit_test(test_dir_store_and_copy),
-		cmocka_unit_test(test_blob_verification),
-		cmocka_unit_test(test_store_open_errors),
+	    cmocka_unit_test(test_ref_defaults),
+	    cmocka_unit_test(test_ref_errors),
+	    cmocka_unit_test(test_digest),
+	    cmocka_unit_test(test_manifest_vectors),
+	    cmocka_unit_test(test_manifest_shapes),
+	    cmocka_unit_test(test_manifest_errors),
+	    cmocka_unit_test(test_challenge),
+	    cmocka_unit_test(test_authfile),
+	    cmocka_unit_test(test_dir_store_and_copy),
+	    cmocka_unit_test(test_blob_verification),
+	    cmocka_unit_test(test_store_open_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,10 +11,12 @@
 #include <unistd.h>
 
 #define KID "kbs:///default/key/propeller-addition"
-#define WASM_DIGEST \
-	"sha256:f61fd62f57c41269c3c23f360eeaf1090b1db9c38651106674d48bc65dba88ba"
-#define JWE_PLAIN \
-	"sha256:b1017f1b2f7185a0577b87429c4fffeecbb0f98fbeb3cb316ad0a29036e388f7"
+#define WASM_DIGEST                                                            \
+	"sha256:"                                                              \
+	"f61fd62f57c41269c3c23f360eeaf1090b1db9c38651106674d48bc65dba88ba"
+#define JWE_PLAIN                                                              \
+	"sha256:"                                                              \
+	"b1017f1b2f7185a0577b87429c4fffeecbb0f98fbeb3cb316ad0a29036e388f7"
 
 STATIC enum core_err ocicrypt_gunzip(const uint8_t *p, size_t n, size_t max,
     uint8_t **out, size_t *len_out, struct core_errbuf *eb);
@@ -28,8 +30,8 @@ setup(void **state)
 	uint8_t *p = tu_read_td("vectors.json", &n);
 
 	(void)state;
-	assert_int_equal(core_json_parse_object(p, n, 0, &vectors, NULL),
-	    CORE_OK);
+	assert_int_equal(
+	    core_json_parse_object(p, n, 0, &vectors, NULL), CORE_OK);
 	free(p);
 	return 0;
 }
@@ -95,10 +97,10 @@ decrypt_dir(const char *srcdir, const char *dstdir,
 	oci_store_free(a);
 	oci_store_free(b);
 	if (err == CORE_OK && out != NULL) {
-		assert_int_equal(oci_store_open(s2, NULL, false, &b, NULL),
-		    CORE_OK);
-		assert_int_equal(oci_store_get_image(b, NULL, NULL, out, NULL),
-		    CORE_OK);
+		assert_int_equal(
+		    oci_store_open(s2, NULL, false, &b, NULL), CORE_OK);
+		assert_int_equal(
+		    oci_store_get_image(b, NULL, NULL, out, NULL), CORE_OK);
 		oci_store_free(b);
 	}
 	return err;
@@ -125,7 +127,7 @@ check_plain_layer(const char *dir, const struct oci_manifest *m,
 		json_t *v;
 
 		json_object_foreach(m->layers[0].annotations, k, v)
-			assert_null(strstr(k, "org.opencontainers.image.enc"));
+		    assert_null(strstr(k, "org.opencontainers.image.enc"));
 	}
 	free(d);
 	free(p);
@@ -140,21 +142,22 @@ test_skopeo_jwe_vectors(void **state)
 		const char *plain;
 		int64_t size;
 	} v[] = {
-		{ "skopeo-jwe-rsa", "keys/priv.pem", JWE_PLAIN, 107 },
-		{ "skopeo-jwe-ec", "keys/ecpriv.pem", JWE_PLAIN, 107 },
-		{ "skopeo-jwe-multi", "keys/ecpriv.pem", JWE_PLAIN, 107 },
-		{ "skopeo-jwe-multi", "keys/priv.pem", JWE_PLAIN, 107 },
-		{ "skopeo-jwe-recompressed", "keys/priv.pem",
-		  "sha256:34ff71e3408ecc2540d1fc1f16dc1655c533edf8aca3e40afb189"
-		  "fa3abceb675", 38 },
+	    {"skopeo-jwe-rsa", "keys/priv.pem", JWE_PLAIN, 107},
+	    {"skopeo-jwe-ec", "keys/ecpriv.pem", JWE_PLAIN, 107},
+	    {"skopeo-jwe-multi", "keys/ecpriv.pem", JWE_PLAIN, 107},
+	    {"skopeo-jwe-multi", "keys/priv.pem", JWE_PLAIN, 107},
+	    {"skopeo-jwe-recompressed", "keys/priv.pem",
+	        "sha256:34ff71e3408ecc2540d1fc1f16dc1655c533edf8aca3e40afb189"
+	        "fa3abceb675",
+	        38},
 	};
 	size_t i;
 
 	(void)state;
 	for (i = 0; i < CORE_ARRAY_LEN(v); i++) {
 		struct crypto_key *k = load_key(v[i].key);
-		const struct crypto_key *ks[1] = { k };
-		struct ocicrypt_keys keys = { 0 };
+		const struct crypto_key *ks[1] = {k};
+		struct ocicrypt_keys keys = {0};
 		char *src = tu_td(v[i].dir), *tmp = tu_tmpdir();
 		struct oci_manifest *m = NULL;
 		struct core_errbuf eb;
@@ -165,8 +168,8 @@ test_skopeo_jwe_vectors(void **state)
 		if (decrypt_dir(src, tmp, &keys, &m, &eb) != CORE_OK)
 			fail_msg("%s with %s: %s", v[i].dir, v[i].key,
 			    core_errbuf_msg(&eb));
-		check_plain_layer(tmp, m, v[i].plain, OCI_MT_LAYER_TAR_GZIP,
-		    v[i].size);
+		check_plain_layer(
+		    tmp, m, v[i].plain, OCI_MT_LAYER_TAR_GZIP, v[i].size);
 		oci_manifest_free(m);
 		crypto_key_free(k);
 		core_fs_rmtree(tmp, NULL);
@@ -179,13 +182,14 @@ static void
 test_coco_vectors(void **state)
 {
 	struct secret *kek = kek_bin();
-	const struct secret *ks[1] = { kek };
-	struct ocicrypt_keys keys = { 0 };
+	const struct secret *ks[1] = {kek};
+	struct ocicrypt_keys keys = {0};
 	char *src = tu_td("coco-wasm-raw"), *tmp = tu_tmpdir();
 	struct oci_manifest *m = NULL;
 	struct core_errbuf eb;
 	char *dump;
-	static const char want[] = "{\"schemaVersion\":2,\"mediaType\":"
+	static const char want[] =
+	    "{\"schemaVersion\":2,\"mediaType\":"
 	    "\"application/vnd.oci.image.manifest.v1+json\",\"config\":{"
 	    "\"mediaType\":\"application/vnd.wasm.config.v1+json\",\"digest\":"
 	    "\"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61"
@@ -230,8 +234,8 @@ test_coco_vectors(void **state)
 	/* The proplet path: pull + decrypt + extract in memory. */
 	w2 = tu_read_td("WASM.wasm", &n2);
 	{
-		static const char *const imgs[] = { "coco-wasm-raw",
-			"coco-tar-gzip" };
+		static const char *const imgs[] = {
+		    "coco-wasm-raw", "coco-tar-gzip"};
 		size_t i;
 
 		for (i = 0; i < 2; i++) {
@@ -242,9 +246,9 @@ test_coco_vectors(void **state)
 			snprintf(spec, sizeof(spec), "dir:%s", d);
 			core_errbuf_clear(&eb);
 			if (ocicrypt_pull_module(spec, NULL, &keys, 1 << 20,
-			    &mod, &mlen, &eb) != CORE_OK)
-				fail_msg("%s: %s", imgs[i],
-				    core_errbuf_msg(&eb));
+			        &mod, &mlen, &eb) != CORE_OK)
+				fail_msg(
+				    "%s: %s", imgs[i], core_errbuf_msg(&eb));
 			assert_int_equal(mlen, n2);
 			assert_memory_equal(mod, w2, n2);
 			free(mod);
@@ -265,19 +269,19 @@ test_kek_forms(void **state)
 
 	(void)state;
 	snprintf(text, sizeof(text), "  %s\n", vec(NULL, "kek_b64"));
-	assert_int_equal(ocicrypt_kek_from_bytes(text, strlen(text), &b, NULL),
-	    CORE_OK);
+	assert_int_equal(
+	    ocicrypt_kek_from_bytes(text, strlen(text), &b, NULL), CORE_OK);
 	assert_int_equal(b->len, 32);
 	assert_memory_equal(a->ptr, b->ptr, 32);
 	secret_free(b);
 	core_errbuf_clear(&eb);
-	assert_int_equal(ocicrypt_kek_from_bytes("AAEC", 4, &b, &eb),
-	    CORE_ERR_INVALID);
+	assert_int_equal(
+	    ocicrypt_kek_from_bytes("AAEC", 4, &b, &eb), CORE_ERR_INVALID);
 	assert_non_null(strstr(core_errbuf_msg(&eb), "32"));
-	assert_int_equal(ocicrypt_kek_from_bytes("", 0, &b, NULL),
-	    CORE_ERR_INVALID);
-	assert_int_equal(ocicrypt_kek_from_bytes(text, 33, &b, NULL),
-	    CORE_ERR_INVALID);
+	assert_int_equal(
+	    ocicrypt_kek_from_bytes("", 0, &b, NULL), CORE_ERR_INVALID);
+	assert_int_equal(
+	    ocicrypt_kek_from_bytes(text, 33, &b, NULL), CORE_ERR_INVALID);
 	secret_free(a);
 }
 
@@ -288,16 +292,16 @@ test_kid(void **state)
 		const char *kid;
 		const char *path;
 	} ok[] = {
-		{ KID, "default/key/propeller-addition" },
-		{ "kbs://kbs.example:8080/default/key/1", "default/key/1" },
-		{ "kbs+pkcs11:///repo/type/tag", "repo/type/tag" },
-		{ "kbs:///a/b/c?x=1", "a/b/c" },
-		{ "/repo/type/tag", "repo/type/tag" },
-		{ "host/repo/type/tag", "repo/type/tag" },
+	    {KID, "default/key/propeller-addition"},
+	    {"kbs://kbs.example:8080/default/key/1", "default/key/1"},
+	    {"kbs+pkcs11:///repo/type/tag", "repo/type/tag"},
+	    {"kbs:///a/b/c?x=1", "a/b/c"},
+	    {"/repo/type/tag", "repo/type/tag"},
+	    {"host/repo/type/tag", "repo/type/tag"},
 	};
-	static const char *const bad[] = { "", "kbs:///a/b", "kbs:///a/b/c/d",
-		"http:///a/b/c", "kbs:///a/../c", "kbs:///a//c",
-		"/default/image-kek/x/y", "kbs:", "kbs:///a/b/c d" };
+	static const char *const bad[] = {"", "kbs:///a/b", "kbs:///a/b/c/d",
+	    "http:///a/b/c", "kbs:///a/../c", "kbs:///a//c",
+	    "/default/image-kek/x/y", "kbs:", "kbs:///a/b/c d"};
 	size_t i;
 	char *p;
 	struct core_errbuf eb;
@@ -321,7 +325,7 @@ test_kid(void **state)
 static void
 test_options_exact(void **state)
 {
-	static const char *const imgs[] = { "coco-wasm-raw", "coco-tar-gzip" };
+	static const char *const imgs[] = {"coco-wasm-raw", "coco-tar-gzip"};
 	size_t i;
 
 	(void)state;
@@ -333,18 +337,20 @@ test_options_exact(void **state)
 		struct secret *s = NULL;
 		char *d;
 
-		assert_int_equal(ocicrypt_privopts_parse(po, strlen(po), &priv,
-		    NULL), CORE_OK);
+		assert_int_equal(
+		    ocicrypt_privopts_parse(po, strlen(po), &priv, NULL),
+		    CORE_OK);
 		assert_int_equal(priv.symkey->len, 32);
 		assert_true(priv.has_nonce);
-		assert_int_equal(ocicrypt_privopts_dump(&priv, &s, NULL),
-		    CORE_OK);
+		assert_int_equal(
+		    ocicrypt_privopts_dump(&priv, &s, NULL), CORE_OK);
 		assert_int_equal(s->len, strlen(po));
 		assert_memory_equal(s->ptr, po, s->len);
 		secret_free(s);
 		ocicrypt_privopts_cleanup(&priv);
-		assert_int_equal(ocicrypt_pubopts_parse(pu, strlen(pu), &pub,
-		    NULL), CORE_OK);
+		assert_int_equal(
+		    ocicrypt_pubopts_parse(pu, strlen(pu), &pub, NULL),
+		    CORE_OK);
 		assert_string_equal(pub.cipher, OCICRYPT_CIPHER);
 		assert_int_equal(pub.hmac_len, 32);
 		d = ocicrypt_pubopts_dump(&pub);
@@ -365,10 +371,12 @@ test_options_tolerance(void **state)
 {
 	/* Reordered, whitespace, unknown members, integer-array bytes, nonce
 	 * in the public options, null cipheroptions. */
-	static const char priv_json[] = " { \"x\": 1, \"cipheroptions\": null,"
+	static const char priv_json[] =
+	    " { \"x\": 1, \"cipheroptions\": null,"
 	    " \"digest\": \"\", \"symkey\": [17,17,17,17,17,17,17,17,17,17,17,"
 	    "17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17] }";
-	static const char pub_json[] = "{\"hmac\":\"BiNSjcQidy5wtx1ctditrKmj99N"
+	static const char pub_json[] =
+	    "{\"hmac\":\"BiNSjcQidy5wtx1ctditrKmj99N"
 	    "RVC3+kmYektGbg3I\",\"cipheroptions\":{\"nonce\":\"IiIiIiIiIiIiIiIi"
 	    "IiIiIg==\"},\"cipher\":\"AES_256_CTR_HMAC_SHA256\"}";
 	struct ocicrypt_privopts priv;
@@ -380,23 +388,27 @@ test_options_tolerance(void **state)
 	struct core_errbuf eb;
 
 	(void)state;
-	assert_int_equal(ocicrypt_privopts_parse(priv_json, strlen(priv_json),
-	    &priv, NULL), CORE_OK);
+	assert_int_equal(
+	    ocicrypt_privopts_parse(priv_json, strlen(priv_json), &priv, NULL),
+	    CORE_OK);
 	assert_false(priv.has_nonce);
-	assert_int_equal(ocicrypt_pubopts_parse(pub_json, strlen(pub_json),
-	    &pub, NULL), CORE_OK);
+	assert_int_equal(
+	    ocicrypt_pubopts_parse(pub_json, strlen(pub_json), &pub, NULL),
+	    CORE_OK);
 	assert_true(pub.has_nonce);
 	ct = tu_read_td("coco-wasm-raw/0aa127b04058c044e895817204d3da7042c5375f"
-	    "59505d7763f885a7d0d0678c", &n);
+	                "59505d7763f885a7d0d0678c",
+	    &n);
 	w = tu_read_td("WASM.wasm", &wn);
 	core_buf_init(&out, 0);
 	src.fd = -1;
 	src.mem = ct;
 	src.len = n;
 	core_errbuf_clear(&eb);
-	if (ocicrypt_layer_decrypt(&src, "sha256:0aa127b04058c044e895817204d3d"
-	    "a7042c5375f59505d7763f885a7d0d0678c", &priv, &pub, buf_sink, &out,
-	    &eb) != CORE_OK)
+	if (ocicrypt_layer_decrypt(&src,
+	        "sha256:0aa127b04058c044e895817204d3d"
+	        "a7042c5375f59505d7763f885a7d0d0678c",
+	        &priv, &pub, buf_sink, &out, &eb) != CORE_OK)
 		fail_msg("tolerant options: %s", core_errbuf_msg(&eb));
 	assert_int_equal(out.len, wn);
 	assert_memory_equal(out.data, w, wn);
@@ -404,7 +416,8 @@ test_options_tolerance(void **state)
 	core_buf_reset(&out);
 	core_errbuf_clear(&eb);
 	assert_int_equal(ocicrypt_layer_decrypt(&src, WASM_DIGEST, &priv, &pub,
-	    buf_sink, &out, &eb), CORE_ERR_AUTH);
+	                     buf_sink, &out, &eb),
+	    CORE_ERR_AUTH);
 	assert_int_equal(out.len, 0);
 	assert_non_null(strstr(core_errbuf_msg(&eb), "digest mismatch"));
 	core_buf_cleanup(&out);
@@ -421,26 +434,27 @@ layer_decrypt_case(const char *privj, const char *pubj, const uint8_t *ct,
 	struct ocicrypt_privopts priv;
 	struct ocicrypt_pubopts pub;
 	struct core_buf out;
-	struct oci_blob_src src = { -1, ct, n };
+	struct oci_blob_src src = {-1, ct, n};
 	struct core_errbuf eb;
 	enum core_err err;
 
-	assert_int_equal(ocicrypt_privopts_parse(privj, strlen(privj), &priv,
-	    NULL), CORE_OK);
-	assert_int_equal(ocicrypt_pubopts_parse(pubj, strlen(pubj), &pub,
-	    NULL), CORE_OK);
+	assert_int_equal(
+	    ocicrypt_privopts_parse(privj, strlen(privj), &priv, NULL),
+	    CORE_OK);
+	assert_int_equal(
+	    ocicrypt_pubopts_parse(pubj, strlen(pubj), &pub, NULL), CORE_OK);
 	core_buf_init(&out, 0);
 	core_errbuf_clear(&eb);
-	err = ocicrypt_layer_decrypt(&src, NULL, &priv, &pub, buf_sink, &out,
-	    &eb);
+	err = ocicrypt_layer_decrypt(
+	    &src, NULL, &priv, &pub, buf_sink, &out, &eb);
 	if (err != want)
 		fail_msg("got %s (%s), want %s", core_err_str(err),
 		    core_errbuf_msg(&eb), core_err_str(want));
 	if (want != CORE_OK) {
 		assert_int_equal(out.len, 0); /* nothing released */
 		if (strstr(core_errbuf_msg(&eb), msg) == NULL)
-			fail_msg("\"%s\" lacks \"%s\"", core_errbuf_msg(&eb),
-			    msg);
+			fail_msg(
+			    "\"%s\" lacks \"%s\"", core_errbuf_msg(&eb), msg);
 	} else {
 		size_t wn;
 		uint8_t *w = tu_read_td("WASM.wasm", &wn);
@@ -464,7 +478,8 @@ test_layer_cipher_checks(void **state)
 
 	(void)state;
 	ct = tu_read_td("coco-wasm-raw/0aa127b04058c044e895817204d3da7042c5375f"
-	    "59505d7763f885a7d0d0678c", &n);
+	                "59505d7763f885a7d0d0678c",
+	    &n);
 	layer_decrypt_case(po, pu, ct, n, CORE_OK, "");
 	/* Any flipped byte fails the HMAC and releases nothing. */
 	for (i = 0; i < n; i += 7) {
@@ -473,28 +488,33 @@ test_layer_cipher_checks(void **state)
 		ct[i] ^= 0x80;
 	}
 	layer_decrypt_case(po, pu, ct, n - 1, CORE_ERR_AUTH, "HMAC");
-	layer_decrypt_case(po, "{\"cipher\":\"AES_128_CBC\",\"hmac\":\"BiNSjcQ"
+	layer_decrypt_case(po,
+	    "{\"cipher\":\"AES_128_CBC\",\"hmac\":\"BiNSjcQ"
 	    "idy5wtx1ctditrKmj99NRVC3+kmYektGbg3I=\",\"cipheroptions\":{}}",
 	    ct, n, CORE_ERR_UNSUPPORTED, "AES_128_CBC");
-	layer_decrypt_case(po, "{\"cipher\":\"AES_256_CTR_HMAC_SHA256\","
-	    "\"hmac\":null,\"cipheroptions\":{}}", ct, n, CORE_ERR_INVALID,
-	    "HMAC is not provided");
+	layer_decrypt_case(po,
+	    "{\"cipher\":\"AES_256_CTR_HMAC_SHA256\","
+	    "\"hmac\":null,\"cipheroptions\":{}}",
+	    ct, n, CORE_ERR_INVALID, "HMAC is not provided");
 	layer_decrypt_case("{\"symkey\":\"ERERERERERERERERERERERERERERERERERER"
-	    "ERERERE=\",\"digest\":\"\",\"cipheroptions\":{}}", pu, ct, n,
-	    CORE_ERR_INVALID, "nonce");
-	layer_decrypt_case("{\"symkey\":\"EREREREREREREREREREREQ==\",\"digest\":"
+	                   "ERERERE=\",\"digest\":\"\",\"cipheroptions\":{}}",
+	    pu, ct, n, CORE_ERR_INVALID, "nonce");
+	layer_decrypt_case(
+	    "{\"symkey\":\"EREREREREREREREREREREQ==\",\"digest\":"
 	    "\"\",\"cipheroptions\":{\"nonce\":\"IiIiIiIiIiIiIiIiIiIiIg==\"}}",
 	    pu, ct, n, CORE_ERR_INVALID, "32");
 	{
 		struct ocicrypt_privopts priv;
 		struct core_errbuf eb;
-		static const char sn[] = "{\"symkey\":\"ERERERERERERERERERERE"
+		static const char sn[] =
+		    "{\"symkey\":\"ERERERERERERERERERERE"
 		    "RERERERERERERERERERERE=\",\"cipheroptions\":{\"nonce\":"
 		    "\"IiIiIiIi\"}}";
 
 		core_errbuf_clear(&eb);
-		assert_int_equal(ocicrypt_privopts_parse(sn, strlen(sn), &priv,
-		    &eb), CORE_ERR_INVALID);
+		assert_int_equal(
+		    ocicrypt_privopts_parse(sn, strlen(sn), &priv, &eb),
+		    CORE_ERR_INVALID);
 		assert_non_null(strstr(core_errbuf_msg(&eb), "nonce"));
 	}
 	free(ct);
@@ -520,11 +540,11 @@ test_packets(void **state)
 	pj = core_json_dumps(json_object_get(root, "annotation_packet"));
 	assert_non_null(kb);
 	assert_non_null(want);
-	assert_int_equal(ocicrypt_packet_parse(pj, strlen(pj), &pk, NULL),
-	    CORE_OK);
+	assert_int_equal(
+	    ocicrypt_packet_parse(pj, strlen(pj), &pk, NULL), CORE_OK);
 	assert_string_equal(pk.kid, "kbs:///default/key/1");
-	assert_int_equal(ocicrypt_kek_from_bytes(kb, strlen(kb), &kek, NULL),
-	    CORE_OK);
+	assert_int_equal(
+	    ocicrypt_kek_from_bytes(kb, strlen(kb), &kek, NULL), CORE_OK);
 	assert_int_equal(ocicrypt_packet_unwrap(&pk, kek, &po, NULL), CORE_OK);
 	assert_int_equal(po->len, strlen(want));
 	assert_memory_equal(po->ptr, want, po->len);
@@ -532,23 +552,23 @@ test_packets(void **state)
 	/* Tampered wrapped_data and iv, and a wrong KEK, fail GCM. */
 	pk.wrapped[3] ^= 1;
 	core_errbuf_clear(&eb);
-	assert_int_equal(ocicrypt_packet_unwrap(&pk, kek, &po, &eb),
-	    CORE_ERR_AUTH);
+	assert_int_equal(
+	    ocicrypt_packet_unwrap(&pk, kek, &po, &eb), CORE_ERR_AUTH);
 	assert_non_null(strstr(core_errbuf_msg(&eb), "kbs:///default/key/1"));
 	pk.wrapped[3] ^= 1;
 	pk.iv[0] ^= 1;
-	assert_int_equal(ocicrypt_packet_unwrap(&pk, kek, &po, NULL),
-	    CORE_ERR_AUTH);
+	assert_int_equal(
+	    ocicrypt_packet_unwrap(&pk, kek, &po, NULL), CORE_ERR_AUTH);
 	pk.iv[0] ^= 1;
 	kek->ptr[0] ^= 1;
-	assert_int_equal(ocicrypt_packet_unwrap(&pk, kek, &po, NULL),
-	    CORE_ERR_AUTH);
+	assert_int_equal(
+	    ocicrypt_packet_unwrap(&pk, kek, &po, NULL), CORE_ERR_AUTH);
 	kek->ptr[0] ^= 1;
 	free(pk.wrap_type);
 	pk.wrap_type = strdup("A128KW");
 	core_errbuf_clear(&eb);
-	assert_int_equal(ocicrypt_packet_unwrap(&pk, kek, &po, &eb),
-	    CORE_ERR_UNSUPPORTED);
+	assert_int_equal(
+	    ocicrypt_packet_unwrap(&pk, kek, &po, &eb), CORE_ERR_UNSUPPORTED);
 	assert_non_null(strstr(core_errbuf_msg(&eb), "A128KW"));
 	ocicrypt_packet_cleanup(&pk);
 	secret_free(kek);
@@ -565,15 +585,16 @@ test_packets(void **state)
 		char *b64;
 		const char *po_s = vec("coco-wasm-raw", "privopts");
 
-		assert_int_equal(oci_manifest_parse(m, n, NULL, &man, NULL),
-		    CORE_OK);
+		assert_int_equal(
+		    oci_manifest_parse(m, n, NULL, &man, NULL), CORE_OK);
 		ann = json_string_value(json_object_get(
 		    man->layers[0].annotations, OCICRYPT_ANNOT_COCO));
 		assert_non_null(ann);
 		memset(iv, 0x33, sizeof(iv));
 		kek = kek_bin();
 		assert_int_equal(ocicrypt_packet_wrap(KID, kek, iv, po_s,
-		    strlen(po_s), &pk, NULL), CORE_OK);
+		                     strlen(po_s), &pk, NULL),
+		    CORE_OK);
 		pj = ocicrypt_packet_dump(&pk);
 		b64 = core_b64_encode(pj, strlen(pj));
 		assert_string_equal(b64, ann);
@@ -581,16 +602,21 @@ test_packets(void **state)
 		free(pj);
 		ocicrypt_packet_cleanup(&pk);
 		assert_int_equal(ocicrypt_packet_wrap("/default/image-kek/x",
-		    kek, iv, po_s, strlen(po_s), &pk, NULL), CORE_ERR_INVALID);
+		                     kek, iv, po_s, strlen(po_s), &pk, NULL),
+		    CORE_ERR_INVALID);
 		secret_free(kek);
 		oci_manifest_free(man);
 		free(m);
 	}
-	assert_int_equal(ocicrypt_packet_parse("{\"kid\":\"k\"}", 11, &pk,
-	    NULL), CORE_ERR_INVALID);
-	assert_int_equal(ocicrypt_packet_parse("{\"kid\":\"k\",\"wrap_type\":"
-	    "\"A256GCM\",\"iv\":\"AAAA\",\"wrapped_data\":\"!!\"}", 62, &pk,
-	    NULL), CORE_ERR_INVALID);
+	assert_int_equal(
+	    ocicrypt_packet_parse("{\"kid\":\"k\"}", 11, &pk, NULL),
+	    CORE_ERR_INVALID);
+	assert_int_equal(
+	    ocicrypt_packet_parse(
+	        "{\"kid\":\"k\",\"wrap_type\":"
+	        "\"A256GCM\",\"iv\":\"AAAA\",\"wrapped_data\":\"!!\"}",
+	        62, &pk, NULL),
+	    CORE_ERR_INVALID);
 }
 
 static void
@@ -602,12 +628,11 @@ test_keyreqs(void **state)
 		const char *kid;
 		const char *alg;
 	} v[] = {
-		{ "coco-wasm-raw", "provider.attestation-agent", KID, "A256GCM" },
-		{ "coco-tar-gzip", "provider.attestation-agent", KID, "A256GCM" },
-		{ "skopeo-jwe-rsa", "jwe", NULL, "RSA-OAEP" },
-		{ "skopeo-jwe-ec", "jwe", NULL, "ECDH-ES+A256KW" },
-		{ "skopeo-jwe-multi", "jwe", NULL,
-		  "ECDH-ES+A256KW,RSA-OAEP" },
+	    {"coco-wasm-raw", "provider.attestation-agent", KID, "A256GCM"},
+	    {"coco-tar-gzip", "provider.attestation-agent", KID, "A256GCM"},
+	    {"skopeo-jwe-rsa", "jwe", NULL, "RSA-OAEP"},
+	    {"skopeo-jwe-ec", "jwe", NULL, "ECDH-ES+A256KW"},
+	    {"skopeo-jwe-multi", "jwe", NULL, "ECDH-ES+A256KW,RSA-OAEP"},
 	};
 	size_t i, n;
 
@@ -621,10 +646,11 @@ test_keyreqs(void **state)
 
 		snprintf(rel, sizeof(rel), "%s/manifest.json", v[i].dir);
 		raw = tu_read_td(rel, &n);
-		assert_int_equal(oci_manifest_parse(raw, n, NULL, &m, NULL),
+		assert_int_equal(
+		    oci_manifest_parse(raw, n, NULL, &m, NULL), CORE_OK);
+		assert_int_equal(
+		    ocicrypt_layer_keyreqs(&m->layers[0], &r, &nr, NULL),
 		    CORE_OK);
-		assert_int_equal(ocicrypt_layer_keyreqs(&m->layers[0], &r, &nr,
-		    NULL), CORE_OK);
 		assert_int_equal(nr, 1);
 		assert_string_equal(r[0].scheme, v[i].scheme);
 		if (v[i].kid != NULL)
@@ -641,10 +667,10 @@ static void
 test_negative_images(void **state)
 {
 	struct crypto_key *ec = load_key("keys/ecpriv.pem");
-	const struct crypto_key *ks[1] = { ec };
-	struct ocicrypt_keys keys = { 0 };
+	const struct crypto_key *ks[1] = {ec};
+	struct ocicrypt_keys keys = {0};
 	struct secret *kek = kek_bin();
-	const struct secret *keks[1] = { kek };
+	const struct secret *keks[1] = {kek};
 	char *src = tu_td("skopeo-jwe-rsa"), *tmp = tu_tmpdir();
 	char *out = tu_join(tmp, "out"), *copy = tu_join(tmp, "img");
 	struct core_errbuf eb;
@@ -653,8 +679,8 @@ test_negative_images(void **state)
 	keys.jwe_keys = ks;
 	keys.njwe_keys = 1;
 	core_errbuf_clear(&eb);
-	assert_int_equal(decrypt_dir(src, out, &keys, NULL, &eb),
-	    CORE_ERR_AUTH);
+	assert_int_equal(
+	    decrypt_dir(src, out, &keys, NULL, &eb), CORE_ERR_AUTH);
 	assert_non_null(strstr(core_errbuf_msg(&eb), "jwe"));
 	assert_int_equal(tu_count_dir(out), 1); /* only "version" */
 	free(src);
@@ -668,8 +694,8 @@ test_negative_images(void **state)
 	src = tu_td("coco-wasm-raw");
 	core_fs_rmtree(out, NULL);
 	core_errbuf_clear(&eb);
-	assert_int_equal(decrypt_dir(src, out, &keys, NULL, &eb),
-	    CORE_ERR_AUTH);
+	assert_int_equal(
+	    decrypt_dir(src, out, &keys, NULL, &eb), CORE_ERR_AUTH);
 	assert_non_null(strstr(core_errbuf_msg(&eb), KID));
 	kek->ptr[5] ^= 0xff;
 
@@ -677,7 +703,7 @@ test_negative_images(void **state)
 	 * check fails and no layer or manifest is written. */
 	{
 		const char *old = "0aa127b04058c044e895817204d3da7042c5375f5950"
-		    "5d7763f885a7d0d0678c";
+		                  "5d7763f885a7d0d0678c";
 		char *bp, *mp, *np, *pos;
 		uint8_t *b, *man;
 		size_t bn, mn;
@@ -699,20 +725,21 @@ test_negative_images(void **state)
 		tu_write(mp, man, mn);
 		core_fs_rmtree(out, NULL);
 		core_errbuf_clear(&eb);
-		assert_int_equal(decrypt_dir(copy, out, &keys, NULL, &eb),
-		    CORE_ERR_AUTH);
+		assert_int_equal(
+		    decrypt_dir(copy, out, &keys, NULL, &eb), CORE_ERR_AUTH);
 		assert_non_null(strstr(core_errbuf_msg(&eb), "HMAC"));
 		assert_int_equal(tu_count_dir(out), 1);
 
 		/* Missing pubopts is refused. */
-		pos = strstr((char *)man, "org.opencontainers.image.enc.pubopts");
+		pos =
+		    strstr((char *)man, "org.opencontainers.image.enc.pubopts");
 		assert_non_null(pos);
 		memcpy(pos, "org.opencontainers.image.xxx.pubopts", 36);
 		tu_write(mp, man, mn);
 		core_fs_rmtree(out, NULL);
 		core_errbuf_clear(&eb);
-		assert_int_equal(decrypt_dir(copy, out, &keys, NULL, &eb),
-		    CORE_ERR_INVALID);
+		assert_int_equal(
+		    decrypt_dir(copy, out, &keys, NULL, &eb), CORE_ERR_INVALID);
 		assert_non_null(strstr(core_errbuf_msg(&eb), "pubopts"));
 		free(b);
 		free(man);
@@ -733,14 +760,14 @@ test_negative_images(void **state)
 static void
 test_round_trip(void **state)
 {
-	static const char *const imgs[] = { "coco-wasm-raw", "coco-tar-gzip" };
+	static const char *const imgs[] = {"coco-wasm-raw", "coco-tar-gzip"};
 	struct crypto_key *rsa = load_key("keys/pub.pem");
 	struct crypto_key *ec = load_key("keys/ecpub.pem");
 	struct crypto_key *rsap = load_key("keys/priv.pem");
-	const struct crypto_key *pubs[2] = { rsa, ec };
-	const struct crypto_key *privs[1] = { rsap };
+	const struct crypto_key *pubs[2] = {rsa, ec};
+	const struct crypto_key *privs[1] = {rsap};
 	struct secret *kek = kek_bin();
-	const struct secret *keks[1] = { kek };
+	const struct secret *keks[1] = {kek};
 	size_t i;
 
 	(void)state;
@@ -749,8 +776,8 @@ test_round_trip(void **state)
 		char *enc = tu_join(tmp, "enc"), *dec = tu_join(tmp, "dec");
 		char s1[1024], s2[1024];
 		struct oci_store *a = NULL, *b = NULL;
-		struct ocicrypt_enc_config ec_cfg = { 0 };
-		struct ocicrypt_keys keys = { 0 };
+		struct ocicrypt_enc_config ec_cfg = {0};
+		struct ocicrypt_keys keys = {0};
 		struct oci_manifest *m0 = NULL, *m1 = NULL, *m2 = NULL;
 		struct ocicrypt_keyreq *r = NULL;
 		size_t nr = 0;
@@ -760,34 +787,35 @@ test_round_trip(void **state)
 		/* decrypt the vector to get a plain image */
 		keys.keks = keks;
 		keys.nkeks = 1;
-		assert_int_equal(decrypt_dir(src, plain, &keys, &m0, NULL),
-		    CORE_OK);
+		assert_int_equal(
+		    decrypt_dir(src, plain, &keys, &m0, NULL), CORE_OK);
 		snprintf(s1, sizeof(s1), "dir:%s", plain);
 		snprintf(s2, sizeof(s2), "oci:%s:enc", enc);
-		assert_int_equal(oci_store_open(s1, NULL, false, &a, NULL),
-		    CORE_OK);
-		assert_int_equal(oci_store_open(s2, NULL, true, &b, NULL),
-		    CORE_OK);
+		assert_int_equal(
+		    oci_store_open(s1, NULL, false, &a, NULL), CORE_OK);
+		assert_int_equal(
+		    oci_store_open(s2, NULL, true, &b, NULL), CORE_OK);
 		ec_cfg.jwe_pubkeys = pubs;
 		ec_cfg.njwe = 2;
 		ec_cfg.coco_kid = KID;
 		ec_cfg.coco_kek = kek;
 		core_errbuf_clear(&eb);
 		if (ocicrypt_image_encrypt(a, b, &ec_cfg, &eb) != CORE_OK)
-			fail_msg("encrypt %s: %s", imgs[i],
-			    core_errbuf_msg(&eb));
+			fail_msg(
+			    "encrypt %s: %s", imgs[i], core_errbuf_msg(&eb));
 		oci_store_free(a);
 		oci_store_free(b);
-		assert_int_equal(oci_store_open(s2, NULL, false, &a, NULL),
-		    CORE_OK);
-		assert_int_equal(oci_store_get_image(a, NULL, NULL, &m1, NULL),
-		    CORE_OK);
+		assert_int_equal(
+		    oci_store_open(s2, NULL, false, &a, NULL), CORE_OK);
+		assert_int_equal(
+		    oci_store_get_image(a, NULL, NULL, &m1, NULL), CORE_OK);
 		oci_store_free(a);
 		assert_true(ocicrypt_media_encrypted(m1->layers[0].media_type));
 		assert_string_equal(m1->config.digest, m0->config.digest);
 		assert_int_equal(m1->layers[0].size, m0->layers[0].size);
-		assert_int_equal(ocicrypt_layer_keyreqs(&m1->layers[0], &r,
-		    &nr, NULL), CORE_OK);
+		assert_int_equal(
+		    ocicrypt_layer_keyreqs(&m1->layers[0], &r, &nr, NULL),
+		    CORE_OK);
 		assert_int_equal(nr, 2);
 		ocicrypt_keyreqs_free(r, nr);
 
@@ -796,20 +824,20 @@ test_round_trip(void **state)
 		keys.jwe_keys = privs;
 		keys.njwe_keys = 1;
 		snprintf(s1, sizeof(s1), "dir:%s", dec);
-		assert_int_equal(oci_store_open(s2, NULL, false, &a, NULL),
-		    CORE_OK);
-		assert_int_equal(oci_store_open(s1, NULL, true, &b, NULL),
-		    CORE_OK);
+		assert_int_equal(
+		    oci_store_open(s2, NULL, false, &a, NULL), CORE_OK);
+		assert_int_equal(
+		    oci_store_open(s1, NULL, true, &b, NULL), CORE_OK);
 		core_errbuf_clear(&eb);
 		if (ocicrypt_image_decrypt(a, b, &keys, &eb) != CORE_OK)
-			fail_msg("decrypt %s: %s", imgs[i],
-			    core_errbuf_msg(&eb));
+			fail_msg(
+			    "decrypt %s: %s", imgs[i], core_errbuf_msg(&eb));
 		oci_store_free(a);
 		oci_store_free(b);
-		assert_int_equal(oci_store_open(s1, NULL, false, &a, NULL),
-		    CORE_OK);
-		assert_int_equal(oci_store_get_image(a, NULL, NULL, &m2, NULL),
-		    CORE_OK);
+		assert_int_equal(
+		    oci_store_open(s1, NULL, false, &a, NULL), CORE_OK);
+		assert_int_equal(
+		    oci_store_get_image(a, NULL, NULL, &m2, NULL), CORE_OK);
 		oci_store_free(a);
 		assert_int_equal(m2->raw_len, m0->raw_len);
 		assert_memory_equal(m2->raw, m0->raw, m0->raw_len);
@@ -817,10 +845,10 @@ test_round_trip(void **state)
 		/* encrypting an encrypted image is refused */
 		snprintf(s1, sizeof(s1), "dir:%s", src);
 		snprintf(s2, sizeof(s2), "dir:%s/again", tmp);
-		assert_int_equal(oci_store_open(s1, NULL, false, &a, NULL),
-		    CORE_OK);
-		assert_int_equal(oci_store_open(s2, NULL, true, &b, NULL),
-		    CORE_OK);
+		assert_int_equal(
+		    oci_store_open(s1, NULL, false, &a, NULL), CORE_OK);
+		assert_int_equal(
+		    oci_store_open(s2, NULL, true, &b, NULL), CORE_OK);
 		core_errbuf_clear(&eb);
 		assert_int_equal(ocicrypt_image_encrypt(a, b, &ec_cfg, &eb),
 		    CORE_ERR_INVALID);
@@ -855,8 +883,8 @@ test_keyprovider(void **state)
 	uint8_t *annb = NULL, *optsb = NULL;
 	size_t annl = 0, optsl = 0;
 	struct secret *kek = kek_bin();
-	const struct secret *keks[1] = { kek };
-	struct ocicrypt_kp_config cfg = { keks, 1, NULL, NULL };
+	const struct secret *keks[1] = {kek};
+	struct ocicrypt_kp_config cfg = {keks, 1, NULL, NULL};
 	struct core_errbuf eb;
 	char text[300];
 
@@ -866,20 +894,23 @@ test_keyprovider(void **state)
 	    kp, KID);
 	param = core_b64_encode(text, strlen(text));
 	core_buf_init(&b, 0);
-	core_buf_printf(&b, "{\"op\":\"keywrap\",\"keywrapparams\":{\"ec\":{"
+	core_buf_printf(&b,
+	    "{\"op\":\"keywrap\",\"keywrapparams\":{\"ec\":{"
 	    "\"Parameters\":{\"attestation-agent\":[\"%s\"]},\"DecryptConfig\":"
 	    "{\"Parameters\":{}}},\"optsdata\":\"%s\"},\"keyunwrapparams\":{"
-	    "\"dc\":null,\"annotation\":null}}", param, pob);
+	    "\"dc\":null,\"annotation\":null}}",
+	    param, pob);
 	core_errbuf_clear(&eb);
 	if (ocicrypt_keyprovider_handle(b.data, b.len, &cfg, &resp, &eb) !=
 	    CORE_OK)
 		fail_msg("keywrap: %s", core_errbuf_msg(&eb));
-	assert_int_equal(core_json_parse_object(resp, strlen(resp), 0, &r,
-	    NULL), CORE_OK);
-	ann = json_object_get(json_object_get(r, "keywrapresults"),
-	    "annotation");
+	assert_int_equal(
+	    core_json_parse_object(resp, strlen(resp), 0, &r, NULL), CORE_OK);
+	ann =
+	    json_object_get(json_object_get(r, "keywrapresults"), "annotation");
 	assert_true(json_is_array(ann));
-	assert_int_equal(ocicrypt_json_bytes(ann, "a", 1 << 20, &annb, &annl, NULL),
+	assert_int_equal(
+	    ocicrypt_json_bytes(ann, "a", 1 << 20, &annb, &annl, NULL),
 	    CORE_OK);
 	json_decref(r);
 	free(resp);
@@ -889,10 +920,14 @@ test_keyprovider(void **state)
 		char *ab = core_b64_encode(annb, annl);
 
 		core_buf_reset(&b);
-		core_buf_printf(&b, "{\"op\":\"keyunwrap\",\"keywrapparams\":{"
-		    "\"ec\":null,\"optsdata\":null},\"keyunwrapparams\":{\"dc\":"
-		    "{\"Parameters\":{\"attestation-agent\":[\"Y2Nfa2JjOjpodHRwO"
-		    "i8vMTI3LjAuMC4xOjgwODA=\"]}},\"annotation\":\"%s\"}}", ab);
+		core_buf_printf(&b,
+		    "{\"op\":\"keyunwrap\",\"keywrapparams\":{"
+		    "\"ec\":null,\"optsdata\":null},\"keyunwrapparams\":{"
+		    "\"dc\":"
+		    "{\"Parameters\":{\"attestation-agent\":["
+		    "\"Y2Nfa2JjOjpodHRwO"
+		    "i8vMTI3LjAuMC4xOjgwODA=\"]}},\"annotation\":\"%s\"}}",
+		    ab);
 		free(ab);
 	}
 	resp = NULL;
@@ -900,11 +935,14 @@ test_keyprovider(void **state)
 	if (ocicrypt_keyprovider_handle(b.data, b.len, &cfg, &resp, &eb) !=
 	    CORE_OK)
 		fail_msg("keyunwrap: %s", core_errbuf_msg(&eb));
-	assert_int_equal(core_json_parse_object(resp, strlen(resp), 0, &r,
-	    NULL), CORE_OK);
-	assert_int_equal(ocicrypt_json_bytes(json_object_get(
-	    json_object_get(r, "keyunwrapresults"), "optsdata"), "o", 1 << 20,
-	    &optsb, &optsl, NULL), CORE_OK);
+	assert_int_equal(
+	    core_json_parse_object(resp, strlen(resp), 0, &r, NULL), CORE_OK);
+	assert_int_equal(
+	    ocicrypt_json_bytes(
+	        json_object_get(
+	            json_object_get(r, "keyunwrapresults"), "optsdata"),
+	        "o", 1 << 20, &optsb, &optsl, NULL),
+	    CORE_OK);
 	assert_int_equal(optsl, strlen(po));
 	assert_memory_equal(optsb, po, optsl);
 	json_decref(r);
@@ -914,23 +952,28 @@ test_keyprovider(void **state)
 	kek->ptr[0] ^= 1;
 	resp = NULL;
 	core_errbuf_clear(&eb);
-	assert_int_equal(ocicrypt_keyprovider_handle(b.data, b.len, &cfg,
-	    &resp, &eb), CORE_ERR_AUTH);
+	assert_int_equal(
+	    ocicrypt_keyprovider_handle(b.data, b.len, &cfg, &resp, &eb),
+	    CORE_ERR_AUTH);
 	assert_non_null(strstr(core_errbuf_msg(&eb), KID));
 	assert_null(resp);
 	kek->ptr[0] ^= 1;
 	/* bad requests */
-	assert_int_equal(ocicrypt_keyprovider_handle("{\"op\":\"x\"}", 10,
-	    &cfg, &resp, NULL), CORE_ERR_UNSUPPORTED);
-	assert_int_equal(ocicrypt_keyprovider_handle("{", 1, &cfg, &resp,
-	    NULL), CORE_ERR_INVALID);
+	assert_int_equal(ocicrypt_keyprovider_handle(
+	                     "{\"op\":\"x\"}", 10, &cfg, &resp, NULL),
+	    CORE_ERR_UNSUPPORTED);
+	assert_int_equal(ocicrypt_keyprovider_handle("{", 1, &cfg, &resp, NULL),
+	    CORE_ERR_INVALID);
 	core_buf_reset(&b);
-	core_buf_printf(&b, "{\"op\":\"keywrap\",\"keywrapparams\":{\"ec\":{"
+	core_buf_printf(&b,
+	    "{\"op\":\"keywrap\",\"keywrapparams\":{\"ec\":{"
 	    "\"Parameters\":{\"x\":[\"a2V5aWQ9a2JzOi8vL2EvYi9j\"]}},"
-	    "\"optsdata\":\"%s\"}}", pob);
+	    "\"optsdata\":\"%s\"}}",
+	    pob);
 	core_errbuf_clear(&eb);
-	assert_int_equal(ocicrypt_keyprovider_handle(b.data, b.len, &cfg,
-	    &resp, &eb), CORE_ERR_INVALID);
+	assert_int_equal(
+	    ocicrypt_keyprovider_handle(b.data, b.len, &cfg, &resp, &eb),
+	    CORE_ERR_INVALID);
 	assert_non_null(strstr(core_errbuf_msg(&eb), "keypath"));
 
 	core_buf_cleanup(&b);
@@ -952,8 +995,8 @@ test_extract(void **state)
 	struct core_errbuf eb;
 	char *tmp = tu_tmpdir(), *out = tu_join(tmp, "o");
 	struct secret *kek = kek_bin();
-	const struct secret *keks[1] = { kek };
-	struct ocicrypt_keys keys = { 0 };
+	const struct secret *keks[1] = {kek};
+	struct ocicrypt_keys keys = {0};
 	struct oci_manifest *m = NULL;
 	char *src = tu_td("coco-tar-gzip"), *lp;
 
@@ -963,40 +1006,44 @@ test_extract(void **state)
 	assert_int_equal(decrypt_dir(src, out, &keys, &m, NULL), CORE_OK);
 	lp = tu_join(out, m->layers[0].digest + 7);
 	gz = tu_read(lp, &gn);
-	assert_int_equal(ocicrypt_gunzip(gz, gn, 1 << 20, &tar, &tn, NULL),
-	    CORE_OK);
+	assert_int_equal(
+	    ocicrypt_gunzip(gz, gn, 1 << 20, &tar, &tn, NULL), CORE_OK);
 	assert_int_equal(tn, 10240);
 	free(tar);
 	core_errbuf_clear(&eb);
-	assert_int_equal(ocicrypt_gunzip(gz, gn, 100, &tar, &tn, &eb),
-	    CORE_ERR_TOO_BIG);
+	assert_int_equal(
+	    ocicrypt_gunzip(gz, gn, 100, &tar, &tn, &eb), CORE_ERR_TOO_BIG);
 	core_errbuf_clear(&eb);
 	assert_int_equal(ocicrypt_gunzip(gz, gn / 2, 1 << 20, &tar, &tn, &eb),
 	    CORE_ERR_INVALID);
 	assert_non_null(strstr(core_errbuf_msg(&eb), "gzip"));
 	assert_int_equal(ocicrypt_extract_module(OCI_MT_LAYER_TAR_GZIP, gz, gn,
-	    1 << 20, &mod, &mn, NULL), CORE_OK);
+	                     1 << 20, &mod, &mn, NULL),
+	    CORE_OK);
 	assert_int_equal(mn, 41);
 	free(mod);
 	core_errbuf_clear(&eb);
-	assert_int_equal(ocicrypt_extract_module(OCI_MT_LAYER_TAR_GZIP, gz, gn,
-	    10, &mod, &mn, &eb), CORE_ERR_TOO_BIG);
+	assert_int_equal(ocicrypt_extract_module(
+	                     OCI_MT_LAYER_TAR_GZIP, gz, gn, 10, &mod, &mn, &eb),
+	    CORE_ERR_TOO_BIG);
 	core_errbuf_clear(&eb);
 	assert_int_equal(ocicrypt_extract_module("application/x-foo", gz, gn,
-	    1 << 20, &mod, &mn, &eb), CORE_ERR_UNSUPPORTED);
+	                     1 << 20, &mod, &mn, &eb),
+	    CORE_ERR_UNSUPPORTED);
 	/* skopeo-jwe-recompressed: decompress + diff_id pass, untar fails */
 	{
 		struct crypto_key *k = load_key("keys/priv.pem");
-		const struct crypto_key *ks[1] = { k };
-		struct ocicrypt_keys jk = { 0 };
+		const struct crypto_key *ks[1] = {k};
+		struct ocicrypt_keys jk = {0};
 		char spec[1024], *d = tu_td("skopeo-jwe-recompressed");
 
 		jk.jwe_keys = ks;
 		jk.njwe_keys = 1;
 		snprintf(spec, sizeof(spec), "dir:%s", d);
 		core_errbuf_clear(&eb);
-		assert_int_equal(ocicrypt_pull_module(spec, NULL, &jk, 1 << 20,
-		    &mod, &mn, &eb), CORE_ERR_INVALID);
+		assert_int_equal(ocicrypt_pull_module(
+		                     spec, NULL, &jk, 1 << 20, &mod, &mn, &eb),
+		    CORE_ERR_INVALID);
 		assert_non_null(strstr(core_errbuf_msg(&eb), "tar"));
 		assert_null(strstr(core_errbuf_msg(&eb), "diff_id"));
 		crypto_key_free(k);
@@ -1013,13 +1060,14 @@ test_extract(void **state)
 }
 
 static void
-put_mem(struct oci_store *st, const void *p, size_t n, char dg[OCI_DIGEST_LEN + 1])
+put_mem(
+    struct oci_store *st, const void *p, size_t n, char dg[OCI_DIGEST_LEN + 1])
 {
-	struct oci_blob_src src = { -1, p, n };
+	struct oci_blob_src src = {-1, p, n};
 
 	oci_digest_of(p, n, dg);
-	assert_int_equal(oci_store_put_blob(st, dg, (int64_t)n, &src, NULL),
-	    CORE_OK);
+	assert_int_equal(
+	    oci_store_put_blob(st, dg, (int64_t)n, &src, NULL), CORE_OK);
 }
 
 /* A Docker v2s2 image with two layers, wrapped in an OCI index: platform
@@ -1031,8 +1079,8 @@ test_docker_index_layers(void **state)
 	char *tmp = tu_tmpdir(), *plain = tu_join(tmp, "plain");
 	char *src = tu_td("coco-tar-gzip"), spec[1024], spec2[1024];
 	struct secret *kek = kek_bin();
-	const struct secret *keks[1] = { kek };
-	struct ocicrypt_keys keys = { 0 };
+	const struct secret *keks[1] = {kek};
+	struct ocicrypt_keys keys = {0};
 	struct oci_manifest *m = NULL, *e = NULL;
 	struct oci_store *st = NULL, *dst = NULL;
 	uint8_t *gz, *cfg, *wasm;
@@ -1042,11 +1090,11 @@ test_docker_index_layers(void **state)
 	char id[OCI_DIGEST_LEN + 1];
 	struct core_buf man, idx;
 	struct crypto_key *rsa = load_key("keys/pub.pem");
-	const struct crypto_key *pubs[1] = { rsa };
+	const struct crypto_key *pubs[1] = {rsa};
 	struct crypto_key *rsap = load_key("keys/priv.pem");
-	const struct crypto_key *privs[1] = { rsap };
-	struct ocicrypt_enc_config ec = { 0 };
-	int sel[1] = { -1 };
+	const struct crypto_key *privs[1] = {rsap};
+	struct ocicrypt_enc_config ec = {0};
+	int sel[1] = {-1};
 	struct core_errbuf eb;
 	char *p;
 
@@ -1070,7 +1118,8 @@ test_docker_index_layers(void **state)
 	put_mem(st, wasm, wn, wd);
 	put_mem(st, gz, gn, gzd);
 	core_buf_init(&man, 0);
-	core_buf_printf(&man, "{\"schemaVersion\":2,\"mediaType\":\"%s\","
+	core_buf_printf(&man,
+	    "{\"schemaVersion\":2,\"mediaType\":\"%s\","
 	    "\"config\":{\"mediaType\":\"application/vnd.docker.container."
 	    "image.v1+json\",\"size\":%zu,\"digest\":\"%s\"},\"layers\":["
 	    "{\"mediaType\":\"%s\",\"size\":%zu,\"digest\":\"%s\"},"
@@ -1079,23 +1128,26 @@ test_docker_index_layers(void **state)
 	    OCI_MT_DOCKER_MANIFEST, cn, cd, OCI_MT_WASM_LAYER, wn, wd, gn, gzd);
 	put_mem(st, man.data, man.len, md);
 	core_buf_init(&idx, 0);
-	core_buf_printf(&idx, "{\"schemaVersion\":2,\"mediaType\":\"%s\","
+	core_buf_printf(&idx,
+	    "{\"schemaVersion\":2,\"mediaType\":\"%s\","
 	    "\"manifests\":[{\"mediaType\":\"%s\",\"size\":%zu,\"digest\":"
 	    "\"%s\",\"platform\":{\"architecture\":\"amd64\",\"os\":"
 	    "\"linux\"}},{\"mediaType\":\"%s\",\"size\":%zu,\"digest\":"
 	    "\"%s\",\"platform\":{\"architecture\":\"arm64\",\"os\":"
-	    "\"linux\"}}]}", OCI_MT_DOCKER_LIST, OCI_MT_DOCKER_MANIFEST,
-	    man.len, md, OCI_MT_DOCKER_MANIFEST, man.len, md);
+	    "\"linux\"}}]}",
+	    OCI_MT_DOCKER_LIST, OCI_MT_DOCKER_MANIFEST, man.len, md,
+	    OCI_MT_DOCKER_MANIFEST, man.len, md);
 	oci_digest_of(idx.data, idx.len, id);
-	assert_int_equal(oci_store_put_manifest(st, idx.data, idx.len,
-	    OCI_MT_DOCKER_LIST, NULL), CORE_OK);
+	assert_int_equal(oci_store_put_manifest(
+	                     st, idx.data, idx.len, OCI_MT_DOCKER_LIST, NULL),
+	    CORE_OK);
 	assert_int_equal(oci_store_commit(st, NULL), CORE_OK);
 	oci_store_free(st);
 
 	/* Platform selection through the index. */
 	assert_int_equal(oci_store_open(spec, NULL, false, &st, NULL), CORE_OK);
-	assert_int_equal(oci_store_get_image(st, "linux", "arm64", &m, NULL),
-	    CORE_OK);
+	assert_int_equal(
+	    oci_store_get_image(st, "linux", "arm64", &m, NULL), CORE_OK);
 	assert_string_equal(m->digest, md);
 	assert_int_equal(m->nlayers, 2);
 	oci_manifest_free(m);
@@ -1107,19 +1159,20 @@ test_docker_index_layers(void **state)
 
 	/* The index copies whole to another oci: layout, not into dir:. */
 	snprintf(spec2, sizeof(spec2), "oci:%s/copy:x", tmp);
-	assert_int_equal(oci_store_open(spec2, NULL, true, &dst, NULL),
-	    CORE_OK);
+	assert_int_equal(
+	    oci_store_open(spec2, NULL, true, &dst, NULL), CORE_OK);
 	assert_int_equal(oci_copy(st, dst, NULL), CORE_OK);
 	oci_store_free(dst);
-	assert_int_equal(oci_store_open(spec2, NULL, false, &dst, NULL),
-	    CORE_OK);
+	assert_int_equal(
+	    oci_store_open(spec2, NULL, false, &dst, NULL), CORE_OK);
 	{
 		uint8_t *raw = NULL;
 		size_t rl = 0;
 		char *mt = NULL;
 
-		assert_int_equal(oci_store_get_manifest(dst, NULL, &raw, &rl,
-		    &mt, NULL), CORE_OK);
+		assert_int_equal(
+		    oci_store_get_manifest(dst, NULL, &raw, &rl, &mt, NULL),
+		    CORE_OK);
 		assert_int_equal(rl, idx.len);
 		assert_memory_equal(raw, idx.data, rl);
 		assert_string_equal(mt, OCI_MT_DOCKER_LIST);
@@ -1128,32 +1181,33 @@ test_docker_index_layers(void **state)
 	}
 	oci_store_free(dst);
 	snprintf(spec2, sizeof(spec2), "dir:%s/d", tmp);
-	assert_int_equal(oci_store_open(spec2, NULL, true, &dst, NULL),
-	    CORE_OK);
+	assert_int_equal(
+	    oci_store_open(spec2, NULL, true, &dst, NULL), CORE_OK);
 	assert_int_equal(oci_copy(st, dst, NULL), CORE_OK);
 	oci_store_free(dst);
-	assert_int_equal(oci_store_open(spec2, NULL, false, &dst, NULL),
-	    CORE_OK);
-	assert_int_equal(oci_store_get_image(dst, "linux", "amd64", &m, NULL),
-	    CORE_OK);
+	assert_int_equal(
+	    oci_store_open(spec2, NULL, false, &dst, NULL), CORE_OK);
+	assert_int_equal(
+	    oci_store_get_image(dst, "linux", "amd64", &m, NULL), CORE_OK);
 	assert_string_equal(m->digest, md);
 	oci_manifest_free(m);
 	m = NULL;
 	oci_store_free(dst);
 	{
 		/* A blob larger than the spool limit is refused up front. */
-		struct oci_opts small = { 0 };
+		struct oci_opts small = {0};
 		struct oci_store *s3 = NULL;
 		int fd = -1;
 
 		small.max_blob_bytes = 10;
-		assert_int_equal(oci_store_open(spec, &small, false, &s3, NULL),
-		    CORE_OK);
-		assert_int_equal(oci_store_get_image(s3, NULL, NULL, &m, NULL),
-		    CORE_OK);
+		assert_int_equal(
+		    oci_store_open(spec, &small, false, &s3, NULL), CORE_OK);
+		assert_int_equal(
+		    oci_store_get_image(s3, NULL, NULL, &m, NULL), CORE_OK);
 		core_errbuf_clear(&eb);
-		assert_int_equal(oci_store_get_blob_memfd(s3, &m->layers[1],
-		    &fd, &eb), CORE_ERR_TOO_BIG);
+		assert_int_equal(
+		    oci_store_get_blob_memfd(s3, &m->layers[1], &fd, &eb),
+		    CORE_ERR_TOO_BIG);
 		assert_non_null(strstr(core_errbuf_msg(&eb), "limit"));
 		oci_manifest_free(m);
 		m = NULL;
@@ -1166,24 +1220,24 @@ test_docker_index_layers(void **state)
 	ec.layers = sel;
 	ec.nlayers = 1;
 	snprintf(spec2, sizeof(spec2), "dir:%s/enc", tmp);
-	assert_int_equal(oci_store_open(spec2, NULL, true, &dst, NULL),
-	    CORE_OK);
+	assert_int_equal(
+	    oci_store_open(spec2, NULL, true, &dst, NULL), CORE_OK);
 	core_errbuf_clear(&eb);
 	if (ocicrypt_image_encrypt(st, dst, &ec, &eb) != CORE_OK)
 		fail_msg("encrypt: %s", core_errbuf_msg(&eb));
 	oci_store_free(dst);
 	oci_store_free(st);
-	assert_int_equal(oci_store_open(spec2, NULL, false, &st, NULL),
-	    CORE_OK);
-	assert_int_equal(oci_store_get_image(st, NULL, NULL, &e, NULL),
-	    CORE_OK);
+	assert_int_equal(
+	    oci_store_open(spec2, NULL, false, &st, NULL), CORE_OK);
+	assert_int_equal(
+	    oci_store_get_image(st, NULL, NULL, &e, NULL), CORE_OK);
 	assert_string_equal(e->media_type, OCI_MT_MANIFEST);
 	assert_string_equal(e->config.media_type, OCI_MT_CONFIG);
 	assert_string_equal(e->config.digest, cd);
 	assert_string_equal(e->layers[0].media_type, OCI_MT_WASM_LAYER);
 	assert_string_equal(e->layers[0].digest, wd);
-	assert_string_equal(e->layers[1].media_type,
-	    OCI_MT_LAYER_TAR_GZIP OCICRYPT_ENC_SUFFIX);
+	assert_string_equal(
+	    e->layers[1].media_type, OCI_MT_LAYER_TAR_GZIP OCICRYPT_ENC_SUFFIX);
 	oci_store_free(st);
 	/* The module comes from the first wasm-bearing layer. */
 	memset(&keys, 0, sizeof(keys));
@@ -1194,22 +1248,22 @@ test_docker_index_layers(void **state)
 		size_t ml = 0;
 
 		assert_int_equal(ocicrypt_pull_module(spec2, NULL, &keys,
-		    1 << 20, &mod, &ml, NULL), CORE_OK);
+		                     1 << 20, &mod, &ml, NULL),
+		    CORE_OK);
 		assert_int_equal(ml, wn);
 		assert_memory_equal(mod, wasm, wn);
 		free(mod);
 	}
 	snprintf(spec, sizeof(spec), "dir:%s/dec", tmp);
-	assert_int_equal(oci_store_open(spec2, NULL, false, &st, NULL),
-	    CORE_OK);
+	assert_int_equal(
+	    oci_store_open(spec2, NULL, false, &st, NULL), CORE_OK);
 	assert_int_equal(oci_store_open(spec, NULL, true, &dst, NULL), CORE_OK);
-	assert_int_equal(ocicrypt_image_decrypt(st, dst, &keys, NULL),
-	    CORE_OK);
+	assert_int_equal(ocicrypt_image_decrypt(st, dst, &keys, NULL), CORE_OK);
 	oci_store_free(st);
 	oci_store_free(dst);
 	assert_int_equal(oci_store_open(spec, NULL, false, &st, NULL), CORE_OK);
-	assert_int_equal(oci_store_get_image(st, NULL, NULL, &m, NULL),
-	    CORE_OK);
+	assert_int_equal(
+	    oci_store_get_image(st, NULL, NULL, &m, NULL), CORE_OK);
 	assert_string_equal(m->layers[1].media_type, OCI_MT_LAYER_TAR_GZIP);
 	assert_string_equal(m->layers[1].digest, gzd);
 	assert_null(m->layers[1].annotations);
@@ -1233,8 +1287,7 @@ test_docker_index_layers(void **state)
 
 /* The proplet supplies KEKs per kid (from the KBS) through a callback. */
 static enum core_err
-kek_cb(void *ctx, const char *kid, struct secret **out,
-    struct core_errbuf *eb)
+kek_cb(void *ctx, const char *kid, struct secret **out, struct core_errbuf *eb)
 {
 	int *calls = ctx;
 	char *res = NULL;
@@ -1257,7 +1310,7 @@ kek_cb(void *ctx, const char *kid, struct secret **out,
 static void
 test_kek_callback(void **state)
 {
-	struct ocicrypt_keys keys = { 0 };
+	struct ocicrypt_keys keys = {0};
 	char *d = tu_td("coco-wasm-raw"), spec[1024];
 	uint8_t *mod = NULL, *w;
 	size_t n = 0, wn;
@@ -1268,8 +1321,9 @@ test_kek_callback(void **state)
 	keys.kek_for_kid = kek_cb;
 	keys.kek_ctx = &calls;
 	snprintf(spec, sizeof(spec), "dir:%s", d);
-	assert_int_equal(ocicrypt_pull_module(spec, NULL, &keys, 1 << 20, &mod,
-	    &n, NULL), CORE_OK);
+	assert_int_equal(
+	    ocicrypt_pull_module(spec, NULL, &keys, 1 << 20, &mod, &n, NULL),
+	    CORE_OK);
 	w = tu_read_td("WASM.wasm", &wn);
 	assert_int_equal(n, wn);
 	assert_memory_equal(mod, w, wn);
@@ -1277,8 +1331,9 @@ test_kek_callback(void **state)
 	free(w);
 	assert_int_equal(calls, 1);
 	core_errbuf_clear(&eb);
-	assert_int_equal(ocicrypt_pull_module(spec, NULL, &keys, 1 << 20, &mod,
-	    &n, &eb), CORE_ERR_AUTH);
+	assert_int_equal(
+	    ocicrypt_pull_module(spec, NULL, &keys, 1 << 20, &mod, &n, &eb),
+	    CORE_ERR_AUTH);
 	assert_non_null(strstr(core_errbuf_msg(&eb), "policy denied"));
 	assert_non_null(strstr(core_errbuf_msg(&eb), KID));
 	free(d);
@@ -1296,13 +1351,14 @@ test_kp_client(void **state)
 	struct ocicrypt_kp_client *c = NULL;
 	struct secret *out = NULL;
 	struct core_errbuf eb;
-	static const char *const env[] = { "PATH=/usr/bin:/bin", NULL };
+	static const char *const env[] = {"PATH=/usr/bin:/bin", NULL};
 	static const char *const bad[] = {
-		"{}", "{\"key-providers\":[]}",
-		"{\"key-providers\":{\"a\":{\"cmd\":\"/bin/x\"}}}",
-		"{\"key-providers\":{\"a\":{\"cmd\":{\"args\":[]}}}}",
-		"{\"key-providers\":{\"a\":{\"cmd\":{\"path\":\"x\","
-		"\"args\":[1]}}}}",
+	    "{}",
+	    "{\"key-providers\":[]}",
+	    "{\"key-providers\":{\"a\":{\"cmd\":\"/bin/x\"}}}",
+	    "{\"key-providers\":{\"a\":{\"cmd\":{\"args\":[]}}}}",
+	    "{\"key-providers\":{\"a\":{\"cmd\":{\"path\":\"x\","
+	    "\"args\":[1]}}}}",
 	};
 	size_t i;
 
@@ -1314,7 +1370,8 @@ test_kp_client(void **state)
 		assert_null(c);
 	}
 	core_buf_init(&b, 0);
-	core_buf_printf(&b, "{\"key-providers\":{"
+	core_buf_printf(&b,
+	    "{\"key-providers\":{"
 	    "\"go\":{\"cmd\":{\"path\":\"/bin/sh\",\"args\":[\"-c\","
 	    "\"cat >/dev/null; printf '{\\\"keyunwrapresults\\\":{"
 	    "\\\"optsdata\\\":\\\"%s\\\"}}'\"]}},"
@@ -1322,7 +1379,8 @@ test_kp_client(void **state)
 	    "\"cat >/dev/null; echo no such key >&2; exit 3\"]}},"
 	    "\"junk\":{\"cmd\":{\"path\":\"/bin/sh\",\"args\":[\"-c\","
 	    "\"cat >/dev/null; echo hello\"]}},"
-	    "\"remote\":{\"grpc\":\"127.0.0.1:50000\"}}}", pob);
+	    "\"remote\":{\"grpc\":\"127.0.0.1:50000\"}}}",
+	    pob);
 	tu_write(cfg, b.data, b.len);
 	core_errbuf_clear(&eb);
 	if (ocicrypt_kp_client_load(cfg, env, &c, &eb) != CORE_OK)
@@ -1330,27 +1388,31 @@ test_kp_client(void **state)
 	assert_true(ocicrypt_kp_client_has(c, "go"));
 	assert_false(ocicrypt_kp_client_has(c, "nope"));
 	core_errbuf_clear(&eb);
-	if (ocicrypt_kp_unwrap(c, "go", NULL, (const uint8_t *)"{}", 2, &out,
-	    &eb) != CORE_OK)
+	if (ocicrypt_kp_unwrap(
+	        c, "go", NULL, (const uint8_t *)"{}", 2, &out, &eb) != CORE_OK)
 		fail_msg("unwrap: %s", core_errbuf_msg(&eb));
 	assert_int_equal(out->len, strlen(po));
 	assert_memory_equal(out->ptr, po, out->len);
 	secret_free(out);
 	out = NULL;
 	core_errbuf_clear(&eb);
-	assert_int_equal(ocicrypt_kp_unwrap(c, "fails", "x", (const uint8_t *)
-	    "{}", 2, &out, &eb), CORE_ERR_AUTH);
+	assert_int_equal(ocicrypt_kp_unwrap(c, "fails", "x",
+	                     (const uint8_t *)"{}", 2, &out, &eb),
+	    CORE_ERR_AUTH);
 	assert_non_null(strstr(core_errbuf_msg(&eb), "no such key"));
 	core_errbuf_clear(&eb);
-	assert_int_equal(ocicrypt_kp_unwrap(c, "junk", NULL, (const uint8_t *)
-	    "{}", 2, &out, &eb), CORE_ERR_INVALID);
+	assert_int_equal(ocicrypt_kp_unwrap(c, "junk", NULL,
+	                     (const uint8_t *)"{}", 2, &out, &eb),
+	    CORE_ERR_INVALID);
 	assert_non_null(strstr(core_errbuf_msg(&eb), "junk"));
 	core_errbuf_clear(&eb);
-	assert_int_equal(ocicrypt_kp_unwrap(c, "remote", NULL, (const uint8_t *)
-	    "{}", 2, &out, &eb), CORE_ERR_UNSUPPORTED);
+	assert_int_equal(ocicrypt_kp_unwrap(c, "remote", NULL,
+	                     (const uint8_t *)"{}", 2, &out, &eb),
+	    CORE_ERR_UNSUPPORTED);
 	assert_non_null(strstr(core_errbuf_msg(&eb), "grpc"));
-	assert_int_equal(ocicrypt_kp_unwrap(c, "nope", NULL, (const uint8_t *)
-	    "{}", 2, &out, NULL), CORE_ERR_NOT_FOUND);
+	assert_int_equal(ocicrypt_kp_unwrap(c, "nope", NULL,
+	                     (const uint8_t *)"{}", 2, &out, NULL),
+	    CORE_ERR_NOT_FOUND);
 	ocicrypt_kp_client_free(c);
 	core_buf_cleanup(&b);
 	free(pob);
@@ -1363,22 +1425,22 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_options_exact),
-		cmocka_unit_test(test_options_tolerance),
-		cmocka_unit_test(test_layer_cipher_checks),
-		cmocka_unit_test(test_kek_forms),
-		cmocka_unit_test(test_kid),
-		cmocka_unit_test(test_packets),
-		cmocka_unit_test(test_keyreqs),
-		cmocka_unit_test(test_coco_vectors),
-		cmocka_unit_test(test_skopeo_jwe_vectors),
-		cmocka_unit_test(test_negative_images),
-		cmocka_unit_test(test_round_trip),
-		cmocka_unit_test(test_keyprovider),
-		cmocka_unit_test(test_extract),
-		cmocka_unit_test(test_docker_index_layers),
-		cmocka_unit_test(test_kek_callback),
-		cmocka_unit_test(test_kp_client),
+	    cmocka_unit_test(test_options_exact),
+	    cmocka_unit_test(test_options_tolerance),
+	    cmocka_unit_test(test_layer_cipher_checks),
+	    cmocka_unit_test(test_kek_forms),
+	    cmocka_unit_test(test_kid),
+	    cmocka_unit_test(test_packets),
+	    cmocka_unit_test(test_keyreqs),
+	    cmocka_unit_test(test_coco_vectors),
+	    cmocka_unit_test(test_skopeo_jwe_vectors),
+	    cmocka_unit_test(test_negative_images),
+	    cmocka_unit_test(test_round_trip),
+	    cmocka_unit_test(test_keyprovider),
+	    cmocka_unit_test(test_extract),
+	    cmocka_unit_test(test_docker_index_layers),
+	    cmocka_unit_test(test_kek_callback),
+	    cmocka_unit_test(test_kp_client),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
