@@ -21,19 +21,12 @@
 #define SNP_OID_BASE "1.3.6.1.4.1.3704.1"
 #define SNP_CERT_TABLE_MAX (64 * 1024)
 
-enum snp_gen { SNP_GEN_UNKNOWN = 0, SNP_GEN_MILAN, SNP_GEN_GENOA,
-	SNP_GEN_TURIN };
 
 static const char *const snp_gen_names[] = { "unknown", "milan", "genoa",
 	"turin" };
 static const char *const snp_gen_product[] = { "", "Milan", "Genoa",
 	"Turin" };
 
-/* A TCB_VERSION decoded for one generation. */
-struct snp_tcb {
-	int fmc; /* -1 when the generation has none */
-	int bootloader, tee, snp, microcode;
-};
 
 STATIC void
 snp_tcb_decode(uint64_t raw, enum snp_gen gen, struct snp_tcb *t)

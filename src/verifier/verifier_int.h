@@ -107,6 +107,22 @@ struct dcap_pck_ext {
 	bool have_fmspc, have_pceid, have_tcb;
 };
 
+/* SNP generations and the TCB_VERSION decoded for one of them. */
+enum snp_gen { SNP_GEN_UNKNOWN = 0, SNP_GEN_MILAN, SNP_GEN_GENOA,
+	SNP_GEN_TURIN };
+
+/* A TCB_VERSION decoded for one generation. */
+struct snp_tcb {
+	int fmc; /* -1 when the generation has none */
+	int bootloader, tee, snp, microcode;
+};
+
+#ifdef PROPELLER_UNIT_TEST
+/* File-local in snp.c; exposed to tests through STATIC. */
+enum snp_gen snp_gen_from_cpuid(const uint8_t *r);
+void snp_tcb_decode(uint64_t raw, enum snp_gen gen, struct snp_tcb *t);
+#endif
+
 /* Per-format entry points (raw binary). */
 enum core_err vrf_dcap_parse(enum tee_kind kind, const uint8_t *p, size_t n,
     json_t **claims, struct core_errbuf *eb);

@@ -1101,6 +1101,91 @@ test_snp_amd_crl(void **state)
 	}
 }
 
+/* Generations from the v3+ CPUID fields and the Turin TCB layout. */
+static void
+test_snp_generations(void **state)
+{
+	struct fix *f = *state;
+	uint8_t r[VRF_SNP_REPORT_LEN], back[VRF_SNP_REPORT_LEN];
+	struct snp_tcb t;
+	struct core_errbuf eb = { { 0 } };
+	json_t *c = NULL, *ev = NULL, *tcb;
+	static const struct { uint8_t fam, model; int gen; } cases[] = {
+		{ 0x19, 0x01, 1 }, { 0x19, 0x0F, 1 }, { 0x19, 0x11, 2 },
+		{ 0x19, 0xA0, 2 }, { 0x19, 0xAF, 2 }, { 0x1A, 0x02, 3 },
+		{ 0x1A, 0x11, 3 }, { 0x1A, 0x12, 0 }, { 0x17, 0x31, 0 },
+		{ 0x19, 0x20, 0 },
+	};
+
+	memcpy(r, f->snp, sizeof(r));
+	assert_int_equal(snp_gen_from_cpuid(r), 0); /* v2: no CPUID */
+	r[0] = 3;
+	for (size_t i = 0; i < CORE_ARRAY_LEN(cases); i++) {
+		r[0x188] = cases[i].fam;
+		r[0x189] = cases[i].model;
+		assert_int_equal(snp_gen_from_cpuid(r), cases[i].gen);
+	}
+	/* Turin: FMC, boot loader, TEE, SNP, -, -, -, microcode. */
+	snp_tcb_decode(0x0500000004030201ULL, 3, &t);
+	assert_int_equal(t.fmc, 1);
+	assert_int_equal(t.bootloader, 2);
+	assert_int_equal(t.tee, 3);
+	assert_int_equal(t.snp, 4);
+	assert_int_equal(t.microcode, 5);
+	snp_tcb_decode(0x4405000000000002ULL, 1, &t);
+	assert_int_equal(t.fmc, -1);
+	assert_int_equal(t.snp, 5);
+	assert_int_equal(t.microcode, 0x44);
+
+	/* A v5 Turin-shaped report: claims and the JSON round trip. */
+	r[0] = 5;
+	r[0x188] = 0x1A;
+	r[0x189] = 0x02;
+	r[0x18A] = 0x01;
+	for (int i = 0; i < 8; i++) {
+		uint8_t b = (uint8_t)(0x0500000004030201ULL >> (8 * i));
+
+		r[0x38 + i] = r[0x180 + i] = r[0x1E0 + i] = r[0x1F0 + i] = b;
+	}
+	r[0x1F8] = 0x07; /* launch_mit_vector */
+	r[0x200] = 0x09; /* current_mit_vector */
+	assert_int_equal(verifier_parse(TEE_SNP, r, sizeof(r), &c, &eb),
+	    CORE_OK);
+	assert_string_equal(claim_str(c, "generation"), "turin");
+	tcb = json_object_get(c, "reported_tcb");
+	assert_int_equal(json_integer_value(json_object_get(tcb, "fmc")), 1);
+	assert_int_equal(json_integer_value(json_object_get(tcb,
+	    "bootloader")), 2);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(c,
+	    "cpuid"), "family")), 0x1A);
+	assert_int_equal(json_integer_value(json_object_get(c,
+	    "launch_mit_vector")), 7);
+	assert_int_equal(json_integer_value(json_object_get(c,
+	    "current_mit_vector")), 9);
+	json_decref(c);
+	assert_int_equal(tee_snp_evidence_json(r, sizeof(r), NULL, 0, &ev,
+	    &eb), CORE_OK);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(
+	    json_object_get(ev, "attestation_report"), "reported_tcb"), "fmc")),
+	    1);
+	assert_int_equal(vrf_snp_report_from_json(json_object_get(ev,
+	    "attestation_report"), back, &eb), CORE_OK);
+	assert_memory_equal(back, r, 0x208);
+	assert_memory_equal(back + 0x2A0, r + 0x2A0, 144);
+	json_decref(ev);
+	/* Versions outside 2..5 and another signature algorithm. */
+	r[0] = 6;
+	assert_int_equal(verifier_parse(TEE_SNP, r, sizeof(r), &c, &eb),
+	    CORE_ERR_UNSUPPORTED);
+	r[0] = 1;
+	assert_int_equal(verifier_parse(TEE_SNP, r, sizeof(r), &c, &eb),
+	    CORE_ERR_UNSUPPORTED);
+	r[0] = 3;
+	r[0x34] = 2;
+	assert_int_equal(verifier_parse(TEE_SNP, r, sizeof(r), &c, &eb),
+	    CORE_ERR_UNSUPPORTED);
+}
+
 static void
 test_snp_cert_table(void **state)
 {
@@ -1493,6 +1578,7 @@ main(void)
 		cmocka_unit_test(test_snp_evidence_json),
 		cmocka_unit_test(test_snp_trustee_json),
 		cmocka_unit_test(test_snp_amd_crl),
+		cmocka_unit_test(test_snp_generations),
 		cmocka_unit_test(test_snp_cert_table),
 		cmocka_unit_test(test_tcb_levels),
 		cmocka_unit_test(test_qe_identity_levels),
