@@ -957,6 +957,51 @@ test_snp_evidence_json(void **state)
 	json_decref(c);
 	free(txt);
 
+	/* ASK and ARK shipped in cert_chain must be the pinned ones. */
+	{
+		static const char *const names[2][2] = {
+			{ "amd-ask-milan", "amd-ark-milan" },
+			{ "amd-ask-milan", "amd-ark-genoa" } };
+
+		for (int k = 0; k < 2; k++) {
+			json_t *ch = json_object_get(ev, "cert_chain");
+
+			while (json_array_size(ch) > 1)
+				json_array_remove(ch, 1);
+			for (int w = 0; w < 2; w++) {
+				X509 *x = NULL;
+				unsigned char *der = NULL;
+				int dl;
+				json_t *d = json_array();
+
+				assert_int_equal(vrf_anchor_load(names[k][w], &x,
+				    &eb), CORE_OK);
+				dl = i2d_X509(x, &der);
+				for (int i = 0; i < dl; i++)
+					json_array_append_new(d,
+					    json_integer(der[i]));
+				json_array_append_new(ch, json_pack("{s:s,s:o}",
+				    "cert_type", w == 0 ? "ASK" : "ARK", "data",
+				    d));
+				OPENSSL_free(der);
+				X509_free(x);
+			}
+			txt = core_json_dumps(ev);
+			core_errbuf_clear(&eb);
+			assert_int_equal(verifier_verify(TEE_SNP, (uint8_t *)txt,
+			    strlen(txt), f->snp_rd, 64, &o, &c, &eb),
+			    k == 0 ? CORE_OK : CORE_ERR_AUTH);
+			if (k == 1)
+				assert_non_null(strstr(eb.msg, "ARK in the "
+				    "evidence"));
+			json_decref(c);
+			c = NULL;
+			free(txt);
+		}
+		while (json_array_size(json_object_get(ev, "cert_chain")) > 1)
+			json_array_remove(json_object_get(ev, "cert_chain"), 1);
+	}
+
 	/* The older sev-crate serde form (flat firmware versions,
 	 * _author_key_en) rebuilds the same signed bytes. */
 	{
