@@ -272,9 +272,15 @@ mqtt_client_start(struct mqtt_client *c, struct core_errbuf *eb)
 	int rc;
 
 	rc = mosquitto_connect_async(c->mosq, c->host, c->port, c->keepalive_s);
-	if (rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_ERRNO)
-		return core_errf(eb, CORE_ERR_NET, "MQTT connect to %s:%d: %s",
-		    c->host, c->port, mosquitto_strerror(rc));
+	if (rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_ERRNO) {
+		pthread_mutex_lock(&c->log_mu);
+		snprintf(lasterr, sizeof(lasterr), "%s", c->last_error);
+		pthread_mutex_unlock(&c->log_mu);
+		return core_errf(eb, CORE_ERR_NET, "MQTT connect to %s:%d: %s%s%s%s",
+		    c->host, c->port, mosquitto_strerror(rc),
+		    lasterr[0] != '\0' ? " (" : "", lasterr,
+		    lasterr[0] != '\0' ? ")" : "");
+	}
 	rc = mosquitto_loop_start(c->mosq);
 	if (rc != MOSQ_ERR_SUCCESS)
 		return core_errf(eb, CORE_ERR_INTERNAL, "MQTT loop: %s",

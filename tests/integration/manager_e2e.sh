@@ -5,6 +5,7 @@
 # liveness timeout, restart recovery, malformed input.
 # usage: manager_e2e.sh <propeller-manager binary>
 MANAGER_BIN=${1:?usage: manager_e2e.sh <propeller-manager>}
+# shellcheck source=tests/integration/manager_lib.sh
 . "$(dirname "$0")/manager_lib.sh"
 
 start_broker

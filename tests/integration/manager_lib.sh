@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for the manager integration tests (sourced, not run).
 # Starts a real mosquitto with a password file and ACL on a free loopback
 # port, and propeller-manager instances; everything is stopped on exit.
@@ -47,12 +48,12 @@ print(s.getsockname()[1])'
 }
 
 uuid() {
-	python3 -c 'import uuid; print(uuid.uuid4())'
+	cat /proc/sys/kernel/random/uuid
 }
 
 wait_port() { # port
-	local i
-	for i in $(seq 1 100); do
+	local _
+	for _ in $(seq 1 100); do
 		if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
 			return 0
 		fi
@@ -165,8 +166,8 @@ jget() { # jq-filter (on RESP)
 
 # wait_for CMD...: retry a check for up to 5 s
 wait_for() {
-	local i
-	for i in $(seq 1 50); do
+	local _
+	for _ in $(seq 1 50); do
 		if "$@"; then
 			return 0
 		fi

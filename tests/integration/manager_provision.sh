@@ -7,6 +7,7 @@
 # usage: manager_provision.sh <propeller> <propeller-manager>
 PROPELLER=${1:?usage: manager_provision.sh <propeller> <propeller-manager>}
 MANAGER_BIN=${2:?usage}
+# shellcheck source=tests/integration/manager_lib.sh
 . "$(dirname "$0")/manager_lib.sh"
 
 P="$TMP/prov"

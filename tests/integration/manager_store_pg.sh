@@ -6,6 +6,7 @@
 # usage: manager_store_pg.sh <test_manager_store> <propeller-manager>
 STORE_TEST=${1:?usage: manager_store_pg.sh <test_manager_store> <propeller-manager>}
 MANAGER_BIN=${2:?usage}
+# shellcheck source=tests/integration/manager_lib.sh
 . "$(dirname "$0")/manager_lib.sh"
 
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
