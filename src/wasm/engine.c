@@ -53,6 +53,11 @@ static char *mangle(const char *name);
 static const char *ctype(uint8_t t);
 static void tcc_err_cb(void *opaque, const char *msg);
 static enum core_err tier1_source(const char *c, struct core_buf *out);
+STATIC char *tier1_fold(const char *c);
+static bool fold_candidate(const char *line, size_t len, char *tmp,
+    size_t tmplen, const char **atom, size_t *atomlen);
+static int count_token(const char *line, size_t len, const char *tok,
+    const char **at);
 static int tier1_add_symbols(TCCState *s);
 static bool stamp_ok(const uint8_t *p, size_t n, const struct wasm_module *m,
     size_t *obj_len);
@@ -486,6 +491,189 @@ static const char tier1_prelude[] =
 "#define i64_store32(m, a, v) (PROP_LD(u32, m, a) = (u32)(v))\n"
 "#line 1 \"module.c\"\n";
 
+static bool
+is_ident(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	    (ch >= '0' && ch <= '9') || ch == '_';
+}
+
+/*
+ * "  w2c_i3 = w2c_l7;" or "  w2c_i3 = 12u;": a wasm stack slot (i32 i, i64
+ * j, f32 f, f64 d) loaded from a local, a parameter or an integer constant.
+ */
+static bool
+fold_candidate(const char *line, size_t len, char *tmp, size_t tmplen,
+    const char **atom, size_t *atomlen)
+{
+	const char *p = line, *end = line + len, *t, *a;
+
+	while (p < end && *p == ' ')
+		p++;
+	if (p == line || end - p < 10 || strncmp(p, "w2c_", 4) != 0 ||
+	    strchr("ijfd", p[4]) == NULL)
+		return false;
+	t = p;
+	p += 5;
+	if (p >= end || !(*p >= '0' && *p <= '9'))
+		return false;
+	while (p < end && *p >= '0' && *p <= '9')
+		p++;
+	if ((size_t)(p - t) >= tmplen || end - p < 5 ||
+	    strncmp(p, " = ", 3) != 0)
+		return false;
+	memcpy(tmp, t, (size_t)(p - t));
+	tmp[p - t] = '\0';
+	a = p + 3;
+	p = a;
+	if (end - p > 5 && strncmp(p, "w2c_", 4) == 0 &&
+	    (p[4] == 'l' || p[4] == 'p')) {
+		p += 5;
+		if (!(*p >= '0' && *p <= '9'))
+			return false;
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+	} else if (*p >= '0' && *p <= '9') {
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+		if (p < end && *p == 'u')
+			p++;
+		else
+			return false;
+		if (end - p >= 2 && p[0] == 'l' && p[1] == 'l')
+			p += 2;
+	} else {
+		return false;
+	}
+	if (end - p != 1 || *p != ';')
+		return false;
+	*atom = a;
+	*atomlen = (size_t)(p - a);
+	return true;
+}
+
+/* Occurrences of identifier tok in line; *at = the first. */
+static int
+count_token(const char *line, size_t len, const char *tok, const char **at)
+{
+	size_t tl = strlen(tok), i;
+	int n = 0;
+
+	for (i = 0; i + tl <= len; i++) {
+		if (memcmp(line + i, tok, tl) != 0)
+			continue;
+		if ((i > 0 && is_ident(line[i - 1])) ||
+		    (i + tl < len && is_ident(line[i + tl])))
+			continue;
+		if (n++ == 0)
+			*at = line + i;
+	}
+	return n;
+}
+
+/*
+ * Forwards stack-slot loads into their single use:
+ *     w2c_i2 = w2c_l15;            (dropped)
+ *     w2c_i1 += w2c_i2;     ->     w2c_i1 += w2c_l15;
+ * wasm2c names temporaries after wasm stack slots, and every instruction
+ * but local.tee pops what it reads, so a slot read once by the very next
+ * statement is dead afterwards. Not folded: a next statement that assigns
+ * the slot, reads it more than once, is a label, or is a plain copy into a
+ * local (which may be a local.tee that leaves the slot live). libtcc keeps
+ * every temporary in memory, so each fold saves a store and a load.
+ * Returns a malloc'd copy of c (NULL on allocation failure).
+ */
+STATIC char *
+tier1_fold(const char *c)
+{
+	struct core_buf out;
+	const char *line = c, *nl, *next, *nnl, *atom = NULL, *at = NULL, *p;
+	char tmp[32], *pending = NULL;
+	size_t len, nlen, atomlen, plen = 0;
+	bool ok = true;
+
+	core_buf_init(&out, 0);
+	while (ok && *line != '\0') {
+		nl = strchr(line, '\n');
+		len = nl ? (size_t)(nl - line) : strlen(line);
+		/* The current line, possibly rewritten by the previous fold. */
+		if (pending == NULL) {
+			pending = strndup(line, len);
+			plen = len;
+			if (pending == NULL) {
+				ok = false;
+				break;
+			}
+		}
+		next = nl ? nl + 1 : line + len;
+		nnl = strchr(next, '\n');
+		nlen = nnl ? (size_t)(nnl - next) : strlen(next);
+		if (*next != '\0' && fold_candidate(pending, plen, tmp,
+		    sizeof(tmp), &atom, &atomlen) &&
+		    count_token(next, nlen, tmp, &at) == 1) {
+			p = next;
+			while (p < at && *p == ' ')
+				p++;
+			/* Not when the next line writes the slot, is a label or
+			 * a bare copy into a local (possible local.tee). */
+			bool copy = (strncmp(p, "w2c_l", 5) == 0 ||
+			    strncmp(p, "w2c_p", 5) == 0) && at - next >= 3 &&
+			    at[-2] == '=' && (size_t)(at - next) +
+			    strlen(tmp) + 1 == nlen;
+
+			if (p != at && !copy &&
+			    memchr(next, ':', nlen) == NULL) {
+				char *nw = malloc(nlen - strlen(tmp) + atomlen + 1);
+
+				if (nw == NULL) {
+					ok = false;
+					break;
+				}
+				memcpy(nw, next, (size_t)(at - next));
+				memcpy(nw + (at - next), atom, atomlen);
+				memcpy(nw + (at - next) + atomlen,
+				    at + strlen(tmp), nlen - (size_t)(at - next) -
+				    strlen(tmp));
+				nw[nlen - strlen(tmp) + atomlen] = '\0';
+				free(pending);
+				pending = nw;
+				plen = strlen(nw);
+				line = next;
+				if (nnl == NULL && *next == '\0')
+					break;
+				continue;
+			}
+		}
+		if (core_buf_append(&out, pending, plen) != CORE_OK ||
+		    (nl != NULL && core_buf_append(&out, "\n", 1) != CORE_OK))
+			ok = false;
+		free(pending);
+		pending = NULL;
+		if (nl == NULL)
+			break;
+		line = nl + 1;
+	}
+	if (ok && pending != NULL &&
+	    core_buf_append(&out, pending, plen) != CORE_OK)
+		ok = false;
+	free(pending);
+	if (!ok) {
+		core_buf_cleanup(&out);
+		return NULL;
+	}
+	return (char *)core_buf_steal(&out, NULL);
+}
+
+/* Benchmark knob: PROPELLER_WASM_NOFOLD=1 in the caller's environment
+ * turns the fold pass off (read before the child clears its environment). */
+static bool tier1_nofold;
+
+void
+wasm_tier1_read_env(void)
+{
+	tier1_nofold = getenv("PROPELLER_WASM_NOFOLD") != NULL;
+}
+
 /* Drops #include lines and the DEFINE_LOAD/DEFINE_STORE instantiations. */
 static enum core_err
 tier1_source(const char *c, struct core_buf *out)
@@ -600,11 +788,15 @@ wasm_tier1_load(const char *c, struct wasm_code *code,
 	struct core_buf src;
 	TCCState *s = NULL;
 	enum core_err err;
+	char *folded = NULL;
 
 	memset(code, 0, sizeof(*code));
 	code->memfd = -1;
 	core_buf_init(&src, 0);
-	err = tier1_source(c, &src);
+	if (!tier1_nofold)
+		folded = tier1_fold(c);
+	err = tier1_source(folded != NULL ? folded : c, &src);
+	free(folded);
 	if (err != CORE_OK) {
 		core_errf(eb, err, "wasm: tier 1: out of memory");
 		goto out;

@@ -50,6 +50,9 @@ enum core_err wasm_tier2_load(const char *cache_dir,
 
 void wasm_code_cleanup(struct wasm_code *code);
 
+/* Reads tier-1 knobs (PROPELLER_WASM_NOFOLD) from the environment. */
+void wasm_tier1_read_env(void);
+
 /* Whether the glue can call a function of this type. */
 bool wasm_functype_callable(const struct wasm_functype *ft);
 

@@ -776,6 +776,7 @@ wasm_task_start(const struct wasm_module *m, const struct wasm_run_opts *o,
 		}
 	}
 
+	wasm_tier1_read_env();
 	t->tier = o->tier == WASM_TIER_AUTO ? WASM_TIER_1 : o->tier;
 	if (o->tier != WASM_TIER_1) {
 		err = wasm_cache_dir(o->cache_dir, o->confidential,
