@@ -650,7 +650,7 @@ need_tool() {
 fetch_base_image() {
   case "$BASE_IMAGE" in
     http://* | https://*)
-      BASE_PATH=$WORK_DIR/base-image
+      BASE_PATH=$(cd "$WORK_DIR" && pwd)/base-image
       if [ -f "$BASE_PATH" ]; then
         info "using $BASE_PATH downloaded earlier from $BASE_IMAGE (delete it to fetch again)"
         return

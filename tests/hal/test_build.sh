@@ -55,6 +55,31 @@ files=$(isoinfo -R -i "$W/seed.img" -f 2>&1)
 lacks git-source "$files" "propeller-src.tar.gz"
 contains git-source "$files" "/user-data"
 
+# BASE_IMAGE as a URL (served on 127.0.0.1), with a relative WORK_DIR: fetched
+# once with curl into WORK_DIR, and the overlay's backing path resolves.
+mkdir -p "$TMP/www"
+cp "$TMP/base.qcow2" "$TMP/www/base.qcow2"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+python3 -m http.server "$port" --bind 127.0.0.1 --directory "$TMP/www" >"$TMP/http.log" 2>&1 &
+HTTP=$!
+trap 'kill "$HTTP" 2>/dev/null; rm -rf "$TMP"' EXIT
+for _ in $(seq 50); do
+  curl -fsS -o /dev/null "http://127.0.0.1:$port/base.qcow2" 2>/dev/null && break
+  sleep 0.1
+done
+out=$(cd "$TMP" && WORK_DIR=rel BASE_IMAGE="http://127.0.0.1:$port/base.qcow2" "$QEMU_SH" build 2>&1) ||
+  fail "build from a URL failed: $out"
+contains url "$out" "fetching http://127.0.0.1:$port/base.qcow2"
+chain=$(qemu-img info --backing-chain "$TMP/rel/propeller-cvm.qcow2" 2>&1) ||
+  fail "overlay backing chain broken: $chain"
+contains url "$chain" "backing file: $TMP/rel/base-image"
+out=$(cd "$TMP" && WORK_DIR=rel BASE_IMAGE="http://127.0.0.1:$port/base.qcow2" "$QEMU_SH" build 2>&1) ||
+  fail "second build from a URL failed: $out"
+contains url-cached "$out" "downloaded earlier"
+rm -rf "$W"
+refused url-404 "BASE_IMAGE: download of http://127.0.0.1:$port/none.qcow2 failed" build -- \
+  BASE_IMAGE="http://127.0.0.1:$port/none.qcow2"
+
 # A missing base image is refused before anything is written.
 rm -rf "$W"
 refused base-missing "BASE_IMAGE: not a readable file (got \"$TMP/none.qcow2\")" build -- \

@@ -131,11 +131,22 @@ echo "== hal/qemu.sh run (serial log: $TMP/console.log)"
 "$QEMU_SH" run </dev/null >"$TMP/console.log" 2>&1 &
 QEMU_PID=$!
 
-# The proplet's discovery (create) or heartbeat (alive) carrying its id.
+# The proplet's discovery (create) or heartbeat (alive) carrying its id;
+# stop waiting early if QEMU exits.
 wait_s=${SLOW_WAIT:-5400}
 mosquitto_sub -h 127.0.0.1 -p "$port" -u "$MGR" -P mgr-key -i "$MGR" -q 1 -v \
   -t "m/$T/c/$C/control/proplet/create" -t "m/$T/c/$C/control/proplet/alive" \
-  -C 1 -W "$wait_s" >"$TMP/announce.txt" 2>&1 || true
+  -C 1 -W "$wait_s" >"$TMP/announce.txt" 2>&1 &
+SUB=$!
+while kill -0 "$SUB" 2>/dev/null; do
+  if ! kill -0 "$QEMU_PID" 2>/dev/null; then
+    echo "QEMU exited before the proplet announced itself" >&2
+    kill "$SUB" 2>/dev/null || true
+    break
+  fi
+  sleep 5
+done
+wait "$SUB" 2>/dev/null || true
 if grep -q "\"proplet_id\":\"$P1\"" "$TMP/announce.txt"; then
   pass
   echo "announced: $(cat "$TMP/announce.txt")"
