@@ -147,6 +147,13 @@ mqtt_client_new(const struct mqtt_config *cfg, mqtt_message_fn on_message,
 	rc = mosquitto_username_pw_set(c->mosq, cfg->client_id, cfg->password);
 	if (rc == MOSQ_ERR_SUCCESS)
 		rc = mosquitto_reconnect_delay_set(c->mosq, 1, 60, true);
+	if (rc == MOSQ_ERR_SUCCESS)
+		rc = mosquitto_max_inflight_messages_set(c->mosq,
+		    cfg->max_inflight > 0 ? (unsigned)cfg->max_inflight : 20);
+	if (rc == MOSQ_ERR_SUCCESS && cfg->will_topic != NULL)
+		rc = mosquitto_will_set(c->mosq, cfg->will_topic,
+		    cfg->will_payload != NULL ? (int)strlen(cfg->will_payload) : 0,
+		    cfg->will_payload, 0, false);
 	if (rc == MOSQ_ERR_SUCCESS && (tls || cfg->tls_ca_cert != NULL)) {
 		rc = mosquitto_tls_set(c->mosq, cfg->tls_ca_cert, NULL,
 		    cfg->tls_client_cert, cfg->tls_client_key, NULL);

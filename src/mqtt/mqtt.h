@@ -45,6 +45,11 @@ struct mqtt_config {
 	const char *tls_client_cert; /* PEM file */
 	const char *tls_client_key;  /* PEM file */
 	bool tls_insecure;           /* skip hostname verification */
+	int max_inflight;            /* QoS 1/2 messages in flight; 0 = 20 */
+	/* Last will (optional; QoS 0, not retained). Proplets must not set one
+	 * on the alive topic (spec §5.6). */
+	const char *will_topic;
+	const char *will_payload;
 };
 
 /*
