@@ -1,8 +1,10 @@
 /*
  * kbs_bench.c -- full KBS flows (auth + attest + resource GET with JWE
  * decryption) from N concurrent clients against a running propeller-kbs,
- * each flow with a fresh client (fresh P-256 TEE key, new session), using
- * the sample attester. Prints flows/s and p50/p99 latency; exits 1 if any
+ * each flow with a fresh client (fresh P-256 TEE key, new session, new
+ * connection), using the sample attester. With --keepalive each thread
+ * keeps one client and its HTTP connection, and forgets its token and
+ * session before every flow (still a fresh key and a full RCAR). Prints flows/s and p50/p99 latency; exits 1 if any
  * flow failed or a resource differed from --expect-b64.
  *
  *   kbs_bench --url http://127.0.0.1:PORT --path default/key/k \
@@ -23,6 +25,7 @@ struct bench {
 	const char *path;
 	const char *expect_b64;
 	long flows;
+	bool keepalive;      /* one client per thread, RCAR again per flow */
 	int64_t *lat_us;     /* owned; clients * flows */
 	long failures;       /* atomic */
 	char first_error[CORE_ERRBUF_LEN];
@@ -43,17 +46,24 @@ run(void *arg)
 	struct core_errbuf eb;
 	long i;
 
+	struct kbs_client *kc = NULL;
+
 	memset(&o, 0, sizeof(o));
 	o.url = b->url;
+	if (b->keepalive && kbs_client_new(&o, &kc, NULL) != CORE_OK)
+		return NULL;
 	for (i = 0; i < b->flows; i++) {
-		struct kbs_client *c = NULL;
+		struct kbs_client *c = kc;
 		struct secret *s = NULL;
 		int64_t t0 = core_mono_ns();
-		enum core_err err;
+		enum core_err err = CORE_OK;
 		char *got = NULL;
 
 		core_errbuf_clear(&eb);
-		err = kbs_client_new(&o, &c, &eb);
+		if (kc != NULL)
+			kbs_client_forget(kc);
+		else
+			err = kbs_client_new(&o, &c, &eb);
 		if (err == CORE_OK)
 			err = kbs_client_get_resource(c, b->path, &s, &eb);
 		if (err == CORE_OK && b->expect_b64 != NULL) {
@@ -72,8 +82,10 @@ run(void *arg)
 		}
 		free(got);
 		secret_free(s);
-		kbs_client_free(c);
+		if (kc == NULL)
+			kbs_client_free(c);
 	}
+	kbs_client_free(kc);
 	return NULL;
 }
 
@@ -91,7 +103,8 @@ main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "url", 1, NULL, 'u' }, { "path", 1, NULL, 'p' },
 		{ "clients", 1, NULL, 'c' }, { "flows", 1, NULL, 'f' },
-		{ "expect-b64", 1, NULL, 'e' }, { NULL, 0, NULL, 0 } };
+		{ "expect-b64", 1, NULL, 'e' }, { "keepalive", 0, NULL, 'k' },
+		{ NULL, 0, NULL, 0 } };
 	struct bench b;
 	struct worker *ws;
 	pthread_t *th;
@@ -116,9 +129,10 @@ main(int argc, char **argv)
 				return 2;
 			break;
 		case 'e': b.expect_b64 = optarg; break;
+		case 'k': b.keepalive = true; break;
 		default:
 			fprintf(stderr, "usage: kbs_bench --url URL [--path P] "
-			    "[--clients N] [--flows M] [--expect-b64 B]\n");
+			    "[--clients N] [--flows M] [--expect-b64 B] [--keepalive]\n");
 			return 2;
 		}
 	}
@@ -147,9 +161,10 @@ main(int argc, char **argv)
 		pthread_join(th[i], NULL);
 	el_ns = core_mono_ns() - t0;
 	qsort(b.lat_us, (size_t)total, sizeof(*b.lat_us), cmp64);
-	printf("{\"clients\":%lld,\"flows\":%lld,\"failures\":%ld,"
+	printf("{\"keepalive\":%s,\"clients\":%lld,\"flows\":%lld,\"failures\":%ld,"
 	    "\"seconds\":%.3f,\"flows_per_s\":%.1f,\"p50_ms\":%.2f,"
-	    "\"p99_ms\":%.2f}\n", (long long)clients, (long long)total,
+	    "\"p99_ms\":%.2f}\n", b.keepalive ? "true" : "false",
+	    (long long)clients, (long long)total,
 	    b.failures, (double)el_ns / 1e9,
 	    (double)total / ((double)el_ns / 1e9),
 	    (double)b.lat_us[total / 2] / 1000.0,

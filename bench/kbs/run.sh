@@ -2,7 +2,7 @@
 # Full KBS flows per second: starts propeller-kbs on a free 127.0.0.1 port
 # (allow-all policy, one 44-byte resource), then runs kbs_bench for each
 # client count, printing flows/s, p50/p99 and the server's CPU per flow.
-#   bench/kbs/run.sh BUILD_DIR [TOTAL_FLOWS] [CLIENTS...]
+#   [KEEPALIVE=1] bench/kbs/run.sh BUILD_DIR [TOTAL_FLOWS] [CLIENTS...]
 set -euo pipefail
 B=${1:?build dir}; TOTAL=${2:-2000}; shift 2 || true
 CLIENTS=("$@"); [ ${#CLIENTS[@]} -gt 0 ] || CLIENTS=(1 8 32 64)
@@ -29,7 +29,7 @@ hz=$(getconf CLK_TCK)
 for c in "${CLIENTS[@]}"; do
 	f=$(( (TOTAL + c - 1) / c ))
 	a=$(ticks)
-	res=$("$B/bench/kbs/kbs_bench" --url "$URL" --path default/key/bench --clients "$c" --flows "$f")
+	res=$("$B/bench/kbs/kbs_bench" --url "$URL" --path default/key/bench --clients "$c" --flows "$f" ${KEEPALIVE:+--keepalive})
 	b=$(ticks)
 	echo "$res server_cpu_ms_per_flow=$(awk -v t=$((b - a)) -v n=$((c * f)) -v hz="$hz" 'BEGIN{printf "%.3f", t*1000/hz/n}')"
 done

@@ -281,6 +281,16 @@ kbs_client_free(struct kbs_client *c)
 	free(c);
 }
 
+void
+kbs_client_forget(struct kbs_client *c)
+{
+	free(c->token);
+	c->token = NULL;
+	c->token_exp = 0;
+	c->bearer_only = false;
+	curl_easy_setopt(c->curl, CURLOPT_COOKIELIST, "ALL");
+}
+
 enum core_err
 kbs_client_set_token(struct kbs_client *c, const char *token,
     struct core_errbuf *eb)

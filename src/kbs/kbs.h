@@ -232,6 +232,13 @@ enum core_err kbs_client_attest(struct kbs_client *c, const char **token,
 enum core_err kbs_client_get_resource(struct kbs_client *c, const char *path,
     struct secret **out, struct core_errbuf *eb);
 
+/*
+ * Forgets the cached token and session cookie (the connection stays open):
+ * the next call runs a full RCAR again, with a fresh TEE key unless one was
+ * given as tee_key_file.
+ */
+void kbs_client_forget(struct kbs_client *c);
+
 /* Uses token (copied) as Bearer token; requires tee_key_file. */
 enum core_err kbs_client_set_token(struct kbs_client *c, const char *token,
     struct core_errbuf *eb);
