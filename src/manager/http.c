@@ -168,6 +168,7 @@ manager_http_start(const struct manager_config *cfg,
 	struct manager_http *h;
 	enum core_err err = CORE_OK;
 	unsigned flags;
+	size_t pool;
 	int rc;
 
 	*out = NULL;
@@ -208,6 +209,13 @@ manager_http_start(const struct manager_config *cfg,
 	else
 		((struct sockaddr_in6 *)&ss)->sin6_port =
 		    htons((uint16_t)cfg->http_port);
+	/* MHD wipes a connection's memory pool per request, so the pool (which
+	 * must hold the request headers) is kept between 32 and 128 KiB. */
+	pool = (size_t)cfg->http_max_header_bytes;
+	if (pool < 32 * 1024)
+		pool = 32 * 1024;
+	if (pool > 128 * 1024)
+		pool = 128 * 1024;
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
@@ -226,8 +234,7 @@ manager_http_start(const struct manager_config *cfg,
 		    MHD_OPTION_NOTIFY_COMPLETED, http_completed, h,
 		    MHD_OPTION_CONNECTION_TIMEOUT,
 		    (unsigned)(cfg->http_idle_timeout_ms / 1000),
-		    MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-		    (size_t)(cfg->http_max_header_bytes + 65536),
+		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, pool,
 		    MHD_OPTION_HTTPS_MEM_KEY, (const char *)h->tls_key,
 		    MHD_OPTION_HTTPS_MEM_CERT, (const char *)h->tls_cert,
 		    MHD_OPTION_END);
@@ -238,8 +245,7 @@ manager_http_start(const struct manager_config *cfg,
 		    MHD_OPTION_NOTIFY_COMPLETED, http_completed, h,
 		    MHD_OPTION_CONNECTION_TIMEOUT,
 		    (unsigned)(cfg->http_idle_timeout_ms / 1000),
-		    MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-		    (size_t)(cfg->http_max_header_bytes + 65536),
+		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, pool,
 		    MHD_OPTION_END);
 	if (h->d == NULL) {
 		err = core_errf(eb, CORE_ERR_NET, "cannot listen on %s:%d "
