@@ -150,6 +150,19 @@ vrf_input_load(enum tee_kind kind, const uint8_t *ev, size_t n,
 			    "sample evidence must be JSON");
 		in->p = ev;
 		in->n = n;
+		/*
+		 * A raw SNP extended report: the 0x4A0-byte report followed
+		 * by the host's GUID certificate table.
+		 */
+		if (kind == TEE_SNP && n > VRF_SNP_REPORT_LEN) {
+			in->n = VRF_SNP_REPORT_LEN;
+			err = vrf_snp_cert_table(ev + VRF_SNP_REPORT_LEN,
+			    n - VRF_SNP_REPORT_LEN, &in->certs, eb);
+			if (err != CORE_OK)
+				core_errbuf_prefix(eb, "bytes after the "
+				    "%d-byte report", VRF_SNP_REPORT_LEN);
+			return err;
+		}
 		return CORE_OK;
 	}
 	err = core_json_parse_object(ev, n, VERIFIER_MAX_EVIDENCE, &in->doc,

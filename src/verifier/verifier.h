@@ -70,7 +70,8 @@ struct verifier_opts {
 /*
  * Verifies evidence of `kind`. `evidence` is either the Trustee evidence
  * JSON (first non-blank byte '{') or the raw binary (TDX/SGX quote, SNP
- * report; for SNP a raw report needs opts->vcek). `expected_report_data`
+ * report, or for SNP the report followed by its GUID certificate table;
+ * a bare SNP report needs opts->vcek). `expected_report_data`
  * (len <= 64; NULL = not checked) is compared in constant time: for
  * hardware TEEs zero-padded to 64 bytes, for sample exactly.
  *

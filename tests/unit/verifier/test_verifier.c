@@ -831,6 +831,7 @@ test_snp_bad_inputs(void **state)
 	assert_non_null(strstr(eb.msg, "1183"));
 	assert_int_equal(verifier_verify(TEE_SNP, big, f->snp_len + 1,
 	    f->snp_rd, 64, &o, &c, &eb), CORE_ERR_INVALID);
+	assert_non_null(strstr(eb.msg, "bytes after the 1184-byte report"));
 	assert_int_equal(verifier_verify(TEE_SNP, f->snp, 10, f->snp_rd, 64,
 	    &o, &c, &eb), CORE_ERR_INVALID);
 	free(big);
@@ -1253,6 +1254,21 @@ test_snp_cert_table(void **state)
 	assert_ptr_equal(certs.vcek, t + 48);
 	assert_int_equal(certs.vcek_len, f->vcek_len);
 	assert_false(certs.is_vlek);
+	/* Raw extended report: report || table verifies without --vcek. */
+	{
+		struct verifier_opts o = { .check_time = T_PINNED,
+			.allow_debug = true };
+		uint8_t *ext = malloc(f->snp_len + n);
+		json_t *c = NULL;
+
+		memcpy(ext, f->snp, f->snp_len);
+		memcpy(ext + f->snp_len, t, n);
+		assert_int_equal(verifier_verify(TEE_SNP, ext, f->snp_len + n,
+		    f->snp_rd, 64, &o, &c, &eb), CORE_OK);
+		assert_string_equal(claim_str(c, "signing_key"), "vcek");
+		json_decref(c);
+		free(ext);
+	}
 	/* An entry pointing past the end. */
 	t[21] = 0x40;
 	assert_int_equal(vrf_snp_cert_table(t, n, &certs, &eb),
