@@ -455,6 +455,21 @@ enum core_err core_proc_run(const struct core_proc_opts *o,
     struct core_proc_result *r, struct core_errbuf *eb);
 void core_proc_result_cleanup(struct core_proc_result *r);
 
+/*
+ * A self-pipe: core_waker_wake() is async-signal-safe and makes the next (or
+ * current) core_waker_wait() return early. Daemons sleep in their main loop
+ * with it and stop on SIGTERM.
+ */
+struct core_waker {
+	int fd[2]; /* owned: read end, write end */
+};
+
+enum core_err core_waker_init(struct core_waker *w, struct core_errbuf *eb);
+void core_waker_cleanup(struct core_waker *w);
+void core_waker_wake(struct core_waker *w);
+/* Sleeps up to timeout_ms (capped at 60 s); true when woken. */
+bool core_waker_wait(struct core_waker *w, int64_t timeout_ms);
+
 /* Sets FD_CLOEXEC on fd. */
 enum core_err core_fd_cloexec(int fd);
 /* Closes every fd >= lowfd except those listed (used in children). */

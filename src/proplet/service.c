@@ -65,7 +65,7 @@ struct proplet {
 
 	char *secure_cache;      /* owned: private memory-backed tier-2 cache
 	                          * for encrypted modules, removed on exit */
-	int wake[2];             /* proplet_stop() writes here */
+	struct core_waker wake;  /* proplet_stop() wakes the main loop */
 	volatile sig_atomic_t stopping;
 	int64_t cpu_prev_us, cpu_prev_at_ms;
 };
@@ -1015,13 +1015,10 @@ proplet_new(const struct proplet_config *c, struct proplet **out,
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return CORE_ERR_NOMEM;
 	p->cfg = c;
-	p->wake[0] = p->wake[1] = -1;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->idle, NULL);
-	if (pipe2(p->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
-		err = core_errf_errno(eb, CORE_ERR_IO, "pipe");
+	if ((err = core_waker_init(&p->wake, eb)) != CORE_OK)
 		goto fail;
-	}
 	if ((p->chunks = proplet_chunks_new()) == NULL) {
 		err = CORE_ERR_NOMEM;
 		goto fail;
@@ -1070,8 +1067,6 @@ proplet_run(struct proplet *p, struct core_errbuf *eb)
 	next_sweep = core_mono_ms() + CHUNK_SWEEP_MS;
 	while (!p->stopping) {
 		int64_t now = core_mono_ms(), wait;
-		struct pollfd pfd = { .fd = p->wake[0], .events = POLLIN };
-		char drain[64];
 
 		if (now >= next_hb) {
 			publish_heartbeat(p);
@@ -1089,11 +1084,7 @@ proplet_run(struct proplet *p, struct core_errbuf *eb)
 		wait = next_hb - now;
 		if (p->cfg->enable_monitoring && next_metrics - now < wait)
 			wait = next_metrics - now;
-		if (wait < 1)
-			wait = 1;
-		if (poll(&pfd, 1, (int)(wait > 60000 ? 60000 : wait)) > 0)
-			while (read(p->wake[0], drain, sizeof(drain)) > 0)
-				;
+		(void)core_waker_wait(&p->wake, wait < 1 ? 1 : wait);
 	}
 	log_info("stopping");
 	return CORE_OK;
@@ -1102,12 +1093,8 @@ proplet_run(struct proplet *p, struct core_errbuf *eb)
 void
 proplet_stop(struct proplet *p)
 {
-	int saved = errno;
-
 	p->stopping = 1;
-	if (p->wake[1] >= 0)
-		(void)!write(p->wake[1], "x", 1);
-	errno = saved;
+	core_waker_wake(&p->wake);
 }
 
 void
@@ -1142,10 +1129,7 @@ proplet_free(struct proplet *p)
 		(void)core_fs_rmtree(p->secure_cache, NULL);
 		free(p->secure_cache);
 	}
-	if (p->wake[0] >= 0)
-		close(p->wake[0]);
-	if (p->wake[1] >= 0)
-		close(p->wake[1]);
+	core_waker_cleanup(&p->wake);
 	pthread_cond_destroy(&p->idle);
 	pthread_mutex_destroy(&p->lock);
 	free(p);

@@ -39,7 +39,7 @@ struct proxy {
 	int nworkers;
 	bool quit;                      /* guarded by lock */
 
-	int wake[2];
+	struct core_waker wake;         /* proxy_stop() wakes proxy_run() */
 	volatile sig_atomic_t stopping;
 	unsigned long served, failed;   /* guarded by lock */
 };
@@ -286,13 +286,10 @@ proxy_new(const struct proxy_config *c, struct proxy **out,
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return CORE_ERR_NOMEM;
 	p->cfg = c;
-	p->wake[0] = p->wake[1] = -1;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->more, NULL);
-	if (pipe2(p->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
-		err = core_errf_errno(eb, CORE_ERR_IO, "pipe");
+	if ((err = core_waker_init(&p->wake, eb)) != CORE_OK)
 		goto fail;
-	}
 	if ((err = mqtt_topic(p->t_request, c->tenant_id, c->channel_id,
 	    MQTT_SUFFIX_CHUNK_REQUEST, eb)) != CORE_OK ||
 	    (err = mqtt_topic(p->t_chunk, c->tenant_id, c->channel_id,
@@ -338,14 +335,8 @@ proxy_run(struct proxy *p, struct core_errbuf *eb)
 		return err;
 	log_info("proxy %s serving registry %s (chunks of %zu bytes)",
 	    p->cfg->entity_id, p->cfg->registry_url, p->cfg->chunk_size);
-	while (!p->stopping) {
-		struct pollfd pfd = { .fd = p->wake[0], .events = POLLIN };
-		char drain[64];
-
-		if (poll(&pfd, 1, 60000) > 0)
-			while (read(p->wake[0], drain, sizeof(drain)) > 0)
-				;
-	}
+	while (!p->stopping)
+		(void)core_waker_wait(&p->wake, 60000);
 	log_info("stopping (served %lu, failed %lu)", p->served, p->failed);
 	return CORE_OK;
 }
@@ -353,12 +344,8 @@ proxy_run(struct proxy *p, struct core_errbuf *eb)
 void
 proxy_stop(struct proxy *p)
 {
-	int saved = errno;
-
 	p->stopping = 1;
-	if (p->wake[1] >= 0)
-		(void)!write(p->wake[1], "x", 1);
-	errno = saved;
+	core_waker_wake(&p->wake);
 }
 
 void
@@ -387,10 +374,7 @@ proxy_free(struct proxy *p)
 	for (i = 0; i < p->ninflight; i++)
 		free(p->inflight[i]);
 	free(p->inflight);
-	if (p->wake[0] >= 0)
-		close(p->wake[0]);
-	if (p->wake[1] >= 0)
-		close(p->wake[1]);
+	core_waker_cleanup(&p->wake);
 	pthread_cond_destroy(&p->more);
 	pthread_mutex_destroy(&p->lock);
 	free(p);
