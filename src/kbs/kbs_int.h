@@ -181,6 +181,9 @@ size_t kbs_sessions_sweep(struct kbs_sessions *s);
 enum core_err kbs_evidence_verify(const char *tee, const json_t *attest_req,
     const char *nonce, int64_t now_s, int64_t lifetime_s, json_t **claims,
     struct core_errbuf *eb);
+/* The init-data digest: H_alg(TOML) for its `algorithm` (spec §3). */
+enum core_err kbs_init_data_digest(const char *toml, uint8_t out[64],
+    size_t *len, struct core_errbuf *eb);
 /*
  * Verifies an EAR token signed by pub, requiring exp (60 s leeway), and
  * returns its claims.

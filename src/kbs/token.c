@@ -14,6 +14,71 @@
 
 static const char *ear_tier(int64_t v);
 
+#define INIT_DATA_MAX (256 * 1024)
+
+/*
+ * The init-data digest (spec §3): H_alg(raw TOML bytes), alg being the
+ * top-level `algorithm = "..."` of the TOML: sha256, sha384, sha512 or sm3
+ * exactly (IANA spellings such as sha-384 are refused).
+ */
+enum core_err
+kbs_init_data_digest(const char *toml, uint8_t out[64], size_t *len,
+    struct core_errbuf *eb)
+{
+	static const char *const algs[][2] = { { "sha256", "SHA2-256" },
+		{ "sha384", "SHA2-384" }, { "sha512", "SHA2-512" },
+		{ "sm3", "SM3" } };
+	const char *p = toml, *q, *e;
+	char alg[16];
+	unsigned int n = 0;
+	EVP_MD *md = NULL;
+	size_t i, al;
+
+	if (strlen(toml) > INIT_DATA_MAX)
+		return core_errf(eb, CORE_ERR_TOO_BIG, "init-data: too large");
+	alg[0] = '\0';
+	while (p != NULL && *p != '\0') {
+		q = p + strspn(p, " \t");
+		if (*q == '[')
+			break; /* only top-level keys count */
+		if (strncmp(q, "algorithm", 9) == 0) {
+			q += 9 + strspn(q + 9, " \t");
+			if (*q == '=') {
+				q++;
+				q += strspn(q, " \t");
+				if (*q == '"' && (e = strchr(q + 1, '"')) != NULL &&
+				    (size_t)(e - q - 1) < sizeof(alg)) {
+					al = (size_t)(e - q - 1);
+					memcpy(alg, q + 1, al);
+					alg[al] = '\0';
+				}
+				break;
+			}
+		}
+		p = strchr(p, '\n');
+		if (p != NULL)
+			p++;
+	}
+	for (i = 0; i < CORE_ARRAY_LEN(algs); i++) {
+		if (strcmp(alg, algs[i][0]) == 0)
+			break;
+	}
+	if (i == CORE_ARRAY_LEN(algs))
+		return core_errf(eb, CORE_ERR_INVALID,
+		    "init-data: algorithm \"%s\" not supported (sha256, "
+		    "sha384, sha512, sm3)", alg);
+	md = EVP_MD_fetch(NULL, algs[i][1], NULL);
+	if (md == NULL || EVP_Digest(toml, strlen(toml), out, &n, md, NULL) !=
+	    1) {
+		EVP_MD_free(md);
+		return core_errf(eb, CORE_ERR_UNSUPPORTED,
+		    "init-data: %s not available", alg);
+	}
+	EVP_MD_free(md);
+	*len = n;
+	return CORE_OK;
+}
+
 /* Sample evidence: report_data must decode to exactly the digest. */
 static enum core_err
 verify_sample(const json_t *ev, const uint8_t digest[KBS_DIGEST_LEN],
@@ -63,8 +128,8 @@ verify_sample(const json_t *ev, const uint8_t digest[KBS_DIGEST_LEN],
  */
 static enum core_err
 verify_hardware(const char *tee, const json_t *ev,
-    const uint8_t digest[KBS_DIGEST_LEN], json_t **claims, json_t **vec,
-    struct core_errbuf *eb)
+    const uint8_t digest[KBS_DIGEST_LEN], const uint8_t *idd, size_t idd_len,
+    json_t **claims, json_t **vec, struct core_errbuf *eb)
 {
 	struct verifier_opts vo;
 	enum tee_kind kind;
@@ -85,6 +150,8 @@ verify_hardware(const char *tee, const json_t *ev,
 		return CORE_ERR_NOMEM;
 	memset(&vo, 0, sizeof(vo));
 	vo.allow_debug = true;
+	vo.init_data_digest = idd; /* MRCONFIGID (TDX) or HOST_DATA (SNP) */
+	vo.init_data_digest_len = idd_len;
 	err = verifier_verify(kind, (const uint8_t *)text, strlen(text), digest,
 	    KBS_DIGEST_LEN, &vo, claims, eb);
 	free(text);
@@ -134,6 +201,9 @@ kbs_evidence_verify(const char *tee, const json_t *req, const char *nonce,
     struct core_errbuf *eb)
 {
 	const json_t *rt, *te, *pe, *idata;
+	uint8_t idd[64];
+	size_t idd_len = 0;
+	char *idd_b64 = NULL;
 	const char *rnonce = NULL, *ae = NULL;
 	json_t *jwk = NULL, *tclaims = NULL, *vec = NULL, *claims = NULL;
 	uint8_t digest[KBS_DIGEST_LEN];
@@ -167,6 +237,21 @@ kbs_evidence_verify(const char *tee, const json_t *req, const char *nonce,
 	err = kbs_runtime_digest(jwk, rnonce, ae, digest, eb);
 	if (err != CORE_OK)
 		goto out;
+	idata = json_object_get(req, "init-data");
+	if (json_is_object(idata)) {
+		const char *body = NULL;
+
+		err = core_json_get_str(idata, "body", true, &body, eb);
+		if (err == CORE_OK)
+			err = kbs_init_data_digest(body, idd, &idd_len, eb);
+		if (err != CORE_OK)
+			goto out;
+		idd_b64 = core_b64_encode(idd, idd_len);
+		if (idd_b64 == NULL) {
+			err = CORE_ERR_NOMEM;
+			goto out;
+		}
+	}
 	if (strcmp(tee, "sample") == 0) {
 		err = verify_sample(pe, digest, &tclaims, eb);
 		/* No reference values are configured: executables stay at
@@ -176,7 +261,8 @@ kbs_evidence_verify(const char *tee, const json_t *req, const char *nonce,
 		    33, "file-system", 0, "hardware", 2, "runtime-opaque", 0,
 		    "storage-opaque", 0, "sourced-data", 0);
 	} else {
-		err = verify_hardware(tee, pe, digest, &tclaims, &vec, eb);
+		err = verify_hardware(tee, pe, digest, idd_len ? idd : NULL,
+		    idd_len, &tclaims, &vec, eb);
 	}
 	if (err != CORE_OK)
 		goto out;
@@ -207,25 +293,15 @@ kbs_evidence_verify(const char *tee, const json_t *req, const char *nonce,
 		err = CORE_ERR_NOMEM;
 		goto out;
 	}
-	idata = json_object_get(req, "init-data");
-	if (json_is_object(idata)) {
-		const char *body = json_string_value(json_object_get(idata,
-		    "body"));
-		uint8_t h[48];
-		char *hb;
-
-		if (body != NULL && kbs_sha384(body, strlen(body), h) ==
-		    CORE_OK && (hb = core_b64_encode(h, 48)) != NULL) {
-			json_object_set_new(json_object_get(json_object_get(
-			    json_object_get(claims, "submods"), "cpu0"),
-			    "ear.veraison.annotated-evidence"), "init_data",
-			    json_string(hb));
-			free(hb);
-		}
-	}
+	if (idd_b64 != NULL)
+		json_object_set_new(json_object_get(json_object_get(
+		    json_object_get(claims, "submods"), "cpu0"),
+		    "ear.veraison.annotated-evidence"), "init_data",
+		    json_string(idd_b64));
 	*claims_out = claims;
 	claims = NULL;
 out:
+	free(idd_b64);
 	json_decref(jwk);
 	json_decref(tclaims);
 	json_decref(vec);

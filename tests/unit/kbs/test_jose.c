@@ -226,6 +226,58 @@ test_hardware_evidence(void **state)
 }
 
 static void
+test_init_data(void **state)
+{
+	const char *toml = "algorithm = \"sha256\"\nversion = \"0.1.0\"\n"
+	    "[data]\nalgorithm = \"sha512\"\n";
+	const char *nonce = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+	uint8_t d[64], rd[48], want[32];
+	size_t n = 0;
+	unsigned int wl = 0;
+	json_t *jwk, *req, *claims = NULL;
+	char *b64, *wb;
+	struct core_errbuf eb;
+
+	(void)state;
+	assert_int_equal(kbs_init_data_digest(toml, d, &n, NULL), CORE_OK);
+	assert_int_equal(n, 32);
+	EVP_Digest(toml, strlen(toml), want, &wl, EVP_sha256(), NULL);
+	assert_memory_equal(d, want, 32);
+	core_errbuf_clear(&eb);
+	assert_int_equal(kbs_init_data_digest("algorithm = \"sha-384\"\n", d,
+	    &n, &eb), CORE_ERR_INVALID);
+	assert_non_null(strstr(core_errbuf_msg(&eb), "sha-384"));
+	assert_int_equal(kbs_init_data_digest("[x]\nalgorithm = \"sha384\"\n",
+	    d, &n, NULL), CORE_ERR_INVALID);
+	/* The sample verifier reports b64(hash) as init_data. */
+	jwk = json_pack("{s:s,s:s,s:s,s:s,s:s}", "kty", "EC", "crv", "P-256",
+	    "alg", "ECDH-ES+A256KW", "x", BOB_X, "y", BOB_Y);
+	assert_int_equal(kbs_runtime_digest(jwk, nonce, "", rd, NULL), CORE_OK);
+	b64 = core_b64_encode(rd, 48);
+	req = json_pack("{s:{s:s,s:s},s:{s:s,s:O},s:{s:{s:s,s:s},s:s}}",
+	    "init-data", "format", "toml", "body", toml, "runtime-data",
+	    "nonce", nonce, "tee-pubkey", jwk, "tee-evidence",
+	    "primary_evidence", "svn", "1", "report_data", b64,
+	    "additional_evidence", "");
+	assert_int_equal(kbs_evidence_verify("sample", req, nonce, 1, 60,
+	    &claims, NULL), CORE_OK);
+	wb = core_b64_encode(want, 32);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(
+	    json_object_get(json_object_get(claims, "submods"), "cpu0"),
+	    "ear.veraison.annotated-evidence"), "init_data")), wb);
+	json_decref(claims);
+	/* A bad algorithm refuses the attestation. */
+	json_object_set_new(json_object_get(req, "init-data"), "body",
+	    json_string("algorithm = \"md5\"\n"));
+	assert_int_equal(kbs_evidence_verify("sample", req, nonce, 1, 60,
+	    &claims, NULL), CORE_ERR_INVALID);
+	free(wb);
+	free(b64);
+	json_decref(req);
+	json_decref(jwk);
+}
+
+static void
 test_v4_concat_kdf(void **state)
 {
 	uint8_t *z = NULL, kek[32];
@@ -541,6 +593,7 @@ main(void)
 		cmocka_unit_test(test_v2_protected_header),
 		cmocka_unit_test(test_v3_runtime_digest),
 		cmocka_unit_test(test_hardware_evidence),
+		cmocka_unit_test(test_init_data),
 		cmocka_unit_test(test_v4_concat_kdf),
 		cmocka_unit_test(test_v6_jwe_vector),
 		cmocka_unit_test(test_jwe_libjose),
