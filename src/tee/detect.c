@@ -302,6 +302,61 @@ detect_cpuinfo(const struct tee_probe *pr, struct tee_detection *d)
 	free(buf);
 }
 
+/*
+ * Kernel log lines (spec 1.1 signal 5): hints only, since the log may be
+ * restricted or rotated. /dev/kmsg returns one record per read() and EAGAIN
+ * at the end (opened non-blocking); a fake tree's regular file reads to EOF.
+ */
+static void
+detect_kmsg(const struct tee_probe *pr, struct tee_detection *d)
+{
+	static const struct {
+		const char *needle;
+		const char *what;
+	} lines[] = {
+		{ "tdx: Guest detected", "tdx" },
+		{ "Memory Encryption Features active: Intel TDX", "tdx" },
+		{ "Memory Encryption Features active: AMD SEV SEV-ES SEV-SNP",
+		    "snp" },
+		{ "AMD Memory Encryption Features active: SEV SEV-ES SEV-SNP",
+		    "snp" },
+		{ "Initialized SEV guest driver", "snp" },
+	};
+	char *p = tee_root_path(pr->root, "/dev/kmsg");
+	char *buf = NULL;
+	bool seen[CORE_ARRAY_LEN(lines)] = { false };
+	size_t total = 0;
+	int fd;
+
+	if (p == NULL)
+		return;
+	fd = open(p, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	free(p);
+	if (fd < 0)
+		return;
+	buf = malloc(8192 + 1);
+	while (buf != NULL && total < DETECT_CPUINFO_MAX) {
+		ssize_t r = read(fd, buf, 8192);
+
+		if (r < 0 && (errno == EINTR || errno == EPIPE))
+			continue; /* EPIPE: a record was overwritten */
+		if (r <= 0)
+			break;
+		total += (size_t)r;
+		buf[r] = '\0';
+		for (size_t i = 0; i < CORE_ARRAY_LEN(lines); i++) {
+			if (seen[i] || memmem(buf, (size_t)r, lines[i].needle,
+			    strlen(lines[i].needle)) == NULL)
+				continue;
+			seen[i] = true;
+			sig_add(d, "hint: kernel log \"%s\" (%s)",
+			    lines[i].needle, lines[i].what);
+		}
+	}
+	free(buf);
+	close(fd);
+}
+
 enum core_err
 tee_detect_probe(const struct tee_probe *probe, struct tee_detection *out,
     struct core_errbuf *eb)
@@ -314,6 +369,7 @@ tee_detect_probe(const struct tee_probe *probe, struct tee_detection *out,
 	detect_devices(probe, out);
 	detect_cpu(probe, out);
 	detect_cpuinfo(probe, out);
+	detect_kmsg(probe, out);
 	/* An enclave runtime with a quoting interface, outside any CVM. */
 	if (out->kind == TEE_NONE && out->sgx_quoting)
 		out->kind = TEE_SGX;

@@ -271,6 +271,9 @@ test_detect_empty_and_false_positives(void **state)
 	mks("/dev/sgx_enclave", "");
 	mks("/dev/sgx_provision", "");
 	write_msr(0x7); /* unreadable without a guest's hypervisor bit */
+	mks("/dev/kmsg", "6,1,0,-;kvm_amd: SEV enabled (ASIDs 1 - 509)\n"
+	    "6,2,0,-;kvm_amd: SEV-SNP enabled\n"
+	    "6,3,0,-;ccp 0000:01:00.5: sev enabled\n");
 	d = detect_with(fake_cpuid, &host);
 	assert_int_equal(d.kind, TEE_NONE);
 	assert_false(d.configfs_tsm);
@@ -282,6 +285,7 @@ test_detect_empty_and_false_positives(void **state)
 	assert_true(has_signal(&d, "hint: configfs-tsm present without"));
 	assert_true(has_signal(&d, "host (capability"));
 	assert_false(has_signal(&d, "cpuinfo flag tdx_guest"));
+	assert_false(has_signal(&d, "kernel log"));
 	for (size_t i = 0; i < d.nsignals; i++)
 		if (strncmp(d.signals[i], "hint:", 5) != 0)
 			assert_non_null(strstr(d.signals[i], "sgx"));
@@ -362,6 +366,29 @@ test_detect_cpuinfo_token(void **state)
 	d = detect_with(NULL, NULL);
 	assert_int_equal(d.kind, TEE_TDX);
 	assert_true(has_signal(&d, "cpuinfo flag tdx_guest"));
+}
+
+/* The kernel log is a hint: it never decides on its own. */
+static void
+test_detect_kmsg(void **state)
+{
+	struct tee_detection d;
+
+	(void)state;
+	mks("/dev/kmsg", "6,1,0,-;tdx: Guest detected\n6,2,0,-;Memory "
+	    "Encryption Features active: Intel TDX\n");
+	d = detect_with(NULL, NULL);
+	assert_int_equal(d.kind, TEE_NONE);
+	assert_true(has_signal(&d, "hint: kernel log \"tdx: Guest detected\""));
+	assert_true(has_signal(&d, "Intel TDX\" (tdx)"));
+	mks("/dev/kmsg", "6,1,0,-;Memory Encryption Features active: AMD SEV "
+	    "SEV-ES SEV-SNP\n6,9,0,-;sev-guest sev-guest: Initialized SEV "
+	    "guest driver (using VMPCK0 communication key)\n");
+	mks("/dev/sev-guest", "");
+	d = detect_with(NULL, NULL);
+	assert_int_equal(d.kind, TEE_SNP);
+	assert_true(has_signal(&d, "SEV-SNP\" (snp)"));
+	assert_true(has_signal(&d, "Initialized SEV guest driver"));
 }
 
 static void
@@ -947,6 +974,8 @@ main(void)
 		    drop_root),
 		cmocka_unit_test_setup_teardown(test_detect_cpuinfo_token,
 		    fresh_root, drop_root),
+		cmocka_unit_test_setup_teardown(test_detect_kmsg, fresh_root,
+		    drop_root),
 		cmocka_unit_test_setup_teardown(test_detect_sgx, fresh_root,
 		    drop_root),
 		cmocka_unit_test_setup_teardown(test_detect_configfs,
