@@ -144,21 +144,24 @@ say "push the addition module, encrypt it for the KBS key, push it again"
 	"docker://$REG/tee-wasm-addition:latest" "docker://$REG/tee-wasm-addition:encrypted"
 "$CLI" image inspect --tls-verify=false "$REG/tee-wasm-addition:encrypted"
 
-say "create and start the encrypted task"
-TASK_JSON=$(printf '{"name":"add","encrypted":true,"image_url":"%s/tee-wasm-addition:encrypted","kbs_resource_path":"default/key/propeller-addition","cli_args":["--invoke","add"],"inputs":[10,20]}' "$REG")
-echo "POST /tasks $TASK_JSON"
-TASK=$(curl -sf -H 'Content-Type: application/json' -d "$TASK_JSON" "$MANAGER/tasks" | jq -r .id)
-curl -sf -X POST "$MANAGER/tasks/$TASK/start" >/dev/null
+say "create and start the encrypted task (propeller task)"
+export PROPELLER_MANAGER_URL=$MANAGER
+TASK=$("$CLI" task create add --encrypted \
+	--image-url "$REG/tee-wasm-addition:encrypted" \
+	--kbs-resource-path default/key/propeller-addition \
+	--cli-args=--invoke,add --inputs 10,20 --json | jq -r .id)
+echo "created task $TASK"
+"$CLI" task start "$TASK"
 for _ in $(seq 300); do
-	state=$(curl -sf "$MANAGER/tasks/$TASK" | jq -r .state)
+	state=$("$CLI" task get "$TASK" --json | jq -r .state)
 	[ "$state" -ge 3 ] && break
 	sleep 0.1
 done
 
 say "the finished task"
-curl -sf "$MANAGER/tasks/$TASK" | jq .
-state=$(curl -sf "$MANAGER/tasks/$TASK" | jq -r .state)
-results=$(curl -sf "$MANAGER/tasks/$TASK" | jq -r .results)
+"$CLI" task get "$TASK" --json | jq .
+state=$("$CLI" task get "$TASK" --json | jq -r .state)
+results=$("$CLI" task get "$TASK" --json | jq -r .results)
 if [ "$state" != 3 ] || [ "$results" != 30 ]; then
 	echo "demo: expected state 3 and results 30, got state $state, results \"$results\"" >&2
 	tail -n 20 "$WORK/proplet.log" >&2
