@@ -255,30 +255,62 @@ sq_exec(sqlite3 *db, const char *sql, struct core_errbuf *eb)
 	return err;
 }
 
-/* Prepares pre + table + post (the table name is one of ours). */
+/* The backend handle: the connection and its prepared statements, one per
+ * operation and table, prepared on first use and reset after each. */
+enum sq_op { SQ_PUT, SQ_GET, SQ_DEL, SQ_LIST, SQ_COUNT, SQ_NOPS };
+
+struct sq_db {
+	sqlite3 *db;                        /* owned */
+	sqlite3_stmt *stmt[2][SQ_NOPS];     /* owned */
+};
+
+static const char *const sq_sql[SQ_NOPS][2] = {
+	[SQ_PUT] = { "INSERT INTO ", " (id, created, state, doc) VALUES "
+	    "(?1, ?2, ?3, ?4) ON CONFLICT (id) DO UPDATE SET "
+	    "doc = excluded.doc, state = excluded.state" },
+	[SQ_GET] = { "SELECT doc FROM ", " WHERE id = ?1" },
+	[SQ_DEL] = { "DELETE FROM ", " WHERE id = ?1" },
+	[SQ_LIST] = { "SELECT doc FROM ", " WHERE (?1 < 0 OR state = ?1) "
+	    "ORDER BY created, id LIMIT ?2 OFFSET ?3" },
+	[SQ_COUNT] = { "SELECT COUNT(*) FROM ", " WHERE (?1 < 0 OR "
+	    "state = ?1)" },
+};
+
+/* The cached statement of op on table (one of ours), ready to bind. */
 static enum core_err
-sq_prepare(sqlite3 *db, const char *pre, const char *table, const char *post,
+sq_stmt(struct sq_db *h, enum sq_op op, const char *table,
     sqlite3_stmt **stmt, struct core_errbuf *eb)
 {
-	char sql[256];
+	int t = strcmp(table, "tasks") == 0 ? 0 : 1;
+	char sql[320];
 
-	snprintf(sql, sizeof(sql), "%s%s%s", pre, table, post);
-	if (sqlite3_prepare_v2(db, sql, -1, stmt, NULL) != SQLITE_OK)
-		return sq_err(db, eb, "prepare");
+	if (h->stmt[t][op] == NULL) {
+		snprintf(sql, sizeof(sql), "%s%s%s", sq_sql[op][0], table,
+		    sq_sql[op][1]);
+		if (sqlite3_prepare_v2(h->db, sql, -1, &h->stmt[t][op], NULL) !=
+		    SQLITE_OK)
+			return sq_err(h->db, eb, "prepare");
+	}
+	*stmt = h->stmt[t][op];
 	return CORE_OK;
 }
 
+static void
+sq_done(sqlite3_stmt *s)
+{
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+}
+
 static enum core_err
-sq_put(void *h, const char *table, const char *id, int64_t created_ns,
+sq_put(void *hv, const char *table, const char *id, int64_t created_ns,
     int state, const char *doc, struct core_errbuf *eb)
 {
-	sqlite3 *db = h;
+	struct sq_db *h = hv;
 	sqlite3_stmt *s = NULL;
 	enum core_err err;
 
-	err = sq_prepare(db, "INSERT INTO ", table, " (id, created, state, doc) "
-	    "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (id) DO UPDATE SET "
-	    "doc = excluded.doc, state = excluded.state", &s, eb);
+	err = sq_stmt(h, SQ_PUT, table, &s, eb);
 	if (err != CORE_OK)
 		return err;
 	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
@@ -286,23 +318,22 @@ sq_put(void *h, const char *table, const char *id, int64_t created_ns,
 	sqlite3_bind_int(s, 3, state);
 	sqlite3_bind_text(s, 4, doc, -1, SQLITE_STATIC);
 	if (sqlite3_step(s) != SQLITE_DONE)
-		err = sq_err(db, eb, "write");
-	sqlite3_finalize(s);
+		err = sq_err(h->db, eb, "write");
+	sq_done(s);
 	return err;
 }
 
 static enum core_err
-sq_get(void *h, const char *table, const char *id, char **doc,
+sq_get(void *hv, const char *table, const char *id, char **doc,
     struct core_errbuf *eb)
 {
-	sqlite3 *db = h;
+	struct sq_db *h = hv;
 	sqlite3_stmt *s = NULL;
 	enum core_err err;
 	int rc;
 
 	*doc = NULL;
-	err = sq_prepare(db, "SELECT doc FROM ", table, " WHERE id = ?1", &s,
-	    eb);
+	err = sq_stmt(h, SQ_GET, table, &s, eb);
 	if (err != CORE_OK)
 		return err;
 	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
@@ -315,44 +346,43 @@ sq_get(void *h, const char *table, const char *id, char **doc,
 		err = core_errf(eb, CORE_ERR_NOT_FOUND, "%s %s not found",
 		    strcmp(table, "tasks") == 0 ? "task" : "proplet", id);
 	} else {
-		err = sq_err(db, eb, "read");
+		err = sq_err(h->db, eb, "read");
 	}
-	sqlite3_finalize(s);
+	sq_done(s);
 	return err;
 }
 
 static enum core_err
-sq_del(void *h, const char *table, const char *id, struct core_errbuf *eb)
+sq_del(void *hv, const char *table, const char *id, struct core_errbuf *eb)
 {
-	sqlite3 *db = h;
+	struct sq_db *h = hv;
 	sqlite3_stmt *s = NULL;
 	enum core_err err;
 
-	err = sq_prepare(db, "DELETE FROM ", table, " WHERE id = ?1", &s, eb);
+	err = sq_stmt(h, SQ_DEL, table, &s, eb);
 	if (err != CORE_OK)
 		return err;
 	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
 	if (sqlite3_step(s) != SQLITE_DONE)
-		err = sq_err(db, eb, "delete");
-	else if (sqlite3_changes(db) == 0)
+		err = sq_err(h->db, eb, "delete");
+	else if (sqlite3_changes(h->db) == 0)
 		err = core_errf(eb, CORE_ERR_NOT_FOUND, "%s %s not found",
 		    strcmp(table, "tasks") == 0 ? "task" : "proplet", id);
-	sqlite3_finalize(s);
+	sq_done(s);
 	return err;
 }
 
 static enum core_err
-sq_list(void *h, const char *table, int state, int64_t offset, int64_t limit,
-    enum core_err (*fn)(void *, const char *), void *arg,
+sq_list(void *hv, const char *table, int state, int64_t offset,
+    int64_t limit, enum core_err (*fn)(void *, const char *), void *arg,
     struct core_errbuf *eb)
 {
-	sqlite3 *db = h;
+	struct sq_db *h = hv;
 	sqlite3_stmt *s = NULL;
 	enum core_err err;
 	int rc;
 
-	err = sq_prepare(db, "SELECT doc FROM ", table, " WHERE (?1 < 0 OR "
-	    "state = ?1) ORDER BY created, id LIMIT ?2 OFFSET ?3", &s, eb);
+	err = sq_stmt(h, SQ_LIST, table, &s, eb);
 	if (err != CORE_OK)
 		return err;
 	sqlite3_bind_int(s, 1, state);
@@ -364,35 +394,34 @@ sq_list(void *h, const char *table, int state, int64_t offset, int64_t limit,
 			break;
 	}
 	if (err == CORE_OK && rc != SQLITE_DONE)
-		err = sq_err(db, eb, "list");
-	sqlite3_finalize(s);
+		err = sq_err(h->db, eb, "list");
+	sq_done(s);
 	return err;
 }
 
 static enum core_err
-sq_count(void *h, const char *table, int state, int64_t *n,
+sq_count(void *hv, const char *table, int state, int64_t *n,
     struct core_errbuf *eb)
 {
-	sqlite3 *db = h;
+	struct sq_db *h = hv;
 	sqlite3_stmt *s = NULL;
 	enum core_err err;
 
 	*n = 0;
-	err = sq_prepare(db, "SELECT COUNT(*) FROM ", table, " WHERE (?1 < 0 "
-	    "OR state = ?1)", &s, eb);
+	err = sq_stmt(h, SQ_COUNT, table, &s, eb);
 	if (err != CORE_OK)
 		return err;
 	sqlite3_bind_int(s, 1, state);
 	if (sqlite3_step(s) == SQLITE_ROW)
 		*n = sqlite3_column_int64(s, 0);
 	else
-		err = sq_err(db, eb, "count");
-	sqlite3_finalize(s);
+		err = sq_err(h->db, eb, "count");
+	sq_done(s);
 	return err;
 }
 
 static int
-sq_version(void *h)
+sq_version_db(sqlite3 *h)
 {
 	sqlite3_stmt *s = NULL;
 	int v = 0;
@@ -406,10 +435,23 @@ sq_version(void *h)
 	return v;
 }
 
-static void
-sq_close(void *h)
+static int
+sq_version(void *hv)
 {
-	sqlite3_close(h);
+	return sq_version_db(((struct sq_db *)hv)->db);
+}
+
+static void
+sq_close(void *hv)
+{
+	struct sq_db *h = hv;
+	int t, op;
+
+	for (t = 0; t < 2; t++)
+		for (op = 0; op < SQ_NOPS; op++)
+			sqlite3_finalize(h->stmt[t][op]);
+	sqlite3_close(h->db);
+	free(h);
 }
 
 static const struct manager_store_ops sqlite_ops = {
@@ -421,6 +463,7 @@ manager_store_open_sqlite(const char *path, struct manager_store **out,
     struct core_errbuf *eb)
 {
 	sqlite3 *db = NULL;
+	struct sq_db *h;
 	enum core_err err;
 	char sql[128];
 	int v, i;
@@ -442,7 +485,7 @@ manager_store_open_sqlite(const char *path, struct manager_store **out,
 	if ((err = sq_exec(db, "CREATE TABLE IF NOT EXISTS schema_migrations "
 	    "(version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)", eb)))
 		goto fail;
-	v = sq_version(db);
+	v = sq_version_db(db);
 	if (v > MANAGER_SCHEMA_VERSION) {
 		err = core_errf(eb, CORE_ERR_UNSUPPORTED, "database %s has "
 		    "schema version %d, newer than this manager's %d", path, v,
@@ -461,7 +504,13 @@ manager_store_open_sqlite(const char *path, struct manager_store **out,
 			goto fail;
 		}
 	}
-	return manager_store_wrap(&sqlite_ops, db, out, eb);
+	h = calloc(1, sizeof(*h));
+	if (h == NULL) {
+		err = core_errf(eb, CORE_ERR_NOMEM, "out of memory");
+		goto fail;
+	}
+	h->db = db;
+	return manager_store_wrap(&sqlite_ops, h, out, eb);
 fail:
 	sqlite3_close(db);
 	return err;
