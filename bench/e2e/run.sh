@@ -40,16 +40,19 @@ for id in "${IDS[@]}"; do
 		PROPLET_WASM_TIER=2
 done
 sleep 3
+rss() { # label
+	local pid
+	for pid in $(pgrep -f "$PROPLET_BIN"); do
+		awk -v l="$1" -v pid="$pid" '/VmRSS/ {printf "proplet %s (%s): RSS %s kB\n", pid, l, $2}' "/proc/$pid/status"
+	done
+}
+echo "== proplet RSS, idle after start"
+rss idle
 # Warm the tier-2 cache: every proplet shares $TMP/wasm-cache.
 FILE=$(base64 -w0 "$TINY")
 printf '{"name":"add","file":"%s","inputs":[10,20]}' "$FILE" >"$TMP/task.json"
 run_task "$(cat "$TMP/task.json")"
 [ "$(jget .results)" = 30 ] || fail "warm-up: $RESP"
-
-echo "== idle proplet RSS"
-for pid in $(pgrep -f "$PROPLET_BIN"); do
-	awk '/VmRSS/ {printf "proplet pid %s: %s kB\n", pid, $2}' pid="$pid" "/proc/$pid/status"
-done
 
 echo "== throughput: $N tasks, $C clients, result seen on MQTT"
 "$B/bench/e2e/e2e_bench" --manager "$HTTP" --mqtt "tcp://127.0.0.1:$MQ_PORT" \
@@ -58,6 +61,9 @@ echo "== throughput: $N tasks, $C clients, result seen on MQTT"
 echo "== throughput: $((N / 3)) tasks, $C clients, polling GET /tasks/{id}"
 "$B/bench/e2e/e2e_bench" --manager "$HTTP" --task-json "$TMP/task.json" \
 	--tasks "$((N / 3))" --concurrency "$C" --wait-state
+
+echo "== proplet RSS after the load"
+rss "after $N tasks"
 
 echo "== encrypted task latency (sample attester, KBS, registry on loopback)"
 kill "$(pgrep -f "$PROPLET_BIN" | head -n1)" 2>/dev/null || true
