@@ -423,6 +423,19 @@ read_cb(char *buf, size_t size, size_t nitems, void *ud)
 	return n;
 }
 
+/* Lets curl rewind the body (redirected or re-sent uploads). */
+static int
+seek_cb(void *ud, curl_off_t offset, int origin)
+{
+	struct http_resp *r = ud;
+
+	if (origin != SEEK_SET || offset < 0 ||
+	    (size_t)offset > r->req->body_len)
+		return CURL_SEEKFUNC_CANTSEEK;
+	r->read_pos = (size_t)offset;
+	return CURL_SEEKFUNC_OK;
+}
+
 /* Performs one request with the current Authorization. */
 static enum core_err
 http_do(struct oci_registry *g, const struct http_req *q,
@@ -504,6 +517,8 @@ http_do(struct oci_registry *g, const struct http_req *q,
 	if (q->body != NULL) {
 		curl_easy_setopt(c, CURLOPT_READFUNCTION, read_cb);
 		curl_easy_setopt(c, CURLOPT_READDATA, resp);
+		curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, seek_cb);
+		curl_easy_setopt(c, CURLOPT_SEEKDATA, resp);
 	}
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
 	cc = curl_easy_perform(c);

@@ -47,10 +47,11 @@ class H(BaseHTTPRequestHandler):
         reports progress on GET and checks the digest on PUT."""
         u = urlparse(self.path)
         body = self.rfile.read(n) if n else b""
-        if self.headers.get("Authorization") != "Bearer tok-repository:ok/chunked:pull,push":
+        repo = "/".join(u.path.split("/")[2:4])
+        if self.headers.get("Authorization") != "Bearer tok-repository:%s:pull,push" % repo:
             realm = "http://127.0.0.1:%d/token" % self.server.server_port
             return self.send(401, b"{}", extra={"WWW-Authenticate":
-                'Bearer realm="%s",service="fault.test",scope="repository:ok/chunked:pull,push"' % realm})
+                'Bearer realm="%s",service="fault.test",scope="repository:%s:pull,push"' % (realm, repo)})
         if self.command == "HEAD":
             return self.send(404)
         if "/manifests/" in u.path and self.command == "PUT":
@@ -59,7 +60,10 @@ class H(BaseHTTPRequestHandler):
         if self.command == "POST":
             sid = "s%d" % len(SESSIONS)
             SESSIONS[sid] = bytearray()
-            return self.send(202, extra={"Location": "/v2/ok/chunked/blobs/uploads/" + sid,
+            loc = "/v2/%s/blobs/uploads/%s" % (repo, sid)
+            if repo == "ok/redir":
+                loc += "?redir=1"
+            return self.send(202, extra={"Location": loc,
                                          "OCI-Chunk-Min-Length": "16", "Range": "0-0"})
         buf = SESSIONS.get(sid)
         if buf is None:
@@ -78,19 +82,24 @@ class H(BaseHTTPRequestHandler):
                 return self.send(416)
             return self.send(202, extra={"Location": u.path, "Range": "0-%d" % (len(buf) - 1)})
         if self.command == "PUT":
+            qs = parse_qs(u.query)
+            if qs.get("redir") == ["1"]:
+                # Storage elsewhere: the client must re-send the body.
+                CHUNKS["redirects"] = CHUNKS.get("redirects", 0) + 1
+                return self.send(307, extra={"Location": "%s?digest=%s" % (u.path, qs["digest"][0])})
             buf += body
-            want = parse_qs(u.query).get("digest", [""])[0]
+            want = qs.get("digest", [""])[0]
             if dg(bytes(buf)) != want:
                 return self.send(400, b'{"errors":[{"code":"DIGEST_INVALID"}]}')
             CHUNKS["committed"].append(want)
-            return self.send(201, extra={"Location": "/v2/ok/chunked/blobs/" + want})
+            return self.send(201, extra={"Location": "/v2/%s/blobs/%s" % (repo, want)})
         return self.send(405)
 
     def upload(self):
         """err/upload: sessions start, every chunk/commit fails with 500,
         DELETEs of the session are recorded (GET /_deleted)."""
         n = int(self.headers.get("Content-Length") or 0)
-        if self.path.startswith("/v2/ok/chunked/"):
+        if self.path.startswith("/v2/ok/chunked/") or self.path.startswith("/v2/ok/redir/"):
             return self.chunked(n)
         if n: self.rfile.read(n)
         if self.headers.get("Authorization") != "Bearer tok-repository:err/upload:pull,push":
@@ -115,7 +124,8 @@ class H(BaseHTTPRequestHandler):
             tok = "tok-" + q["scope"][0]
             TOKENS.add(tok)
             return self.send(200, json.dumps({"access_token": tok, "expires_in": 300}).encode())
-        if u.path.startswith("/v2/ok/chunked/") and (self.command == "HEAD" or "/uploads/" in u.path):
+        if (u.path.startswith("/v2/ok/chunked/") or u.path.startswith("/v2/ok/redir/")) and \
+                (self.command == "HEAD" or "/uploads/" in u.path):
             return self.chunked(0)
         if u.path == "/_chunks":
             return self.send(200, json.dumps(CHUNKS).encode())

@@ -50,6 +50,10 @@ jq -e '.resyncs == 1 and (.committed | length) == 2 and
 	(.committed | index("sha256:f61fd62f57c41269c3c23f360eeaf1090b1db9c38651106674d48bc65dba88ba") != null) and
 	.sizes == [2,16,16,9]' "$WORK/chunks.json" >/dev/null ||
 	fail "chunked upload: $(cat "$WORK/chunks.json")"
+"$P" image push "${C[@]}" "$WORK/a2.wasm" "$R/ok/redir:1" >/dev/null
+curl -s "http://$R/_chunks" | jq -e '.redirects == 2 and (.committed | length) == 4' >/dev/null ||
+	fail "redirected upload: $(curl -s "http://$R/_chunks")"
+ok "a redirected monolithic upload re-sends its body"
 ok "chunked upload honours OCI-Chunk-Min-Length and resyncs after 416 ($(jq -c .sizes "$WORK/chunks.json"))"
 expect_fail "chunked upload 500" "upload store broken" push "${C[@]}" --chunk-size 8 "$WORK/a2.wasm" "$R/err/upload:1"
 expect_fail "monolithic upload 500" "upload store broken" push "${C[@]}" "$WORK/a2.wasm" "$R/err/upload:1"
