@@ -12,6 +12,7 @@
 #include <microhttpd.h>
 
 #define HTTP_URI_MAX 8192
+#define HTTP_MAX_CONNECTIONS 512  /* one thread each */
 
 struct manager_http {
 	struct MHD_Daemon *d;                /* owned */
@@ -235,6 +236,7 @@ manager_http_start(const struct manager_config *cfg,
 		    MHD_OPTION_CONNECTION_TIMEOUT,
 		    (unsigned)(cfg->http_idle_timeout_ms / 1000),
 		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, pool,
+		    MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_MAX_CONNECTIONS,
 		    MHD_OPTION_HTTPS_MEM_KEY, (const char *)h->tls_key,
 		    MHD_OPTION_HTTPS_MEM_CERT, (const char *)h->tls_cert,
 		    MHD_OPTION_END);
@@ -246,6 +248,7 @@ manager_http_start(const struct manager_config *cfg,
 		    MHD_OPTION_CONNECTION_TIMEOUT,
 		    (unsigned)(cfg->http_idle_timeout_ms / 1000),
 		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, pool,
+		    MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_MAX_CONNECTIONS,
 		    MHD_OPTION_END);
 	if (h->d == NULL) {
 		err = core_errf(eb, CORE_ERR_NET, "cannot listen on %s:%d "
