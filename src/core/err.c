@@ -43,6 +43,9 @@ core_errbuf_clear(struct core_errbuf *eb)
 		eb->msg[0] = '\0';
 }
 
+static void errbuf_vset(struct core_errbuf *eb, const char *fmt, va_list ap)
+    CORE_PRINTF(2, 0);
+
 static void
 errbuf_vset(struct core_errbuf *eb, const char *fmt, va_list ap)
 {

@@ -93,6 +93,10 @@ log_quote(struct core_buf *b, const char *msg)
 	core_buf_append(b, "\"", 1);
 }
 
+static void log_vemit(enum log_level level, const char *mod,
+    const char *fields, const char *suffix, const char *fmt, va_list ap)
+    CORE_PRINTF(5, 0);
+
 static void
 log_vemit(enum log_level level, const char *mod, const char *fields,
     const char *suffix, const char *fmt, va_list ap)
