@@ -58,6 +58,8 @@ static bool fold_candidate(const char *line, size_t len, char *tmp,
     size_t tmplen, const char **atom, size_t *atomlen);
 static int count_token(const char *line, size_t len, const char *tok,
     const char **at);
+static bool load_expr(const char *p, const char *end, const char **after);
+static bool has_macro_call(const char *line, size_t len);
 static int tier1_add_symbols(TCCState *s);
 static bool stamp_ok(const uint8_t *p, size_t n, const struct wasm_module *m,
     size_t *obj_len);
@@ -499,8 +501,9 @@ is_ident(char ch)
 }
 
 /*
- * "  w2c_i3 = w2c_l7;" or "  w2c_i3 = 12u;": a wasm stack slot (i32 i, i64
- * j, f32 f, f64 d) loaded from a local, a parameter or an integer constant.
+ * "  w2c_i3 = w2c_l7;", "  w2c_i3 = 12u;" or "  w2c_d2 = f64_load(...);": a
+ * wasm stack slot (i32 i, i64 j, f32 f, f64 d) loaded from a local, a
+ * parameter, an integer constant or linear memory.
  */
 static bool
 fold_candidate(const char *line, size_t len, char *tmp, size_t tmplen,
@@ -542,6 +545,8 @@ fold_candidate(const char *line, size_t len, char *tmp, size_t tmplen,
 			return false;
 		if (end - p >= 2 && p[0] == 'l' && p[1] == 'l')
 			p += 2;
+	} else if (load_expr(p, end, &p)) {
+		/* handled below */
 	} else {
 		return false;
 	}
@@ -550,6 +555,73 @@ fold_candidate(const char *line, size_t len, char *tmp, size_t tmplen,
 	*atom = a;
 	*atomlen = (size_t)(p - a);
 	return true;
+}
+
+/*
+ * A linear-memory load, "i32_load(&instance->w2c_memory, (u64)(w2c_i7) +
+ * 4u)": pure (it may trap, which the next statement's evaluation keeps in
+ * order) and with no other call inside. *after = past the closing ')'.
+ */
+static bool
+load_expr(const char *p, const char *end, const char **after)
+{
+	static const char prefix[] = "(&instance->w2c_memory, (u64)(w2c_";
+	const char *q = p;
+
+	if (end - q < 8 || (q[0] != 'i' && q[0] != 'f') ||
+	    !((q[1] == '3' && q[2] == '2') || (q[1] == '6' && q[2] == '4')) ||
+	    strncmp(q + 3, "_load", 5) != 0)
+		return false;
+	q += 8;
+	while (q < end && is_ident(*q))
+		q++;
+	if ((size_t)(end - q) < sizeof(prefix) ||
+	    strncmp(q, prefix, sizeof(prefix) - 1) != 0)
+		return false;
+	/* Exactly: w2c_<i|j|l|p><digits>) [+ <digits>u]) */
+	q += sizeof(prefix) - 1;
+	if (q >= end || strchr("ijlp", *q) == NULL)
+		return false;
+	q++;
+	if (q >= end || !(*q >= '0' && *q <= '9'))
+		return false;
+	while (q < end && *q >= '0' && *q <= '9')
+		q++;
+	if (q >= end || *q++ != ')')
+		return false;
+	if (end - q > 3 && strncmp(q, " + ", 3) == 0) {
+		q += 3;
+		if (q >= end || !(*q >= '0' && *q <= '9'))
+			return false;
+		while (q < end && *q >= '0' && *q <= '9')
+			q++;
+		if (q < end && *q == 'u')
+			q++;
+	}
+	if (q >= end || *q != ')')
+		return false;
+	*after = q + 1;
+	return true;
+}
+
+/* True if line invokes an upper-case macro (which may evaluate an argument
+ * more than once). */
+static bool
+has_macro_call(const char *line, size_t len)
+{
+	size_t i, j;
+
+	for (i = 0; i < len; i++) {
+		if (!(line[i] >= 'A' && line[i] <= 'Z') ||
+		    (i > 0 && is_ident(line[i - 1])))
+			continue;
+		for (j = i; j < len && ((line[j] >= 'A' && line[j] <= 'Z') ||
+		    (line[j] >= '0' && line[j] <= '9') || line[j] == '_'); j++)
+			;
+		if (j < len && line[j] == '(')
+			return true;
+	}
+	return false;
 }
 
 /* Occurrences of identifier tok in line; *at = the first. */
@@ -575,6 +647,8 @@ count_token(const char *line, size_t len, const char *tok, const char **at)
  * Forwards stack-slot loads into their single use:
  *     w2c_i2 = w2c_l15;            (dropped)
  *     w2c_i1 += w2c_i2;     ->     w2c_i1 += w2c_l15;
+ * (also memory loads, except into upper-case macros that may evaluate an
+ * argument twice).
  * wasm2c names temporaries after wasm stack slots, and every instruction
  * but local.tee pops what it reads, so a slot read once by the very next
  * statement is dead afterwards. Not folded: a next statement that assigns
@@ -621,8 +695,11 @@ tier1_fold(const char *c)
 			    at[-2] == '=' && (size_t)(at - next) +
 			    strlen(tmp) + 1 == nlen;
 
+			bool atom_is_load = atom[0] == 'i' || atom[0] == 'f';
+
 			if (p != at && !copy &&
-			    memchr(next, ':', nlen) == NULL) {
+			    memchr(next, ':', nlen) == NULL &&
+			    !(atom_is_load && has_macro_call(next, nlen))) {
 				char *nw = malloc(nlen - strlen(tmp) + atomlen + 1);
 
 				if (nw == NULL) {

@@ -334,6 +334,22 @@ test_tier1_fold(void **state)
 		  "  w2c_i0 = w2c_l1 + 1u;\n  w2c_i1 += w2c_i0;\n" },
 		{ "  w2c_i1 = w2c_l1;\n  w2c_i0 += w2c_i10;\n",
 		  "  w2c_i1 = w2c_l1;\n  w2c_i0 += w2c_i10;\n" },
+		/* Memory loads fold, but not into a macro that may evaluate
+		 * its argument twice. */
+		{ "  w2c_d7 = f64_load(&instance->w2c_memory, (u64)(w2c_i7));\n"
+		  "  w2c_d6 -= w2c_d7;\n",
+		  "  w2c_d6 -= f64_load(&instance->w2c_memory, (u64)(w2c_i7));\n" },
+		{ "  w2c_i1 = i32_load(&instance->w2c_memory, (u64)(w2c_i1) + 4u);\n"
+		  "  w2c_i0 = I32_DIV_S(w2c_i0, w2c_i1);\n",
+		  "  w2c_i1 = i32_load(&instance->w2c_memory, (u64)(w2c_i1) + 4u);\n"
+		  "  w2c_i0 = I32_DIV_S(w2c_i0, w2c_i1);\n" },
+		{ "  w2c_i1 = i32_load(&instance->w2c_memory, (u64)(w2c_f(instance)));\n"
+		  "  w2c_i0 += w2c_i1;\n",
+		  "  w2c_i1 = i32_load(&instance->w2c_memory, (u64)(w2c_f(instance)));\n"
+		  "  w2c_i0 += w2c_i1;\n" },
+		/* Atoms may go into macros. */
+		{ "  w2c_i1 = 3u;\n  w2c_i0 = I32_DIV_S(w2c_i0, w2c_i1);\n",
+		  "  w2c_i0 = I32_DIV_S(w2c_i0, 3u);\n" },
 		/* Branch condition; no trailing newline. */
 		{ "  w2c_i0 = w2c_l5;\n  if (w2c_i0) {goto w2c_B1;}",
 		  "  if (w2c_l5) {goto w2c_B1;}" },
