@@ -1489,6 +1489,45 @@ WASI_FN(path_link)(struct wasi_ctx *ctx, uint32_t ofd, uint32_t oflags,
 	return e;
 }
 
+/*
+ * Host open(2) flags for path_open. The access mode follows the requested
+ * FD_READ / FD_WRITE (APPEND implies writing), limited by what the
+ * directory lets its children inherit; directories always open read-only.
+ */
+static int
+open_flags(const struct wasi_fd *dir, uint32_t oflags, uint64_t base,
+    uint32_t fdflags, bool *want_read, bool *want_write)
+{
+	int flags = O_CLOEXEC | O_NOCTTY;
+
+	*want_write = ((base & RIGHT_FD_WRITE) != 0 ||
+	    (fdflags & FDFLAG_APPEND) != 0) &&
+	    (dir->rights_inh & RIGHT_FD_WRITE) != 0;
+	*want_read = (base & RIGHT_FD_READ) != 0 &&
+	    (dir->rights_inh & RIGHT_FD_READ) != 0;
+	if (oflags & OFLAG_DIRECTORY)
+		flags |= O_DIRECTORY | O_RDONLY;
+	else if (*want_write)
+		flags |= *want_read ? O_RDWR : O_WRONLY;
+	else
+		flags |= O_RDONLY;
+	if (oflags & OFLAG_CREAT)
+		flags |= O_CREAT;
+	if (oflags & OFLAG_EXCL)
+		flags |= O_EXCL;
+	if (oflags & OFLAG_TRUNC)
+		flags |= O_TRUNC;
+	if (fdflags & FDFLAG_APPEND)
+		flags |= O_APPEND;
+	if (fdflags & FDFLAG_DSYNC)
+		flags |= O_DSYNC;
+	if (fdflags & (FDFLAG_SYNC | FDFLAG_RSYNC))
+		flags |= O_SYNC;
+	if (fdflags & FDFLAG_NONBLOCK)
+		flags |= O_NONBLOCK;
+	return flags;
+}
+
 uint32_t
 WASI_FN(path_open)(struct wasi_ctx *ctx, uint32_t fd, uint32_t dirflags,
     uint32_t path, uint32_t len, uint32_t oflags, uint64_t base,
@@ -1518,44 +1557,17 @@ WASI_FN(path_open)(struct wasi_ctx *ctx, uint32_t fd, uint32_t dirflags,
 		need |= RIGHT_PATH_CREATE_FILE;
 	if ((e = fd_get(ctx, fd, &dir)) != 0)
 		return e;
-	if (dir->kind == KIND_DIR && (oflags & OFLAG_TRUNC) &&
+	if (dir->kind != KIND_DIR)
+		return WASI_ENOTDIR;
+	/* Truncating needs PATH_FILESTAT_SET_SIZE once it was dropped. */
+	if ((oflags & OFLAG_TRUNC) &&
 	    (dir->applicable & RIGHT_PATH_FILESTAT_SET_SIZE) &&
 	    !(dir->rights_base & RIGHT_PATH_FILESTAT_SET_SIZE))
 		return WASI_EPERM;
-
-	want_write = (base & RIGHT_FD_WRITE) != 0 ||
-	    (fdflags & FDFLAG_APPEND) != 0;
-	want_read = (base & RIGHT_FD_READ) != 0;
-	if (!(dir->rights_inh & RIGHT_FD_WRITE))
-		want_write = false;
-	if (!(dir->rights_inh & RIGHT_FD_READ))
-		want_read = false;
-	flags = O_CLOEXEC | O_NOCTTY;
-	if (oflags & OFLAG_DIRECTORY)
-		flags |= O_DIRECTORY | O_RDONLY;
-	else if (want_write)
-		flags |= want_read ? O_RDWR : O_WRONLY;
-	else
-		flags |= O_RDONLY;
-	if (oflags & OFLAG_CREAT)
-		flags |= O_CREAT;
-	if (oflags & OFLAG_EXCL)
-		flags |= O_EXCL;
-	if (oflags & OFLAG_TRUNC)
-		flags |= O_TRUNC;
-	if (fdflags & FDFLAG_APPEND)
-		flags |= O_APPEND;
-	if (fdflags & FDFLAG_DSYNC)
-		flags |= O_DSYNC;
-	if (fdflags & (FDFLAG_SYNC | FDFLAG_RSYNC))
-		flags |= O_SYNC;
-	if (fdflags & FDFLAG_NONBLOCK)
-		flags |= O_NONBLOCK;
-
-	if (dir->kind != KIND_DIR)
-		return WASI_ENOTDIR;
 	if ((e = fd_need(dir, need)) != 0)
 		return e;
+	flags = open_flags(dir, oflags, base, fdflags, &want_read,
+	    &want_write);
 	if ((e = path_get(ctx, path, len, &p)) != 0)
 		return e;
 	e = wasi_path_openat(dir->host, p, len,
@@ -1787,17 +1799,137 @@ file_readable(int fd)
 	return (uint64_t)(st.st_size - pos);
 }
 
+/* The subscriptions of one poll_oneoff call, parsed. */
+struct poll_set {
+	struct poll_sub *subs;  /* owned, n entries */
+	struct pollfd *pfds;    /* owned, npfds used */
+	uint32_t n;
+	nfds_t npfds;
+	uint64_t min_deadline;  /* earliest clock, UINT64_MAX if none */
+	bool immediate;         /* something is ready already */
+};
+
+/*
+ * Reads the subscriptions. A bad clock id, tag or fd fails the whole call,
+ * as in wasmtime. Regular files and directories are ready at once.
+ */
+static uint16_t
+poll_parse(struct wasi_ctx *ctx, uint32_t in, struct poll_set *ps)
+{
+	uint64_t now = mono_now_ns();
+	uint16_t e;
+
+	for (uint32_t i = 0; i < ps->n; i++) {
+		const uint8_t *p = MEM(in + i * SUBSCRIPTION_SIZE);
+		struct poll_sub *s = &ps->subs[i];
+		struct wasi_fd *f;
+
+		s->userdata = get_u64(p);
+		s->type = p[8];
+		s->pfd = -1;
+		if (s->type == EVENT_CLOCK) {
+			if ((e = poll_clock(p, now, &s->deadline_ns)) != 0)
+				return e;
+			if (s->deadline_ns < ps->min_deadline)
+				ps->min_deadline = s->deadline_ns;
+			continue;
+		}
+		if (s->type != EVENT_FD_READ && s->type != EVENT_FD_WRITE)
+			return WASI_EINVAL;
+		if ((e = fd_get(ctx, get_u32(p + 16), &f)) != 0 ||
+		    (e = fd_need(f, RIGHT_POLL_FD_READWRITE)) != 0)
+			return e;
+		if (f->kind == KIND_DIR || f->filetype == FILETYPE_REGULAR_FILE) {
+			s->ready = true;
+			if (s->type == EVENT_FD_READ && f->kind != KIND_DIR)
+				s->nbytes = file_readable(f->host);
+			ps->immediate = true;
+			continue;
+		}
+		s->pfd = (int)ps->npfds;
+		ps->pfds[ps->npfds].fd = f->host;
+		ps->pfds[ps->npfds].events = s->type == EVENT_FD_READ ?
+		    POLLIN : POLLOUT;
+		ps->npfds++;
+	}
+	return WASI_ESUCCESS;
+}
+
+/* Waits until an fd is ready or the earliest clock is due. */
+static uint16_t
+poll_wait(struct poll_set *ps)
+{
+	for (;;) {
+		struct timespec ts, *tsp = NULL;
+		int r;
+
+		if (ps->immediate) {
+			ts.tv_sec = 0;
+			ts.tv_nsec = 0;
+			tsp = &ts;
+		} else if (ps->min_deadline != UINT64_MAX) {
+			uint64_t t = mono_now_ns();
+			uint64_t left = ps->min_deadline > t ?
+			    ps->min_deadline - t : 0;
+
+			ts.tv_sec = (time_t)(left / 1000000000u);
+			ts.tv_nsec = (long)(left % 1000000000u);
+			tsp = &ts;
+		}
+		r = ppoll(ps->pfds, ps->npfds, tsp, NULL);
+		if (r >= 0)
+			return WASI_ESUCCESS;
+		if (errno != EINTR)
+			return wasi_errno_from_host(errno);
+	}
+}
+
+/* Writes one event per ready subscription; returns how many. */
+static uint32_t
+poll_emit(struct wasi_ctx *ctx, const struct poll_set *ps, uint32_t outp)
+{
+	uint64_t now = mono_now_ns();
+	uint32_t nevents = 0;
+
+	for (uint32_t i = 0; i < ps->n; i++) {
+		const struct poll_sub *s = &ps->subs[i];
+		uint8_t *ev = MEM(outp + nevents * EVENT_SIZE);
+		short re;
+		int avail = 0;
+
+		if (s->type == EVENT_CLOCK) {
+			if (s->deadline_ns > now)
+				continue;
+			event_put(ev, s, 0, 0, 0);
+		} else if (s->ready) {
+			event_put(ev, s, 0, s->nbytes, 0);
+		} else if (s->pfd >= 0 && ps->pfds[s->pfd].revents != 0) {
+			re = ps->pfds[s->pfd].revents;
+			if (re & POLLNVAL) {
+				event_put(ev, s, WASI_EBADF, 0, 0);
+			} else {
+				if (s->type == EVENT_FD_READ &&
+				    ioctl(ps->pfds[s->pfd].fd, FIONREAD,
+				    &avail) != 0)
+					avail = 0;
+				event_put(ev, s, 0, avail > 0 ?
+				    (uint64_t)avail : 0,
+				    (re & POLLHUP) ? EVENTRW_HANGUP : 0);
+			}
+		} else {
+			continue;
+		}
+		nevents++;
+	}
+	return nevents;
+}
+
 uint32_t
 WASI_FN(poll_oneoff)(struct wasi_ctx *ctx, uint32_t in, uint32_t outp,
     uint32_t nsubs, uint32_t neventsp)
 {
-	struct poll_sub *subs = NULL;
-	struct pollfd *pfds = NULL;
-	uint64_t now, min_deadline = UINT64_MAX;
-	uint32_t nevents = 0;
-	nfds_t npfds = 0;
-	bool immediate = false;
-	uint16_t e = WASI_ESUCCESS;
+	struct poll_set ps;
+	uint16_t e;
 
 	if (nsubs == 0)
 		return WASI_EINVAL;
@@ -1806,110 +1938,21 @@ WASI_FN(poll_oneoff)(struct wasi_ctx *ctx, uint32_t in, uint32_t outp,
 	CHECK_MEM(in, (uint64_t)nsubs * SUBSCRIPTION_SIZE);
 	CHECK_MEM(outp, (uint64_t)nsubs * EVENT_SIZE);
 	CHECK_MEM(neventsp, 4);
-	subs = calloc(nsubs, sizeof(*subs));
-	pfds = calloc(nsubs, sizeof(*pfds));
-	if (subs == NULL || pfds == NULL) {
+	memset(&ps, 0, sizeof(ps));
+	ps.n = nsubs;
+	ps.min_deadline = UINT64_MAX;
+	ps.subs = calloc(nsubs, sizeof(*ps.subs));
+	ps.pfds = calloc(nsubs, sizeof(*ps.pfds));
+	if (ps.subs == NULL || ps.pfds == NULL) {
 		e = WASI_ENOMEM;
 		goto out;
 	}
-	now = mono_now_ns();
-	for (uint32_t i = 0; i < nsubs; i++) {
-		const uint8_t *p = MEM(in + i * SUBSCRIPTION_SIZE);
-		struct poll_sub *s = &subs[i];
-		struct wasi_fd *f;
-
-		s->userdata = get_u64(p);
-		s->type = p[8];
-		s->pfd = -1;
-		/* A bad clock id, tag or fd fails the whole call, as in
-		 * wasmtime. */
-		if (s->type == EVENT_CLOCK) {
-			e = poll_clock(p, now, &s->deadline_ns);
-			if (e != 0)
-				goto out;
-			if (s->deadline_ns < min_deadline)
-				min_deadline = s->deadline_ns;
-			continue;
-		}
-		if (s->type != EVENT_FD_READ && s->type != EVENT_FD_WRITE) {
-			e = WASI_EINVAL;
-			goto out;
-		}
-		if ((e = fd_get(ctx, get_u32(p + 16), &f)) != 0 ||
-		    (e = fd_need(f, RIGHT_POLL_FD_READWRITE)) != 0)
-			goto out;
-		if (f->kind == KIND_DIR || f->filetype == FILETYPE_REGULAR_FILE) {
-			s->ready = true;
-			if (s->type == EVENT_FD_READ && f->kind != KIND_DIR)
-				s->nbytes = file_readable(f->host);
-			immediate = true;
-			continue;
-		}
-		s->pfd = (int)npfds;
-		pfds[npfds].fd = f->host;
-		pfds[npfds].events = s->type == EVENT_FD_READ ? POLLIN : POLLOUT;
-		npfds++;
-	}
-
-	for (;;) {
-		struct timespec ts, *tsp = NULL;
-		int r;
-
-		if (immediate) {
-			ts.tv_sec = 0;
-			ts.tv_nsec = 0;
-			tsp = &ts;
-		} else if (min_deadline != UINT64_MAX) {
-			uint64_t t = mono_now_ns();
-			uint64_t left = min_deadline > t ? min_deadline - t : 0;
-
-			ts.tv_sec = (time_t)(left / 1000000000u);
-			ts.tv_nsec = (long)(left % 1000000000u);
-			tsp = &ts;
-		}
-		r = ppoll(pfds, npfds, tsp, NULL);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			e = wasi_errno_from_host(errno);
-			goto out;
-		}
-		break;
-	}
-
-	now = mono_now_ns();
-	for (uint32_t i = 0; i < nsubs; i++) {
-		const struct poll_sub *s = &subs[i];
-		uint8_t *ev = MEM(outp + nevents * EVENT_SIZE);
-
-		if (s->type == EVENT_CLOCK) {
-			if (s->deadline_ns <= now) {
-				event_put(ev, s, 0, 0, 0);
-				nevents++;
-			}
-		} else if (s->ready) {
-			event_put(ev, s, 0, s->nbytes, 0);
-			nevents++;
-		} else if (s->pfd >= 0 && pfds[s->pfd].revents != 0) {
-			short re = pfds[s->pfd].revents;
-			int avail = 0;
-
-			if (re & POLLNVAL) {
-				event_put(ev, s, WASI_EBADF, 0, 0);
-			} else {
-				if (s->type == EVENT_FD_READ &&
-				    ioctl(pfds[s->pfd].fd, FIONREAD, &avail) != 0)
-					avail = 0;
-				event_put(ev, s, 0, avail > 0 ? (uint64_t)avail : 0,
-				    (re & POLLHUP) ? EVENTRW_HANGUP : 0);
-			}
-			nevents++;
-		}
-	}
-	put_u32(MEM(neventsp), nevents);
+	if ((e = poll_parse(ctx, in, &ps)) != 0 || (e = poll_wait(&ps)) != 0)
+		goto out;
+	put_u32(MEM(neventsp), poll_emit(ctx, &ps, outp));
 out:
-	free(subs);
-	free(pfds);
+	free(ps.subs);
+	free(ps.pfds);
 	return e;
 }
 
