@@ -553,30 +553,98 @@ mt_is_raw_wasm(const char *mt)
 	        "vnd.bytecodealliance.wasm.component.layer.v0+wasm") == 0;
 }
 
+enum layer_comp { COMP_NONE, COMP_GZIP, COMP_ZSTD };
+
 static bool
-mt_is_tar(const char *mt, bool *gz)
+mt_is_tar(const char *mt, enum layer_comp *comp)
 {
-	static const char *const tars[] = {OCI_MT_LAYER_TAR,
-	    "application/vnd.oci.image.layer."
-	    "nondistributable.v1.tar",
-	    DOCKER_MT_LAYER_TAR, NULL};
-	static const char *const gzs[] = {OCI_MT_LAYER_TAR_GZIP,
-	    "application/vnd.oci.image.layer."
-	    "nondistributable.v1.tar+gzip",
-	    DOCKER_MT_LAYER_GZIP, NULL};
+	static const struct {
+		const char *mt;
+		enum layer_comp comp;
+	} tars[] = {
+	    {OCI_MT_LAYER_TAR, COMP_NONE},
+	    {"application/vnd.oci.image.layer.nondistributable.v1.tar",
+	        COMP_NONE},
+	    {DOCKER_MT_LAYER_TAR, COMP_NONE},
+	    {OCI_MT_LAYER_TAR_GZIP, COMP_GZIP},
+	    {"application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+	        COMP_GZIP},
+	    {DOCKER_MT_LAYER_GZIP, COMP_GZIP},
+	    {"application/vnd.oci.image.layer.v1.tar+zstd", COMP_ZSTD},
+	    {"application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
+	        COMP_ZSTD},
+	};
 	size_t i;
 
-	for (i = 0; tars[i] != NULL; i++)
-		if (strcmp(mt, tars[i]) == 0) {
-			*gz = false;
-			return true;
-		}
-	for (i = 0; gzs[i] != NULL; i++)
-		if (strcmp(mt, gzs[i]) == 0) {
-			*gz = true;
+	for (i = 0; i < CORE_ARRAY_LEN(tars); i++)
+		if (strcmp(mt, tars[i].mt) == 0) {
+			*comp = tars[i].comp;
 			return true;
 		}
 	return false;
+}
+
+STATIC enum core_err ocicrypt_gunzip(const uint8_t *p, size_t n, size_t max,
+    uint8_t **out, size_t *len_out, struct core_errbuf *eb);
+
+/* Bounded zstd decompression into memory (libarchive, raw format). */
+STATIC enum core_err
+ocicrypt_unzstd(const uint8_t *p, size_t n, size_t max, uint8_t **out,
+    size_t *len_out, struct core_errbuf *eb)
+{
+	struct archive *a;
+	struct archive_entry *ent;
+	struct core_buf b;
+	uint8_t chunk[65536];
+	la_ssize_t got;
+	enum core_err err = CORE_OK;
+
+	*out = NULL;
+	*len_out = 0;
+	if ((a = archive_read_new()) == NULL)
+		return CORE_ERR_NOMEM;
+	core_buf_init(&b, max);
+	if (archive_read_support_filter_zstd(a) != ARCHIVE_OK ||
+	    archive_read_support_format_raw(a) != ARCHIVE_OK) {
+		err = core_errf(eb, CORE_ERR_UNSUPPORTED,
+		    "zstd: not supported by libarchive");
+		goto out;
+	}
+	if (archive_read_open_memory(a, p, n) != ARCHIVE_OK ||
+	    archive_read_next_header(a, &ent) != ARCHIVE_OK ||
+	    archive_filter_code(a, 0) != ARCHIVE_FILTER_ZSTD) {
+		err =
+		    core_errf(eb, CORE_ERR_INVALID, "zstd: not a zstd stream");
+		goto out;
+	}
+	while ((got = archive_read_data(a, chunk, sizeof(chunk))) > 0) {
+		if (core_buf_append(&b, chunk, (size_t)got) != CORE_OK) {
+			err = core_errf(eb, CORE_ERR_TOO_BIG,
+			    "zstd: expands beyond %zu bytes", max);
+			goto out;
+		}
+	}
+	if (got < 0) {
+		err = core_errf(
+		    eb, CORE_ERR_INVALID, "zstd: %s", archive_error_string(a));
+		goto out;
+	}
+	*out = core_buf_steal(&b, len_out);
+	if (*out == NULL && (*out = calloc(1, 1)) == NULL)
+		err = CORE_ERR_NOMEM;
+out:
+	archive_read_free(a);
+	core_buf_cleanup_secure(&b);
+	return err;
+}
+
+static enum core_err
+decompress(enum layer_comp comp, const uint8_t *p, size_t n, size_t max,
+    uint8_t **out, size_t *len_out, struct core_errbuf *eb)
+{
+	if (comp == COMP_ZSTD)
+		return ocicrypt_unzstd(p, n, max, out, len_out, eb);
+	return ocicrypt_gunzip(p, n, max, out, len_out, eb);
 }
 
 /* Bounded gunzip into memory. */
@@ -742,7 +810,7 @@ ocicrypt_extract_module(const char *mt, const uint8_t *p, size_t n,
 	uint8_t *tar = NULL;
 	size_t tlen = 0;
 	enum core_err err;
-	bool gz = false;
+	enum layer_comp comp = COMP_NONE;
 
 	*out = NULL;
 	*len_out = 0;
@@ -756,12 +824,12 @@ ocicrypt_extract_module(const char *mt, const uint8_t *p, size_t n,
 		*len_out = n;
 		return CORE_OK;
 	}
-	if (!mt_is_tar(mt, &gz))
+	if (!mt_is_tar(mt, &comp))
 		return core_errf(eb, CORE_ERR_UNSUPPORTED,
 		    "layer media type \"%s\" carries no wasm module", mt);
-	if (gz) {
+	if (comp != COMP_NONE) {
 		/* A tar holds the module plus headers: allow slack. */
-		if ((err = ocicrypt_gunzip(p, n, max_len + (1 << 20), &tar,
+		if ((err = decompress(comp, p, n, max_len + (1 << 20), &tar,
 		         &tlen, eb)) != CORE_OK)
 			return err;
 		err =
@@ -783,9 +851,9 @@ check_diff_id(const uint8_t *cfg, size_t cfglen, size_t idx, const char *mt,
 	size_t tlen = 0;
 	char got[OCI_DIGEST_LEN + 1];
 	enum core_err err = CORE_OK;
-	bool gz = false;
+	enum layer_comp comp = COMP_NONE;
 
-	if (!mt_is_tar(mt, &gz) ||
+	if (!mt_is_tar(mt, &comp) ||
 	    core_json_parse_object(
 	        cfg, cfglen, OCI_MANIFEST_MAX, &root, NULL) != CORE_OK)
 		return CORE_OK; /* minimal wasm configs have no rootfs */
@@ -793,8 +861,8 @@ check_diff_id(const uint8_t *cfg, size_t cfglen, size_t idx, const char *mt,
 	want = json_string_value(json_array_get(ids, idx));
 	if (want == NULL)
 		goto out;
-	if (gz) {
-		if ((err = ocicrypt_gunzip(plain, n, (size_t)1 << 30, &tar,
+	if (comp != COMP_NONE) {
+		if ((err = decompress(comp, plain, n, (size_t)1 << 30, &tar,
 		         &tlen, eb)) != CORE_OK)
 			goto out;
 		oci_digest_of(tar, tlen, got);
@@ -825,7 +893,7 @@ ocicrypt_pull_module(const char *spec, const struct oci_opts *opts,
 	char *base = NULL;
 	struct core_buf plain;
 	enum core_err err;
-	bool gz;
+	enum layer_comp comp;
 
 	*out = NULL;
 	*len_out = 0;
@@ -840,7 +908,7 @@ ocicrypt_pull_module(const char *spec, const struct oci_opts *opts,
 			err = CORE_ERR_NOMEM;
 			goto out;
 		}
-		if (mt_is_raw_wasm(base) || mt_is_tar(base, &gz)) {
+		if (mt_is_raw_wasm(base) || mt_is_tar(base, &comp)) {
 			d = &m->layers[i];
 			idx = i;
 		}

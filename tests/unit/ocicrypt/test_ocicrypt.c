@@ -1421,6 +1421,143 @@ test_kp_client(void **state)
 	free(tmp);
 }
 
+STATIC enum core_err ocicrypt_unzstd(const uint8_t *p, size_t n, size_t max,
+    uint8_t **out, size_t *len_out, struct core_errbuf *eb);
+
+/* Writes a one-layer image (config from a vector) into spec. */
+static void
+write_image(const char *spec, const char *cfg_rel, const uint8_t *layer,
+    size_t ln, const char *mt)
+{
+	struct oci_store *st = NULL;
+	uint8_t *cfg;
+	size_t cn;
+	char cd[OCI_DIGEST_LEN + 1], ld[OCI_DIGEST_LEN + 1];
+	struct oci_blob_src a, b;
+	struct core_buf m;
+
+	cfg = tu_read_td(cfg_rel, &cn);
+	oci_digest_of(cfg, cn, cd);
+	oci_digest_of(layer, ln, ld);
+	a.fd = b.fd = -1;
+	a.mem = cfg;
+	a.len = cn;
+	b.mem = layer;
+	b.len = ln;
+	assert_int_equal(oci_store_open(spec, NULL, true, &st, NULL), CORE_OK);
+	assert_int_equal(
+	    oci_store_put_blob(st, cd, (int64_t)cn, &a, NULL), CORE_OK);
+	assert_int_equal(
+	    oci_store_put_blob(st, ld, (int64_t)ln, &b, NULL), CORE_OK);
+	core_buf_init(&m, 0);
+	core_buf_printf(&m,
+	    "{\"schemaVersion\":2,\"mediaType\":\"%s\",\"config\":{"
+	    "\"mediaType\":\"%s\",\"digest\":\"%s\",\"size\":%zu},"
+	    "\"layers\":[{\"mediaType\":\"%s\",\"digest\":\"%s\","
+	    "\"size\":%zu}]}",
+	    OCI_MT_MANIFEST, OCI_MT_CONFIG, cd, cn, mt, ld, ln);
+	assert_int_equal(
+	    oci_store_put_manifest(st, m.data, m.len, OCI_MT_MANIFEST, NULL),
+	    CORE_OK);
+	assert_int_equal(oci_store_commit(st, NULL), CORE_OK);
+	oci_store_free(st);
+	core_buf_cleanup(&m);
+	free(cfg);
+}
+
+/* tar+zstd layers: decompression, diff_id, encrypted round trip. */
+static void
+test_zstd_layer(void **state)
+{
+	const char *src = getenv("PROPELLER_SOURCE_DIR");
+	char path[4096], spec[1024], spec2[1024];
+	char *tmp = tu_tmpdir();
+	uint8_t *zst, *w, *mod = NULL, *tar = NULL;
+	size_t zn, wn, ml = 0, tn = 0;
+	static const char mt[] = "application/vnd.oci.image.layer.v1.tar+zstd";
+	struct secret *kek = kek_bin();
+	const struct secret *keks[1] = {kek};
+	struct ocicrypt_keys keys = {0};
+	struct ocicrypt_enc_config ec = {0};
+	struct oci_store *a = NULL, *b = NULL;
+	struct core_errbuf eb;
+
+	(void)state;
+	assert_non_null(src);
+	snprintf(path, sizeof(path),
+	    "%s/tests/unit/ocicrypt/data/"
+	    "module.tar.zst",
+	    src);
+	zst = tu_read(path, &zn);
+	w = tu_read_td("WASM.wasm", &wn);
+	assert_int_equal(
+	    ocicrypt_unzstd(zst, zn, 1 << 20, &tar, &tn, NULL), CORE_OK);
+	assert_int_equal(tn, 10240);
+	free(tar);
+	core_errbuf_clear(&eb);
+	assert_int_equal(
+	    ocicrypt_unzstd(zst, zn, 100, &tar, &tn, &eb), CORE_ERR_TOO_BIG);
+	core_errbuf_clear(&eb);
+	assert_int_equal(ocicrypt_unzstd(zst, zn - 10, 1 << 20, &tar, &tn, &eb),
+	    CORE_ERR_INVALID);
+	assert_non_null(strstr(core_errbuf_msg(&eb), "zstd"));
+	core_errbuf_clear(&eb);
+	assert_int_equal(
+	    ocicrypt_unzstd(w, wn, 1 << 20, &tar, &tn, &eb), CORE_ERR_INVALID);
+
+	/* coco-tar-gzip's config has the diff_id of this tar. */
+	snprintf(spec, sizeof(spec), "oci:%s/zst:1", tmp);
+	write_image(spec,
+	    "coco-tar-gzip/286ec2dd0f87af2d5add9097268d860fb5d24"
+	    "0cd06c664d714129ad04d33e829",
+	    zst, zn, mt);
+	assert_int_equal(
+	    ocicrypt_pull_module(spec, NULL, &keys, 1 << 20, &mod, &ml, NULL),
+	    CORE_OK);
+	assert_int_equal(ml, wn);
+	assert_memory_equal(mod, w, wn);
+	free(mod);
+	mod = NULL;
+
+	/* Encrypted with a CoCo packet and pulled back. */
+	ec.coco_kid = KID;
+	ec.coco_kek = kek;
+	snprintf(spec2, sizeof(spec2), "dir:%s/zst-enc", tmp);
+	assert_int_equal(oci_store_open(spec, NULL, false, &a, NULL), CORE_OK);
+	assert_int_equal(oci_store_open(spec2, NULL, true, &b, NULL), CORE_OK);
+	assert_int_equal(ocicrypt_image_encrypt(a, b, &ec, NULL), CORE_OK);
+	oci_store_free(a);
+	oci_store_free(b);
+	keys.keks = keks;
+	keys.nkeks = 1;
+	assert_int_equal(
+	    ocicrypt_pull_module(spec2, NULL, &keys, 1 << 20, &mod, &ml, NULL),
+	    CORE_OK);
+	assert_int_equal(ml, wn);
+	assert_memory_equal(mod, w, wn);
+	free(mod);
+	mod = NULL;
+
+	/* A config whose diff_id does not match is refused. */
+	snprintf(spec, sizeof(spec), "oci:%s/bad:1", tmp);
+	write_image(spec,
+	    "skopeo-jwe-rsa/cfb17e5430bb6b62f044aae0032c27c3bfb3"
+	    "443d07ea439fc0febd92348a8c0e",
+	    zst, zn, mt);
+	core_errbuf_clear(&eb);
+	assert_int_equal(
+	    ocicrypt_pull_module(spec, NULL, &keys, 1 << 20, &mod, &ml, &eb),
+	    CORE_ERR_AUTH);
+	assert_non_null(strstr(core_errbuf_msg(&eb), "diff_id"));
+	assert_null(mod);
+
+	secret_free(kek);
+	free(zst);
+	free(w);
+	core_fs_rmtree(tmp, NULL);
+	free(tmp);
+}
+
 int
 main(void)
 {
@@ -1441,6 +1578,7 @@ main(void)
 	    cmocka_unit_test(test_docker_index_layers),
 	    cmocka_unit_test(test_kek_callback),
 	    cmocka_unit_test(test_kp_client),
+	    cmocka_unit_test(test_zstd_layer),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
