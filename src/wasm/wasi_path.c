@@ -295,101 +295,118 @@ wasi_path_res_cleanup(struct wasi_path_res *res)
 	res->dirfd_owned = false;
 }
 
+/* follow_link(): the name was not a symlink. */
+#define WALK_NOT_LINK 0xffff
+
+/* The path still to walk; symlink targets are spliced in front. */
+struct walk {
+	char *work;   /* owned, NUL-terminated */
+	size_t wlen;
+	size_t pos;
+	int nlinks;
+};
+
+/*
+ * If `name` in `cur` is a symlink, replaces the walk with its target
+ * followed by (rest, rlen) and returns WASI_ESUCCESS; returns
+ * WALK_NOT_LINK when it is not one, or an errno (ELOOP past 40 links,
+ * PERM for an absolute target).
+ */
+static uint16_t
+follow_link(int cur, const char *name, struct walk *w, const char *rest,
+    size_t rlen)
+{
+	char target[WASI_PATH_MAX + 1];
+	ssize_t tl = readlinkat(cur, name, target, sizeof(target) - 1);
+
+	if (tl < 0)
+		return WALK_NOT_LINK;
+	if (++w->nlinks > WASI_MAX_SYMLINKS)
+		return WASI_ELOOP;
+	target[tl] = '\0';
+	return splice_link(&w->work, &w->wlen, &w->pos, target, (size_t)tl,
+	    rest, rlen);
+}
+
 uint16_t
 wasi_path_resolve(int rootfd, const char *path, size_t len, bool follow,
     struct wasi_path_res *res)
 {
 	int stack[WASI_MAX_DEPTH];
-	int depth = 0, nlinks = 0;
-	char *work = NULL;
-	size_t wlen = len, pos = 0;
+	int depth = 0;
+	struct walk w;
 	char name[WASI_NAME_MAX + 1];
-	char target[WASI_PATH_MAX + 1];
 	uint16_t err = WASI_ESUCCESS;
 
 	memset(res, 0, sizeof(*res));
 	res->dirfd = -1;
 	if ((err = wasi_path_check(path, len)) != WASI_ESUCCESS)
 		return err;
-	work = malloc(len + 1);
-	if (work == NULL)
+	memset(&w, 0, sizeof(w));
+	w.work = malloc(len + 1);
+	if (w.work == NULL)
 		return WASI_ENOMEM;
-	memcpy(work, path, len);
-	work[len] = '\0';
+	memcpy(w.work, path, len);
+	w.work[len] = '\0';
+	w.wlen = len;
 
 	for (;;) {
 		int cur = depth > 0 ? stack[depth - 1] : rootfd;
 		size_t start, end, next, clen;
 		bool last, trailing;
-		ssize_t tl;
 		int fd;
 
-		while (pos < wlen && work[pos] == '/')
-			pos++;
-		if (pos == wlen) {
+		while (w.pos < w.wlen && w.work[w.pos] == '/')
+			w.pos++;
+		if (w.pos == w.wlen) {
 			/* Only "." components (or slashes) were left. */
 			memcpy(res->base, ".", 2);
-			res->trailing_slash = wlen > 0 && work[wlen - 1] == '/';
+			res->trailing_slash = true;
 			break;
 		}
-		start = pos;
+		start = w.pos;
 		end = start;
-		while (end < wlen && work[end] != '/')
+		while (end < w.wlen && w.work[end] != '/')
 			end++;
 		next = end;
-		while (next < wlen && work[next] == '/')
+		while (next < w.wlen && w.work[next] == '/')
 			next++;
 		clen = end - start;
-		last = next == wlen;
-		trailing = last && end < wlen;
+		last = next == w.wlen;
+		trailing = last && end < w.wlen;
 		if (clen > WASI_NAME_MAX) {
 			err = WASI_ENAMETOOLONG;
 			goto out;
 		}
-		memcpy(name, work + start, clen);
+		memcpy(name, w.work + start, clen);
 		name[clen] = '\0';
 
-		if (strcmp(name, ".") == 0) {
+		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+			if (name[1] == '.') {
+				if (depth == 0) {
+					err = WASI_EPERM;
+					goto out;
+				}
+				close(stack[--depth]);
+			}
 			if (last) {
 				memcpy(res->base, ".", 2);
 				res->trailing_slash = trailing;
 				break;
 			}
-			pos = next;
-			continue;
-		}
-		if (strcmp(name, "..") == 0) {
-			if (depth == 0) {
-				err = WASI_EPERM;
-				goto out;
-			}
-			close(stack[--depth]);
-			if (last) {
-				memcpy(res->base, ".", 2);
-				res->trailing_slash = trailing;
-				break;
-			}
-			pos = next;
+			w.pos = next;
 			continue;
 		}
 		if (last) {
+			/* A trailing slash asks for a directory: follow. */
 			if (follow || trailing) {
-				tl = readlinkat(cur, name, target,
-				    sizeof(target) - 1);
-				if (tl >= 0) {
-					if (++nlinks > WASI_MAX_SYMLINKS) {
-						err = WASI_ELOOP;
-						goto out;
-					}
-					target[tl] = '\0';
-					err = splice_link(&work, &wlen, &pos,
-					    target, (size_t)tl,
-					    trailing ? "/" : "",
-					    trailing ? 1 : 0);
-					if (err != WASI_ESUCCESS)
-						goto out;
+				err = follow_link(cur, name, &w,
+				    trailing ? "/" : "", trailing ? 1 : 0);
+				if (err == WASI_ESUCCESS)
 					continue;
-				}
+				if (err != WALK_NOT_LINK)
+					goto out;
+				err = WASI_ESUCCESS;
 			}
 			memcpy(res->base, name, clen);
 			if (trailing)
@@ -403,22 +420,14 @@ wasi_path_resolve(int rootfd, const char *path, size_t len, bool follow,
 		if (fd < 0) {
 			int e = errno;
 
+			/* O_NOFOLLOW met a symlink: expand it by hand. */
 			if (e == ENOTDIR || e == ELOOP) {
-				tl = readlinkat(cur, name, target,
-				    sizeof(target) - 1);
-				if (tl >= 0) {
-					if (++nlinks > WASI_MAX_SYMLINKS) {
-						err = WASI_ELOOP;
-						goto out;
-					}
-					target[tl] = '\0';
-					err = splice_link(&work, &wlen, &pos,
-					    target, (size_t)tl, work + next,
-					    wlen - next);
-					if (err != WASI_ESUCCESS)
-						goto out;
+				err = follow_link(cur, name, &w, w.work + next,
+				    w.wlen - next);
+				if (err == WASI_ESUCCESS)
 					continue;
-				}
+				if (err != WALK_NOT_LINK)
+					goto out;
 			}
 			err = wasi_errno_from_host(e);
 			goto out;
@@ -429,7 +438,7 @@ wasi_path_resolve(int rootfd, const char *path, size_t len, bool follow,
 			goto out;
 		}
 		stack[depth++] = fd;
-		pos = next;
+		w.pos = next;
 	}
 
 	/* Keep the innermost directory, close the ones above it. */
@@ -444,7 +453,7 @@ wasi_path_resolve(int rootfd, const char *path, size_t len, bool follow,
 out:
 	while (depth > 0)
 		close(stack[--depth]);
-	free(work);
+	free(w.work);
 	if (err != WASI_ESUCCESS)
 		res->dirfd = -1;
 	return err;
