@@ -134,6 +134,14 @@ struct kbs_config {
 	size_t max_body;          /* default 2 MiB */
 	size_t max_sessions;      /* default 20000 */
 	unsigned threads;         /* HTTP worker threads, default 2 */
+	/*
+	 * Called after every request with its method, path, status and, for
+	 * failures, the error detail sent to the client (the library never
+	 * logs; the daemon logs these). NULL = not called. From HTTP threads.
+	 */
+	void (*on_request)(void *arg, const char *method, const char *path,
+	    unsigned status, const char *detail);
+	void *on_request_arg;     /* borrowed */
 	bool allow_rsa1_5;        /* default false */
 	char *admin_issuer;       /* owned; role-claim JWTs: required iss or NULL */
 	char *admin_audience;     /* owned; role-claim JWTs: required aud or NULL */

@@ -22,6 +22,22 @@ static const char usage[] =
     "Each flag may also be set by KBS_<NAME> (e.g. KBS_LISTEN) or in the\n"
     "JSON config file (e.g. \"listen\"). See docs/kbs.md.\n";
 
+/* One line per request: refusals at warn with the detail sent back. */
+static void
+on_request(void *arg, const char *method, const char *path, unsigned status,
+    const char *detail)
+{
+	char fields[96];
+
+	(void)arg;
+	snprintf(fields, sizeof(fields), "status=%u", status);
+	if (status == 200)
+		log_kv(LOG_LEVEL_DEBUG, fields, "%s %.200s", method, path);
+	else
+		log_kv(LOG_LEVEL_WARN, fields, "%s %.200s: %s", method, path,
+		    detail);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -60,6 +76,7 @@ main(int argc, char **argv)
 		rc = 2;
 		goto out;
 	}
+	cfg.on_request = on_request;
 	/* Block the stop signals before threads start so they inherit it. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);

@@ -26,6 +26,9 @@ struct kbs_server {
 	int listen_fd;                 /* owned until handed to MHD */
 	uint16_t port;
 	bool tls;
+	void (*on_req)(void *, const char *, const char *, unsigned,
+	    const char *);             /* from the config */
+	void *on_req_arg;              /* borrowed */
 	struct kbs_vault *vault;       /* owned */
 	struct kbs_sessions *sessions; /* owned */
 	struct kbs_admin *admin;       /* owned */
@@ -438,6 +441,24 @@ route(struct kbs_server *s, struct MHD_Connection *c, const char *url,
 	}
 }
 
+/* Tells the daemon what happened (it logs; this module never does). */
+static void
+report(const struct kbs_server *s, const char *method, const char *url,
+    const struct reply *r)
+{
+	json_t *j = NULL;
+	const char *detail = "";
+
+	if (s->on_req == NULL)
+		return;
+	if (r->status != 200 && r->body != NULL &&
+	    (j = json_loadb(r->body, r->body_len, 0, NULL)) != NULL &&
+	    json_is_string(json_object_get(j, "detail")))
+		detail = json_string_value(json_object_get(j, "detail"));
+	s->on_req(s->on_req_arg, method, url, r->status, detail);
+	json_decref(j);
+}
+
 static enum MHD_Result
 send_reply(struct MHD_Connection *c, struct reply *r)
 {
@@ -481,6 +502,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 			memset(&r, 0, sizeof(r));
 			reply_error(&r, 413, "PayloadTooLarge",
 			    "request body larger than %zu bytes", s->max_body);
+			report(s, method, url, &r);
 			ret = send_reply(c, &r);
 			free(r.body);
 			return ret;
@@ -507,6 +529,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		    "request body larger than %zu bytes", s->max_body);
 	else
 		route(s, c, url, method, rq, &r);
+	report(s, method, url, &r);
 	ret = send_reply(c, &r);
 	free(r.body);
 	return ret;
@@ -589,6 +612,8 @@ kbs_server_new(const struct kbs_config *c, struct kbs_server **out,
 	s->max_body = c->max_body;
 	s->token_lifetime_s = c->token_lifetime_ms / 1000;
 	s->allow_rsa1_5 = c->allow_rsa1_5;
+	s->on_req = c->on_request;
+	s->on_req_arg = c->on_request_arg;
 	s->last_sweep_s = (int64_t)time(NULL);
 	err = kbs_vault_open(c->data_dir, &s->vault, eb);
 	if (err != CORE_OK)

@@ -35,6 +35,24 @@ struct fixture {
 
 static struct fixture fx;
 
+/* The daemon's request hook: the last refusal seen. */
+static unsigned last_status;
+static char last_detail[256];
+static pthread_mutex_t last_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void
+on_request(void *arg, const char *method, const char *path, unsigned status,
+    const char *detail)
+{
+	(void)arg;
+	(void)method;
+	(void)path;
+	pthread_mutex_lock(&last_lock);
+	last_status = status;
+	snprintf(last_detail, sizeof(last_detail), "%s", detail);
+	pthread_mutex_unlock(&last_lock);
+}
+
 static void
 write_pem(const char *path, EVP_PKEY *k, bool pub)
 {
@@ -87,6 +105,7 @@ setup(void **state)
 	fx.cfg.admin_public_key = strdup(fx.admin_pub);
 	fx.cfg.max_body = 64 * 1024;
 	fx.cfg.session_timeout_ms = 1500;
+	fx.cfg.on_request = on_request;
 	start_server();
 	return 0;
 }
@@ -598,6 +617,10 @@ test_resource_refusals(void **state)
 	expect(&r, 404, "PluginNotFound");
 	http("GET", "/other", NULL, 0, NULL, NULL, &r);
 	expect(&r, 404, "InvalidRequestPath");
+	pthread_mutex_lock(&last_lock);
+	assert_int_equal(last_status, 404);
+	assert_non_null(strstr(last_detail, "/other"));
+	pthread_mutex_unlock(&last_lock);
 	http("GET", "/healthz", NULL, 0, NULL, NULL, &r);
 	assert_int_equal(r.status, 200);
 	core_buf_cleanup(&r.body);
