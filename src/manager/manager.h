@@ -131,6 +131,12 @@ enum core_err manager_store_list(struct manager_store *st,
 enum core_err manager_store_query(struct manager_store *st,
     enum manager_kind kind, int state, int64_t offset, int64_t limit,
     json_t **docs, int64_t *total, struct core_errbuf *eb);
+/* Groups the following writes into one transaction (not nestable); end
+ * it with manager_store_end(st, commit). A failed commit is rolled back. */
+enum core_err manager_store_begin(struct manager_store *st,
+    struct core_errbuf *eb);
+enum core_err manager_store_end(struct manager_store *st, bool commit,
+    struct core_errbuf *eb);
 /* Number of documents with the given state (-1: any). */
 enum core_err manager_store_count(struct manager_store *st,
     enum manager_kind kind, int state, int64_t *n, struct core_errbuf *eb);

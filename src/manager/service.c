@@ -680,7 +680,7 @@ manager_task_start(struct manager_service *svc, const char *id,
 	struct mqtt_start m;
 	char now[CORE_RFC3339_LEN], *target = NULL, *payload = NULL;
 	json_t *t = NULL;
-	enum core_err err;
+	enum core_err err, end_err;
 	bool broadcast;
 
 	memset(&m, 0, sizeof(m));
@@ -713,12 +713,6 @@ manager_task_start(struct manager_service *svc, const char *id,
 		goto out;
 	}
 	svc_now(now);
-	if (target != NULL) {
-		json_object_set_new(t, "proplet_id", json_string(target));
-		err = proplet_adjust_count(svc, target, +1, eb);
-		if (err != CORE_OK)
-			goto out;
-	}
 	json_object_set_new(t, "state", json_integer(MANAGER_TASK_RUNNING));
 	json_object_set_new(t, "start_time", json_string(now));
 	json_object_set_new(t, "finish_time", json_string(ZERO_TIME));
@@ -727,7 +721,20 @@ manager_task_start(struct manager_service *svc, const char *id,
 	json_object_del(t, "error");
 	json_object_del(t, "_stopped");
 	json_object_del(t, "_recovered");
-	err = svc_save(svc, MANAGER_KIND_TASK, t, eb);
+	/* The pin, the count and the state change land together. */
+	err = manager_store_begin(svc->st, eb);
+	if (err != CORE_OK)
+		goto out;
+	if (target != NULL) {
+		json_object_set_new(t, "proplet_id", json_string(target));
+		err = proplet_adjust_count(svc, target, +1, eb);
+	}
+	if (err == CORE_OK)
+		err = svc_save(svc, MANAGER_KIND_TASK, t, eb);
+	end_err = manager_store_end(svc->st, err == CORE_OK,
+	    err == CORE_OK ? eb : NULL);
+	if (err == CORE_OK)
+		err = end_err;
 	if (err == CORE_OK)
 		svc->n_started++;
 out:
@@ -747,7 +754,7 @@ manager_task_stop(struct manager_service *svc, const char *id,
 	char now[CORE_RFC3339_LEN], *payload = NULL;
 	const char *pid, *st;
 	json_t *t = NULL;
-	enum core_err err;
+	enum core_err err, end_err;
 
 	memset(&m, 0, sizeof(m));
 	pthread_mutex_lock(&svc->mu);
@@ -772,12 +779,16 @@ manager_task_stop(struct manager_service *svc, const char *id,
 		core_errbuf_prefix(eb, "stop task %s", id);
 		goto out;
 	}
-	if (pid != NULL && *pid != '\0' && !m.broadcast) {
+	err = manager_store_begin(svc->st, eb);
+	if (err != CORE_OK)
+		goto out;
+	if (pid != NULL && *pid != '\0' && !m.broadcast)
 		err = proplet_adjust_count(svc, pid, -1, eb);
-		if (err != CORE_OK)
-			goto out;
+	if (err != CORE_OK) {
+		manager_store_end(svc->st, false, NULL);
+		goto out;
 	}
-	json_object_del(t, "proplet_id");
+	json_object_del(t, "proplet_id");  /* pid is dead from here on */
 	svc_now(now);
 	if (json_integer_value(json_object_get(t, "state")) ==
 	    MANAGER_TASK_RUNNING) {
@@ -789,6 +800,10 @@ manager_task_stop(struct manager_service *svc, const char *id,
 	}
 	json_object_set_new(t, "updated_at", json_string(now));
 	err = svc_save(svc, MANAGER_KIND_TASK, t, eb);
+	end_err = manager_store_end(svc->st, err == CORE_OK,
+	    err == CORE_OK ? eb : NULL);
+	if (err == CORE_OK)
+		err = end_err;
 	if (err == CORE_OK)
 		svc->n_stopped++;
 out:

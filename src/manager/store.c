@@ -14,7 +14,8 @@
 
 struct manager_store {
 	const struct manager_store_ops *ops;
-	void *db;  /* owned: backend handle */
+	void *db;     /* owned: backend handle */
+	bool in_tx;   /* a transaction is open */
 };
 
 /* Migration i brings the schema to version i + 1. */
@@ -172,6 +173,36 @@ manager_store_list(struct manager_store *st, enum manager_kind kind,
     json_t **docs, struct core_errbuf *eb)
 {
 	return manager_store_query(st, kind, -1, 0, -1, docs, NULL, eb);
+}
+
+enum core_err
+manager_store_begin(struct manager_store *st, struct core_errbuf *eb)
+{
+	enum core_err err;
+
+	if (st->in_tx)
+		return core_errf(eb, CORE_ERR_STATE,
+		    "store transaction already open");
+	err = st->ops->tx(st->db, "BEGIN", eb);
+	st->in_tx = err == CORE_OK;
+	return err;
+}
+
+enum core_err
+manager_store_end(struct manager_store *st, bool commit,
+    struct core_errbuf *eb)
+{
+	enum core_err err;
+
+	if (!st->in_tx)
+		return core_errf(eb, CORE_ERR_STATE, "no store transaction open");
+	st->in_tx = false;
+	if (!commit)
+		return st->ops->tx(st->db, "ROLLBACK", eb);
+	err = st->ops->tx(st->db, "COMMIT", eb);
+	if (err != CORE_OK)
+		st->ops->tx(st->db, "ROLLBACK", NULL);
+	return err;
 }
 
 enum core_err
@@ -435,6 +466,12 @@ sq_version_db(sqlite3 *h)
 	return v;
 }
 
+static enum core_err
+sq_tx(void *hv, const char *sql, struct core_errbuf *eb)
+{
+	return sq_exec(((struct sq_db *)hv)->db, sql, eb);
+}
+
 static int
 sq_version(void *hv)
 {
@@ -455,7 +492,7 @@ sq_close(void *hv)
 }
 
 static const struct manager_store_ops sqlite_ops = {
-	sq_put, sq_get, sq_del, sq_list, sq_count, sq_version, sq_close,
+	sq_put, sq_get, sq_del, sq_list, sq_count, sq_tx, sq_version, sq_close,
 };
 
 enum core_err

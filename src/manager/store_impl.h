@@ -28,6 +28,8 @@ struct manager_store_ops {
 	/* Number of rows with the given state (-1: any). */
 	enum core_err (*count)(void *db, const char *table, int state,
 	    int64_t *n, struct core_errbuf *eb);
+	/* Transactions: sql is "BEGIN", "COMMIT" or "ROLLBACK". */
+	enum core_err (*tx)(void *db, const char *sql, struct core_errbuf *eb);
 	int (*version)(void *db);
 	void (*close)(void *db);
 };

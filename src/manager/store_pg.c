@@ -187,6 +187,12 @@ pg_count(void *h, const char *table, int state, int64_t *n,
 	return err;
 }
 
+static enum core_err
+pg_tx(void *h, const char *sql, struct core_errbuf *eb)
+{
+	return pg_cmd(h, sql, eb);
+}
+
 static int
 pg_version(void *h)
 {
@@ -207,7 +213,7 @@ pg_close(void *h)
 }
 
 static const struct manager_store_ops pg_ops = {
-	pg_put, pg_get, pg_del, pg_list, pg_count, pg_version, pg_close,
+	pg_put, pg_get, pg_del, pg_list, pg_count, pg_tx, pg_version, pg_close,
 };
 
 enum core_err

@@ -236,6 +236,33 @@ test_query_and_count(void **state)
 	assert_int_equal(manager_store_count(st, MANAGER_KIND_PROPLET, -1, &n,
 	    &eb), CORE_OK);
 	assert_int_equal(n, 0);
+
+	/* Transactions: a rollback leaves nothing, a commit keeps both. */
+	assert_int_equal(manager_store_begin(st, &eb), CORE_OK);
+	d = json_pack("{ss}", "id", "70000000-0000-4000-8000-000000000007");
+	assert_int_equal(manager_store_put(st, MANAGER_KIND_PROPLET,
+	    "70000000-0000-4000-8000-000000000007", 1, d, &eb), CORE_OK);
+	assert_int_equal(manager_store_end(st, false, &eb), CORE_OK);
+	assert_int_equal(manager_store_count(st, MANAGER_KIND_PROPLET, -1, &n,
+	    &eb), CORE_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(manager_store_begin(st, &eb), CORE_OK);
+	assert_int_equal(manager_store_put(st, MANAGER_KIND_PROPLET,
+	    "70000000-0000-4000-8000-000000000007", 1, d, &eb), CORE_OK);
+	assert_int_equal(manager_store_put(st, MANAGER_KIND_TASK,
+	    "70000000-0000-4000-8000-000000000007", 1, d, &eb), CORE_OK);
+	assert_int_equal(manager_store_end(st, true, &eb), CORE_OK);
+	json_decref(d);
+	assert_int_equal(manager_store_count(st, MANAGER_KIND_PROPLET, -1, &n,
+	    &eb), CORE_OK);
+	assert_int_equal(n, 1);
+	/* Not nestable: a second BEGIN is refused and reported. */
+	assert_int_equal(manager_store_begin(st, &eb), CORE_OK);
+	core_errbuf_clear(&eb);
+	assert_int_not_equal(manager_store_begin(st, &eb), CORE_OK);
+	assert_true(strlen(core_errbuf_msg(&eb)) > 0);
+	assert_int_equal(manager_store_end(st, false, &eb), CORE_OK);
+	assert_int_equal(manager_store_end(st, true, &eb), CORE_ERR_STATE);
 	wipe(st);
 	manager_store_free(st);
 }
