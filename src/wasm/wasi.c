@@ -21,6 +21,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -745,6 +746,9 @@ WASI_FN(proc_exit)(struct wasi_ctx *ctx, uint32_t code)
 {
 	if (ctx != NULL && ctx->exit_hook != NULL)
 		ctx->exit_hook(ctx->exit_arg, (int)code);
+	/* The guest's own output went straight to the fds; this flushes
+	 * whatever the host buffered. */
+	fflush(NULL);
 	_exit((int)(code & 0xff));
 }
 
@@ -775,6 +779,7 @@ WASI_FN(proc_raise)(struct wasi_ctx *ctx, uint32_t sig)
 		return WASI_ESUCCESS;
 	if (ctx != NULL && ctx->exit_hook != NULL)
 		ctx->exit_hook(ctx->exit_arg, 128 + s);
+	fflush(NULL);
 	_exit(128 + s);
 }
 

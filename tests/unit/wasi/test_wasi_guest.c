@@ -74,6 +74,7 @@ run_guest(const struct fixture *fx, const char *const *args,
 	pid_t pid;
 
 	assert_true(outfd >= 0 && errfd >= 0);
+	fflush(NULL); /* the child flushes on proc_exit */
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
