@@ -80,6 +80,9 @@ kbs_config_cleanup(struct kbs_config *c)
 		free(c->acls[i].allowed_endpoints);
 	}
 	free(c->acls);
+	for (i = 0; i < c->ntrusted; i++)
+		free(c->trusted_token_keys[i]);
+	free(c->trusted_token_keys);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -207,6 +210,36 @@ load_acls(struct kbs_config *c, const json_t *a, struct core_cfg *errs)
 	}
 }
 
+/* Adds one trusted token key path (checked: an EC P-256 public key). */
+static void
+add_trusted(struct kbs_config *c, const char *name, const char *path,
+    struct core_cfg *errs)
+{
+	struct core_errbuf eb;
+	EVP_PKEY *k = NULL;
+	char **n;
+
+	core_errbuf_clear(&eb);
+	if (kbs_pem_read_public(path, &k, &eb) != CORE_OK) {
+		core_cfg_error(errs, name, path, "%s", core_errbuf_msg(&eb));
+		return;
+	}
+	if (EVP_PKEY_get_id(k) != EVP_PKEY_EC || EVP_PKEY_get_bits(k) != 256) {
+		core_cfg_error(errs, name, path,
+		    "must be an EC P-256 public key (ES256 token signer)");
+		EVP_PKEY_free(k);
+		return;
+	}
+	EVP_PKEY_free(k);
+	n = realloc(c->trusted_token_keys, (c->ntrusted + 1) * sizeof(*n));
+	if (n == NULL)
+		return;
+	c->trusted_token_keys = n;
+	n[c->ntrusted] = strdup(path);
+	if (n[c->ntrusted] != NULL)
+		c->ntrusted++;
+}
+
 static void
 load_file(struct kbs_config *c, const char *path, struct core_cfg *errs)
 {
@@ -239,6 +272,23 @@ load_file(struct kbs_config *c, const char *path, struct core_cfg *errs)
 		}
 		if (strcmp(k, "admin_acls") == 0) {
 			load_acls(c, v, errs);
+			continue;
+		}
+		if (strcmp(k, "trusted_token_keys") == 0) {
+			json_t *e;
+			size_t ei;
+
+			if (!json_is_array(v))
+				core_cfg_error(errs, name, "",
+				    "must be an array of PEM paths");
+			json_array_foreach(v, ei, e) {
+				if (json_is_string(e))
+					add_trusted(c, name,
+					    json_string_value(e), errs);
+				else
+					core_cfg_error(errs, name, "",
+					    "entries must be strings");
+			}
 			continue;
 		}
 		for (i = 0; i < S_COUNT; i++) {
@@ -310,6 +360,22 @@ kbs_config_load(struct kbs_config *c, int argc, char **argv,
 	    core_env_str(errs, CORE_ENV("KBS_CONFIG"), NULL);
 	if (cfgfile != NULL)
 		load_file(c, cfgfile, errs);
+	{
+		const char *tk = core_env_str(errs,
+		    CORE_ENV("KBS_TRUSTED_TOKEN_KEYS"), NULL);
+		char *copy = tk ? strdup(tk) : NULL, *part = copy, *colon;
+
+		while (part != NULL) {
+			colon = strchr(part, ':');
+			if (colon != NULL)
+				*colon = '\0';
+			if (*part != '\0')
+				add_trusted(c, "KBS_TRUSTED_TOKEN_KEYS", part,
+				    errs);
+			part = colon ? colon + 1 : NULL;
+		}
+		free(copy);
+	}
 	for (i = 0; i < S_COUNT; i++) {
 		const char *v;
 

@@ -147,6 +147,9 @@ struct kbs_config {
 	char *admin_audience;     /* owned; role-claim JWTs: required aud or NULL */
 	struct kbs_admin_acl *acls; /* owned; role-claim ACL */
 	size_t nacls;
+	char **trusted_token_keys; /* owned; EC P-256 SPKI PEM paths of other
+	                            * KBSes whose EAR tokens are accepted */
+	size_t ntrusted;
 };
 
 /* Sets the defaults (no allocation besides the default strings). */

@@ -32,6 +32,8 @@ struct kbs_server {
 	struct kbs_vault *vault;       /* owned */
 	struct kbs_sessions *sessions; /* owned */
 	struct kbs_admin *admin;       /* owned */
+	EVP_PKEY **trusted;            /* owned; other KBSes' token keys */
+	size_t ntrusted;
 	size_t max_body;
 	int64_t token_lifetime_s;
 	bool allow_rsa1_5;
@@ -216,6 +218,25 @@ out:
 	free(token);
 }
 
+/* Our own signing key first, then the pinned keys of trusted KBSes. */
+static enum core_err
+token_verify_any(struct kbs_server *s, const char *token, json_t **claims,
+    struct core_errbuf *eb)
+{
+	int64_t now = (int64_t)time(NULL);
+	enum core_err err;
+	size_t i;
+
+	err = kbs_token_verify(kbs_vault_token_pub(s->vault), token, now,
+	    claims, eb);
+	for (i = 0; err != CORE_OK && err != CORE_ERR_NOMEM &&
+	    i < s->ntrusted; i++) {
+		core_errbuf_clear(eb);
+		err = kbs_token_verify(s->trusted[i], token, now, claims, eb);
+	}
+	return err;
+}
+
 static void
 handle_get_resource(struct kbs_server *s, struct MHD_Connection *c,
     const char *path, struct reply *r)
@@ -251,8 +272,7 @@ handle_get_resource(struct kbs_server *s, struct MHD_Connection *c,
 			    "Attestation Token not found");
 			goto out;
 		}
-		if (kbs_token_verify(kbs_vault_token_pub(s->vault), token,
-		    (int64_t)time(NULL), &claims, &eb) != CORE_OK) {
+		if (token_verify_any(s, token, &claims, &eb) != CORE_OK) {
 			reply_error(r, 401, "TokenVerifierError",
 			    "Token Verifier error: %s", core_errbuf_msg(&eb));
 			goto out;
@@ -621,6 +641,17 @@ kbs_server_new(const struct kbs_config *c, struct kbs_server **out,
 	err = kbs_admin_new(c, &s->admin, eb);
 	if (err != CORE_OK)
 		goto fail;
+	s->trusted = calloc(c->ntrusted + 1, sizeof(*s->trusted));
+	if (s->trusted == NULL) {
+		err = CORE_ERR_NOMEM;
+		goto fail;
+	}
+	for (; s->ntrusted < c->ntrusted; s->ntrusted++) {
+		err = kbs_pem_read_public(c->trusted_token_keys[s->ntrusted],
+		    &s->trusted[s->ntrusted], eb);
+		if (err != CORE_OK)
+			goto fail;
+	}
 	s->sessions = kbs_sessions_new(c->max_sessions, c->session_timeout_ms);
 	if (s->sessions == NULL) {
 		err = CORE_ERR_NOMEM;
@@ -692,6 +723,9 @@ kbs_server_free(struct kbs_server *s)
 	kbs_sessions_free(s->sessions);
 	kbs_admin_free(s->admin);
 	kbs_vault_free(s->vault);
+	for (size_t i = 0; i < s->ntrusted; i++)
+		EVP_PKEY_free(s->trusted[i]);
+	free(s->trusted);
 	free(s->tls_cert_pem);
 	if (s->tls_key_pem != NULL)
 		core_wipe(s->tls_key_pem, s->tls_key_len);

@@ -783,6 +783,83 @@ test_client_errors(void **state)
 	assert_non_null(strstr(core_errbuf_msg(&eb), "AdminAuth"));
 }
 
+/*
+ * Passport: a token issued by another KBS is refused until that KBS's
+ * token key is pinned with trusted_token_keys.
+ */
+static void
+test_passport_trusted_keys(void **state)
+{
+	struct kbs_admin_opts o = { NULL, NULL, fx.admin_priv, NULL, 0 };
+	struct kbs_client_opts co = { 0 };
+	struct kbs_config c2;
+	struct kbs_server *other = NULL;
+	struct kbs_client *c = NULL;
+	struct secret *s = NULL;
+	struct core_errbuf eb;
+	char url2[64], data2[128], keyp[160], pubp[160];
+	const char *tok;
+	char *saved;
+	EVP_PKEY *k = NULL;
+
+	(void)state;
+	snprintf(data2, sizeof(data2), "%s/data2", fx.dir);
+	kbs_config_init(&c2);
+	free(c2.listen_addr);
+	c2.listen_addr = strdup("127.0.0.1");
+	c2.listen_port = 0;
+	c2.data_dir = strdup(data2);
+	c2.admin_public_key = strdup(fx.admin_pub);
+	assert_int_equal(kbs_server_new(&c2, &other, NULL), CORE_OK);
+	snprintf(url2, sizeof(url2), "http://127.0.0.1:%u",
+	    (unsigned)kbs_server_port(other));
+	co.url = url2;
+	co.tee_key_file = fx.tee_key;
+	assert_int_equal(kbs_client_new(&co, &c, NULL), CORE_OK);
+	assert_int_equal(kbs_client_attest(c, &tok, NULL), CORE_OK);
+	saved = strdup(tok);
+	kbs_client_free(c);
+	kbs_server_free(other);
+	kbs_config_cleanup(&c2);
+	/* Our KBS does not know that signer. */
+	set_policy(KBS_POLICY_ALLOW_ALL);
+	o.url = fx.url;
+	assert_int_equal(kbs_admin_set_resource(&o, "default/key/pass", "pp", 2,
+	    NULL), CORE_OK);
+	co.url = fx.url;
+	assert_int_equal(kbs_client_new(&co, &c, NULL), CORE_OK);
+	assert_int_equal(kbs_client_set_token(c, saved, NULL), CORE_OK);
+	core_errbuf_clear(&eb);
+	assert_int_equal(kbs_client_get_resource(c, "default/key/pass", &s,
+	    &eb), CORE_ERR_AUTH);
+	assert_non_null(strstr(core_errbuf_msg(&eb), "TokenVerifierError"));
+	kbs_client_free(c);
+	/* Pin the other KBS's token key and restart. */
+	snprintf(keyp, sizeof(keyp), "%s/token-key.pem", data2);
+	snprintf(pubp, sizeof(pubp), "%s/other-token.pub", fx.dir);
+	assert_int_equal(kbs_pem_read_private(keyp, &k, NULL), CORE_OK);
+	write_pem(pubp, k, true);
+	EVP_PKEY_free(k);
+	fx.cfg.trusted_token_keys = calloc(1, sizeof(char *));
+	fx.cfg.trusted_token_keys[0] = strdup(pubp);
+	fx.cfg.ntrusted = 1;
+	kbs_server_free(fx.srv);
+	start_server();
+	co.url = fx.url;
+	assert_int_equal(kbs_client_new(&co, &c, NULL), CORE_OK);
+	assert_int_equal(kbs_client_set_token(c, saved, NULL), CORE_OK);
+	assert_int_equal(kbs_client_get_resource(c, "default/key/pass", &s,
+	    NULL), CORE_OK);
+	assert_memory_equal(s->ptr, "pp", 2);
+	secret_free(s);
+	kbs_client_free(c);
+	free(saved);
+	o.url = fx.url;
+	set_policy(KBS_POLICY_DEFAULT);
+	assert_int_equal(kbs_admin_delete_resource(&o, "default/key/pass",
+	    NULL), CORE_OK);
+}
+
 /* Talks to a vault child directly: a good request, then hostile ones. */
 static void
 vault_exchange(int fd, uint32_t type, const void *p, uint32_t len,
@@ -867,6 +944,7 @@ main(void)
 		cmocka_unit_test(test_restart),
 		cmocka_unit_test(test_client_errors),
 		cmocka_unit_test(test_vault_ipc),
+		cmocka_unit_test(test_passport_trusted_keys),
 	};
 	int rc;
 
