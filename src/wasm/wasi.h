@@ -80,7 +80,8 @@ struct wasi_config {
 	/*
 	 * Called by proc_exit (and by proc_raise for fatal signals, with
 	 * 128 + signal). Should not return (e.g. longjmp or _exit); if it is
-	 * NULL or returns, the process does _exit(code).
+	 * NULL or returns, the process flushes its stdio and does
+	 * _exit(code & 0xff).
 	 */
 	void (*exit_hook)(void *arg, int code);
 	void *exit_arg; /* borrowed; passed to exit_hook */
