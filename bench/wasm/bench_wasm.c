@@ -162,9 +162,11 @@ main(int argc, char **argv)
 	const char *node = getenv("BENCH_NODE") ? getenv("BENCH_NODE") :
 	    "node";
 
-	if (argc > 1)
-		runs = atoi(argv[1]) < 1 ? 1 : atoi(argv[1]) > MAXRUNS ?
-		    MAXRUNS : atoi(argv[1]);
+	if (argc > 1) {
+		long v = strtol(argv[1], NULL, 10);
+
+		runs = v < 1 ? 1 : v > MAXRUNS ? MAXRUNS : (int)v;
+	}
 	if (core_fs_tmpdir("bench-wasm-cache", &cache, NULL) != CORE_OK)
 		return 1;
 	printf("CPU time (user+sys), median of %d runs\n\n", runs);
