@@ -75,6 +75,16 @@ grep -q AdminAuth err.txt || fail "no AdminAuth: $(cat err.txt)"
 got=$("$CLI" kbs --url "$URL" get-resource --path default/key/propeller-addition 2>/dev/null)
 [ "$got" = "$WANT" ] || fail "get-resource printed $got, want $WANT"
 
+# TEE key files as kbs-client takes them: PKCS#1 RSA (RSA-OAEP-256 JWE)
+# and PKCS#8 EC P-521 (ECDH-ES+A256KW on P-521).
+openssl genrsa -traditional 2048 >rsa.pem 2>/dev/null
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-521 >p521.pem 2>/dev/null
+for k in rsa.pem p521.pem; do
+	got=$("$CLI" kbs --url "$URL" get-resource --path default/key/propeller-addition \
+		--tee-key-file $k 2>err.txt) || fail "get-resource with $k: $(cat err.txt)"
+	[ "$got" = "$WANT" ] || fail "get-resource with $k printed $got"
+done
+
 # A token for a known TEE key, used later on the Bearer path.
 "$CLI" kbs --url "$URL" attest --tee-key-file tee.pem >token.txt 2>/dev/null
 [ "$(tr -cd . <token.txt | wc -c)" = 2 ] || fail "attest did not print a JWT"
