@@ -85,6 +85,24 @@ for k in rsa.pem p521.pem; do
 	[ "$got" = "$WANT" ] || fail "get-resource with $k printed $got"
 done
 
+# The role-claim admin token (Trustee >= v0.21), made with openssl and
+# sent with --admin-token-file.
+b64url() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
+now=$(date +%s)
+hp=$(printf '{"alg":"EdDSA","typ":"JWT"}' | b64url).$(printf '{"role":"admin","iat":%d,"exp":%d}' "$now" $((now + 600)) | b64url)
+printf '%s' "$hp" >tbs.txt
+sig=$(openssl pkeyutl -sign -rawin -inkey private.key -in tbs.txt | b64url)
+printf '%s.%s\n' "$hp" "$sig" >admin-token
+"$CLI" kbs --url "$URL" config --admin-token-file admin-token \
+	set-resource --path default/key/role --resource-file key.b64 | grep -q "Set resource success" \
+	|| fail "role-claim admin token refused"
+hp=$(printf '{"alg":"EdDSA","typ":"JWT"}' | b64url).$(printf '{"role":"reader","iat":%d,"exp":%d}' "$now" $((now + 600)) | b64url)
+printf '%s' "$hp" >tbs.txt
+printf '%s.%s\n' "$hp" "$(openssl pkeyutl -sign -rawin -inkey private.key -in tbs.txt | b64url)" >reader-token
+if "$CLI" kbs --url "$URL" config --admin-token-file reader-token \
+	delete-resource --path default/key/role 2>err.txt; then fail "role reader allowed"; fi
+grep -q AdminAuth err.txt || fail "no AdminAuth for role reader: $(cat err.txt)"
+
 # A token for a known TEE key, used later on the Bearer path.
 "$CLI" kbs --url "$URL" attest --tee-key-file tee.pem >token.txt 2>/dev/null
 [ "$(tr -cd . <token.txt | wc -c)" = 2 ] || fail "attest did not print a JWT"
