@@ -24,7 +24,7 @@ URL=http://127.0.0.1:$port
 	set-resource-policy --allow-all >/dev/null
 ticks() { # CPU of the server and its vault child, in clock ticks
 	local t=0 p; for p in $PID $(cat /proc/$PID/task/*/children 2>/dev/null); do
-		t=$((t + $(awk '{print $14+$15}' /proc/$p/stat))); done; echo $t; }
+		t=$((t + $(awk '{print $14+$15}' /proc/"$p"/stat))); done; echo "$t"; }
 hz=$(getconf CLK_TCK)
 for c in "${CLIENTS[@]}"; do
 	f=$(( (TOTAL + c - 1) / c ))
