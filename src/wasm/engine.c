@@ -53,6 +53,7 @@ static char *mangle(const char *name);
 static const char *ctype(uint8_t t);
 static void tcc_err_cb(void *opaque, const char *msg);
 static enum core_err tier1_source(const char *c, struct core_buf *out);
+static enum core_err tier2_source(const char *c, struct core_buf *out);
 STATIC char *tier1_fold(const char *c);
 static bool fold_candidate(const char *line, size_t len, char *tmp,
     size_t tmplen, const char **atom, size_t *atomlen);
@@ -741,6 +742,95 @@ tier1_fold(const char *c)
 	return (char *)core_buf_steal(&out, NULL);
 }
 
+/*
+ * Tier 2's loads and stores: memcpy (a plain mov under cc -O2) from a base
+ * pointer held in a file-local global whose address never escapes, so the
+ * compiler knows stores into linear memory cannot change it and keeps it in
+ * a register across loops (wasm2c's helpers reload instance->memory.data
+ * after every store, which blocks hoisting and vectorization).
+ */
+static const char tier2_memops[] =
+"static u8 *propeller_membase;\n"
+"#define PROP_T2_LOAD(name, t1, t2, t3) static inline t3 name##_t2(u64 a) "
+"{ t1 r; memcpy(&r, propeller_membase + a, sizeof(t1)); "
+"return (t3)(t2)r; }\n"
+"#define PROP_T2_STORE(name, t1, t2) static inline void name##_t2(u64 a, "
+"t2 v) { t1 w = (t1)v; memcpy(propeller_membase + a, &w, sizeof(t1)); }\n"
+"PROP_T2_LOAD(i32_load, u32, u32, u32)\nPROP_T2_LOAD(i64_load, u64, u64, u64)\n"
+"PROP_T2_LOAD(f32_load, f32, f32, f32)\nPROP_T2_LOAD(f64_load, f64, f64, f64)\n"
+"PROP_T2_LOAD(i32_load8_s, s8, s32, u32)\n"
+"PROP_T2_LOAD(i64_load8_s, s8, s64, u64)\n"
+"PROP_T2_LOAD(i32_load8_u, u8, u32, u32)\n"
+"PROP_T2_LOAD(i64_load8_u, u8, u64, u64)\n"
+"PROP_T2_LOAD(i32_load16_s, s16, s32, u32)\n"
+"PROP_T2_LOAD(i64_load16_s, s16, s64, u64)\n"
+"PROP_T2_LOAD(i32_load16_u, u16, u32, u32)\n"
+"PROP_T2_LOAD(i64_load16_u, u16, u64, u64)\n"
+"PROP_T2_LOAD(i64_load32_s, s32, s64, u64)\n"
+"PROP_T2_LOAD(i64_load32_u, u32, u64, u64)\n"
+"PROP_T2_STORE(i32_store, u32, u32)\nPROP_T2_STORE(i64_store, u64, u64)\n"
+"PROP_T2_STORE(f32_store, f32, f32)\nPROP_T2_STORE(f64_store, f64, f64)\n"
+"PROP_T2_STORE(i32_store8, u8, u32)\nPROP_T2_STORE(i32_store16, u16, u32)\n"
+"PROP_T2_STORE(i64_store8, u8, u64)\nPROP_T2_STORE(i64_store16, u16, u64)\n"
+"PROP_T2_STORE(i64_store32, u32, u64)\n"
+"#define i32_load(m, a) i32_load_t2(a)\n#define i64_load(m, a) i64_load_t2(a)\n"
+"#define f32_load(m, a) f32_load_t2(a)\n#define f64_load(m, a) f64_load_t2(a)\n"
+"#define i32_load8_s(m, a) i32_load8_s_t2(a)\n"
+"#define i64_load8_s(m, a) i64_load8_s_t2(a)\n"
+"#define i32_load8_u(m, a) i32_load8_u_t2(a)\n"
+"#define i64_load8_u(m, a) i64_load8_u_t2(a)\n"
+"#define i32_load16_s(m, a) i32_load16_s_t2(a)\n"
+"#define i64_load16_s(m, a) i64_load16_s_t2(a)\n"
+"#define i32_load16_u(m, a) i32_load16_u_t2(a)\n"
+"#define i64_load16_u(m, a) i64_load16_u_t2(a)\n"
+"#define i64_load32_s(m, a) i64_load32_s_t2(a)\n"
+"#define i64_load32_u(m, a) i64_load32_u_t2(a)\n"
+"#define i32_store(m, a, v) i32_store_t2(a, v)\n"
+"#define i64_store(m, a, v) i64_store_t2(a, v)\n"
+"#define f32_store(m, a, v) f32_store_t2(a, v)\n"
+"#define f64_store(m, a, v) f64_store_t2(a, v)\n"
+"#define i32_store8(m, a, v) i32_store8_t2(a, v)\n"
+"#define i32_store16(m, a, v) i32_store16_t2(a, v)\n"
+"#define i64_store8(m, a, v) i64_store8_t2(a, v)\n"
+"#define i64_store16(m, a, v) i64_store16_t2(a, v)\n"
+"#define i64_store32(m, a, v) i64_store32_t2(a, v)\n";
+
+/*
+ * The tier-2 form of the generated C: unchanged unless the module has its
+ * own memory, in which case the load/store helpers are replaced by
+ * tier2_memops (at the place of the first helper, where the types exist).
+ */
+static enum core_err
+tier2_source(const char *c, struct core_buf *out)
+{
+	const char *line = c, *nl;
+	enum core_err err = CORE_OK;
+	size_t len;
+	bool membase = strstr(c, "  wasm_rt_memory_t w2c_memory;\n") != NULL &&
+	    strstr(c, "PROPELLER_SET_MEMBASE") != NULL;
+	bool inserted = false;
+
+	if (!membase)
+		return core_buf_append_str(out, c);
+	err = core_buf_append_str(out, "#define PROP_MEMBASE 1\n");
+	while (err == CORE_OK && *line != '\0') {
+		nl = strchr(line, '\n');
+		len = nl ? (size_t)(nl - line) + 1 : strlen(line);
+		if (strncmp(line, "DEFINE_LOAD(", 12) == 0 ||
+		    strncmp(line, "DEFINE_STORE(", 13) == 0) {
+			if (!inserted)
+				err = core_buf_append_str(out, tier2_memops);
+			inserted = true;
+			if (err == CORE_OK)
+				err = core_buf_append(out, "\n", 1);
+		} else {
+			err = core_buf_append(out, line, len);
+		}
+		line += len;
+	}
+	return err;
+}
+
 /* Benchmark knob: PROPELLER_WASM_NOFOLD=1 in the caller's environment
  * turns the fold pass off (read before the child clears its environment). */
 static bool tier1_nofold;
@@ -1044,15 +1134,21 @@ wasm_cache_build(const char *cache_dir, const struct wasm_module *m,
 	enum core_err err;
 	bool have_pr = false;
 	char suffix[64];
-	struct core_buf full;
+	struct core_buf full, src2;
 
 	core_buf_init(&full, 0);
+	core_buf_init(&src2, 0);
 	err = core_fs_mkdirs(cache_dir, 0700, eb);
 	if (err != CORE_OK)
 		goto out;
 	err = wasm_codegen(m, &c, &clen, eb);
 	if (err != CORE_OK)
 		goto out;
+	err = tier2_source(c, &src2);
+	if (err != CORE_OK) {
+		core_errf(eb, err, "wasm: tier 2: out of memory");
+		goto out;
+	}
 	cc = wasm_find_program("cc");
 	if (cc == NULL) {
 		err = core_errf(eb, CORE_ERR_UNSUPPORTED,
@@ -1082,8 +1178,8 @@ wasm_cache_build(const char *cache_dir, const struct wasm_module *m,
 	memset(&po, 0, sizeof(po));
 	po.argv = argv;
 	po.envp = envp;
-	po.stdin_data = c;
-	po.stdin_len = clen;
+	po.stdin_data = src2.data;
+	po.stdin_len = src2.len;
 	po.timeout_ms = 600000;
 	err = core_proc_run(&po, &pr, eb);
 	if (err != CORE_OK)
@@ -1125,6 +1221,9 @@ out:
 	if (have_pr)
 		core_proc_result_cleanup(&pr);
 	core_buf_cleanup(&full);
+	if (src2.data != NULL)
+		core_wipe(src2.data, src2.len);
+	core_buf_cleanup(&src2);
 	free(obj);
 	free(path);
 	free(tmp);
