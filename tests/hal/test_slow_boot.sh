@@ -144,6 +144,12 @@ while kill -0 "$SUB" 2>/dev/null; do
     kill "$SUB" 2>/dev/null || true
     break
   fi
+  # The guest setup failed: no announcement will come.
+  if grep -aq " RESULT: [0-9]* step(s) failed" "$TMP/console.log"; then
+    sleep 30
+    kill "$SUB" 2>/dev/null || true
+    break
+  fi
   sleep 5
 done
 wait "$SUB" 2>/dev/null || true
