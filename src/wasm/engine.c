@@ -213,11 +213,17 @@ glue_append(const struct wasm_module *m, const char *gen, struct core_buf *b)
 	    "static u64 propeller_fromf64(f64 f) { union { u64 u; f64 f; } x; "
 	    "x.f = f; return x.u; }\n"
 	    "void *propeller_instantiate(void *w) {\n"
-	    "  Z_m_init_module();\n"
-	    "  Z_m_instantiate(&propeller_inst, "
-	    "(struct Z_wasi_snapshot_preview1_instance_t *)w);\n"
-	    "  PROPELLER_SET_MEMBASE\n"
-	    "  return &propeller_inst;\n}\n", WASM_ENGINE_VERSION);
+	    "  (void)w;\n"
+	    "  Z_m_init_module();\n", WASM_ENGINE_VERSION);
+	/* Modules that import nothing take no WASI instance. */
+	if (strstr(gen, "void Z_m_instantiate(Z_m_instance_t*, struct "
+	    "Z_wasi_snapshot_preview1_instance_t*);") != NULL)
+		AP("  Z_m_instantiate(&propeller_inst, "
+		    "(struct Z_wasi_snapshot_preview1_instance_t *)w);\n");
+	else
+		AP("  Z_m_instantiate(&propeller_inst);\n");
+	AP("  PROPELLER_SET_MEMBASE\n"
+	    "  return &propeller_inst;\n}\n");
 	ex = wasm_module_export(m, "memory");
 	if (ex != NULL && ex->kind == WASM_EXTERN_MEMORY &&
 	    strstr(gen, "wasm_rt_memory_t* Z_mZ_memory(") != NULL)

@@ -14,7 +14,7 @@
 
 /* Bumped whenever generated code or the glue ABI changes: stale tier-2
  * objects carry the old stamp and are rebuilt. */
-#define WASM_ENGINE_VERSION 5u
+#define WASM_ENGINE_VERSION 6u
 
 /* The glue every compiled module exports (see engine.c). */
 struct wasm_entry {

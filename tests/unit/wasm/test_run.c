@@ -608,6 +608,47 @@ test_confidential_cache(void **state)
 	wasm_module_free(m);
 }
 
+static void
+test_conversion_traps_no_memory(void **state)
+{
+	struct wasm_module *m = load("wt_conv.wasm");
+	struct wasm_run_opts o;
+	struct wasm_result r;
+	enum wasm_tier tier;
+	const char *ok[] = { "-7.9" };
+
+	(void)state;
+	assert_false(m->has_memory);
+	assert_int_equal(m->nimports, 0);
+	for (tier = WASM_TIER_1; tier <= WASM_TIER_2; tier++) {
+		opts_init(&o, tier);
+		o.invoke = "conv_nan";
+		run_ok(m, &o, &r);
+		assert_int_equal(r.outcome, WASM_OUT_TRAPPED);
+		assert_int_equal(r.trap, WASM_TRAP_INVALID_CONVERSION);
+		wasm_result_cleanup(&r);
+		opts_init(&o, tier);
+		o.invoke = "conv_big";
+		run_ok(m, &o, &r);
+		assert_int_equal(r.outcome, WASM_OUT_TRAPPED);
+		assert_int_equal(r.trap, WASM_TRAP_INT_OVERFLOW);
+		wasm_result_cleanup(&r);
+		opts_init(&o, tier);
+		o.invoke = "conv";
+		o.args = ok;
+		o.nargs = 1;
+		run_ok(m, &o, &r);
+		assert_int_equal(r.outcome, WASM_OUT_RETURNED);
+		assert_string_equal(r.results, "-7\n");
+		wasm_result_cleanup(&r);
+	}
+	/* _start is required without --invoke. */
+	opts_init(&o, WASM_TIER_1);
+	assert_int_equal(wasm_run(m, &o, &r, NULL), CORE_ERR_NOT_FOUND);
+	wasm_result_cleanup(&r);
+	wasm_module_free(m);
+}
+
 int
 main(void)
 {
@@ -625,6 +666,7 @@ main(void)
 		cmocka_unit_test(test_auto_switches_long_run),
 		cmocka_unit_test(test_external_runtime),
 		cmocka_unit_test(test_confidential_cache),
+		cmocka_unit_test(test_conversion_traps_no_memory),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
