@@ -18,7 +18,7 @@ struct admin_acl {
 };
 
 struct kbs_admin {
-	EVP_PKEY *key;          /* owned; public */
+	struct crypto_key *key; /* owned; public */
 	int64_t leeway_s;
 	int64_t max_lifetime_s; /* 0 = no cap */
 	char *issuer;           /* owned or NULL */
@@ -46,12 +46,11 @@ kbs_admin_new(const struct kbs_config *c, struct kbs_admin **out,
 		err = CORE_ERR_NOMEM;
 		goto fail;
 	}
-	err = kbs_pem_read_public(c->admin_public_key, &a->key, eb);
+	err = kbs_key_read(c->admin_public_key, false, &a->key, eb);
 	if (err != CORE_OK)
 		goto fail;
-	if (EVP_PKEY_get_id(a->key) != EVP_PKEY_ED25519 &&
-	    !(EVP_PKEY_get_id(a->key) == EVP_PKEY_EC &&
-		EVP_PKEY_get_bits(a->key) == 256)) {
+	if (crypto_key_type(a->key) != CRYPTO_KEY_ED25519 &&
+	    crypto_key_type(a->key) != CRYPTO_KEY_EC_P256) {
 		err = core_errf(eb, CORE_ERR_INVALID,
 		    "%s: admin key must be Ed25519 or EC P-256",
 		    c->admin_public_key);
@@ -101,7 +100,7 @@ kbs_admin_free(struct kbs_admin *a)
 	free(a->acls);
 	free(a->issuer);
 	free(a->audience);
-	EVP_PKEY_free(a->key);
+	crypto_key_free(a->key);
 	free(a);
 }
 

@@ -24,7 +24,7 @@ struct kbs_client {
 	char *init_data;                   /* owned or NULL */
 	int64_t timeout_ms;
 	CURL *curl;                        /* owned; keeps cookies */
-	EVP_PKEY *tee_key;                 /* owned; secret: TEE private key */
+	struct crypto_key *tee_key;        /* owned; secret: TEE private key */
 	bool key_from_file;
 	char *token;                       /* owned; cached EAR token */
 	int64_t token_exp;                 /* wall seconds */
@@ -247,11 +247,12 @@ kbs_client_new(const struct kbs_client_opts *o, struct kbs_client **out,
 	}
 	curl_easy_setopt(c->curl, CURLOPT_COOKIEFILE, "");
 	if (o->tee_key_file != NULL) {
-		err = kbs_pem_read_private(o->tee_key_file, &c->tee_key, eb);
+		err = kbs_key_read(o->tee_key_file, true, &c->tee_key, eb);
 		if (err != CORE_OK)
 			goto fail;
-		if (EVP_PKEY_get_id(c->tee_key) != EVP_PKEY_EC &&
-		    EVP_PKEY_get_id(c->tee_key) != EVP_PKEY_RSA) {
+		if (crypto_key_type(c->tee_key) != CRYPTO_KEY_EC_P256 &&
+		    crypto_key_type(c->tee_key) != CRYPTO_KEY_EC_P521 &&
+		    crypto_key_type(c->tee_key) != CRYPTO_KEY_RSA) {
 			err = core_errf(eb, CORE_ERR_INVALID,
 			    "%s: TEE key must be EC P-256/P-521 or RSA",
 			    o->tee_key_file);
@@ -273,7 +274,7 @@ kbs_client_free(struct kbs_client *c)
 		return;
 	if (c->curl != NULL)
 		curl_easy_cleanup(c->curl);
-	EVP_PKEY_free(c->tee_key);
+	crypto_key_free(c->tee_key);
 	free(c->url);
 	free(c->cert_file);
 	free(c->init_data);
@@ -307,11 +308,10 @@ kbs_client_set_token(struct kbs_client *c, const char *token,
 }
 
 static enum core_err
-tee_jwk(EVP_PKEY *k, json_t **out, struct core_errbuf *eb)
+tee_jwk(const struct crypto_key *k, json_t **out, struct core_errbuf *eb)
 {
-	if (EVP_PKEY_get_id(k) == EVP_PKEY_RSA)
-		return kbs_rsa_pub_jwk(k, "RSA-OAEP-256", out, eb);
-	return kbs_ec_pub_jwk(k, "ECDH-ES+A256KW", out, eb);
+	return kbs_pub_jwk(k, crypto_key_type(k) == CRYPTO_KEY_RSA ?
+	    "RSA-OAEP-256" : "ECDH-ES+A256KW", out, eb);
 }
 
 /* One RCAR handshake; sets c->token and c->token_exp. */
@@ -332,9 +332,10 @@ rcar(struct kbs_client *c, struct core_errbuf *eb)
 	free(c->token);
 	c->token = NULL;
 	if (!c->key_from_file) {
-		EVP_PKEY_free(c->tee_key);
+		crypto_key_free(c->tee_key);
 		c->tee_key = NULL;
-		err = kbs_ec_generate("P-256", &c->tee_key, eb);
+		err = crypto_key_generate(CRYPTO_KEY_EC_P256, 0, &c->tee_key,
+		    eb);
 		if (err != CORE_OK)
 			goto out;
 	}
@@ -505,52 +506,30 @@ enum core_err
 kbs_admin_token_make(const char *priv_path, int64_t now_s, int64_t life_s,
     char **out, struct core_errbuf *eb)
 {
-	EVP_PKEY *k = NULL;
-	EVP_MD_CTX *md = NULL;
-	char pl[96], *h = NULL, *p = NULL, *s = NULL;
-	uint8_t sig[64];
-	size_t sl = sizeof(sig);
-	struct core_buf b;
+	struct crypto_key *k = NULL;
+	json_t *claims = NULL;
 	enum core_err err;
 
 	*out = NULL;
-	core_buf_init(&b, 0);
-	err = kbs_pem_read_private(priv_path, &k, eb);
+	err = kbs_key_read(priv_path, true, &k, eb);
 	if (err != CORE_OK)
 		goto out;
-	if (EVP_PKEY_get_id(k) != EVP_PKEY_ED25519) {
+	if (crypto_key_type(k) != CRYPTO_KEY_ED25519) {
 		err = core_errf(eb, CORE_ERR_INVALID,
 		    "%s: the admin key must be Ed25519", priv_path);
 		goto out;
 	}
-	snprintf(pl, sizeof(pl), "{\"exp\":%" PRId64 ",\"iat\":%" PRId64 "}",
-	    now_s + life_s, now_s);
-	h = core_b64url_encode("{\"typ\":\"JWT\",\"alg\":\"EdDSA\"}", 27);
-	p = core_b64url_encode(pl, strlen(pl));
-	if (h == NULL || p == NULL ||
-	    core_buf_printf(&b, "%s.%s", h, p) != CORE_OK) {
+	/* {"typ":"JWT","alg":"EdDSA"}.{"exp":...,"iat":...} */
+	claims = json_pack("{s:I,s:I}", "exp", (json_int_t)(now_s + life_s),
+	    "iat", (json_int_t)now_s);
+	if (claims == NULL) {
 		err = CORE_ERR_NOMEM;
 		goto out;
 	}
-	md = EVP_MD_CTX_new();
-	if (md == NULL || EVP_DigestSignInit(md, NULL, NULL, NULL, k) != 1 ||
-	    EVP_DigestSign(md, sig, &sl, b.data, b.len) != 1) {
-		err = core_errf(eb, CORE_ERR_CRYPTO, "Ed25519 signing failed");
-		goto out;
-	}
-	s = core_b64url_encode(sig, sl);
-	if (s == NULL || core_buf_printf(&b, ".%s", s) != CORE_OK) {
-		err = CORE_ERR_NOMEM;
-		goto out;
-	}
-	*out = (char *)core_buf_steal(&b, NULL);
+	err = crypto_jwt_sign(k, "EdDSA", NULL, claims, out, eb);
 out:
-	EVP_MD_CTX_free(md);
-	EVP_PKEY_free(k);
-	free(h);
-	free(p);
-	free(s);
-	core_buf_cleanup(&b);
+	json_decref(claims);
+	crypto_key_free(k);
 	return err;
 }
 

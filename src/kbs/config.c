@@ -216,21 +216,21 @@ add_trusted(struct kbs_config *c, const char *name, const char *path,
     struct core_cfg *errs)
 {
 	struct core_errbuf eb;
-	EVP_PKEY *k = NULL;
+	struct crypto_key *k = NULL;
 	char **n;
 
 	core_errbuf_clear(&eb);
-	if (kbs_pem_read_public(path, &k, &eb) != CORE_OK) {
+	if (kbs_key_read(path, false, &k, &eb) != CORE_OK) {
 		core_cfg_error(errs, name, path, "%s", core_errbuf_msg(&eb));
 		return;
 	}
-	if (EVP_PKEY_get_id(k) != EVP_PKEY_EC || EVP_PKEY_get_bits(k) != 256) {
+	if (crypto_key_type(k) != CRYPTO_KEY_EC_P256) {
 		core_cfg_error(errs, name, path,
 		    "must be an EC P-256 public key (ES256 token signer)");
-		EVP_PKEY_free(k);
+		crypto_key_free(k);
 		return;
 	}
-	EVP_PKEY_free(k);
+	crypto_key_free(k);
 	n = realloc(c->trusted_token_keys, (c->ntrusted + 1) * sizeof(*n));
 	if (n == NULL)
 		return;
@@ -402,20 +402,19 @@ kbs_config_load(struct kbs_config *c, int argc, char **argv,
 		    "public key PEM");
 	} else {
 		struct core_errbuf eb;
-		EVP_PKEY *k = NULL;
+		struct crypto_key *k = NULL;
 
 		core_errbuf_clear(&eb);
-		if (kbs_pem_read_public(c->admin_public_key, &k, &eb) !=
+		if (kbs_key_read(c->admin_public_key, false, &k, &eb) !=
 		    CORE_OK)
 			core_cfg_error(errs, "--admin-public-key",
 			    c->admin_public_key, "%s", core_errbuf_msg(&eb));
-		else if (EVP_PKEY_get_id(k) != EVP_PKEY_ED25519 &&
-		    !(EVP_PKEY_get_id(k) == EVP_PKEY_EC &&
-			EVP_PKEY_get_bits(k) == 256))
+		else if (crypto_key_type(k) != CRYPTO_KEY_ED25519 &&
+		    crypto_key_type(k) != CRYPTO_KEY_EC_P256)
 			core_cfg_error(errs, "--admin-public-key",
 			    c->admin_public_key,
 			    "must be an Ed25519 or EC P-256 public key");
-		EVP_PKEY_free(k);
+		crypto_key_free(k);
 	}
 	if ((c->tls_cert == NULL) != (c->tls_key == NULL))
 		core_cfg_error(errs, c->tls_cert ? "--tls-key" : "--tls-cert",

@@ -40,16 +40,9 @@
 /* ------------------------------------------------------------------ */
 
 /*
- * RFC 8785 canonical JSON of v (objects sorted by key, no whitespace,
- * minimal escaping). Integers, strings, booleans, null, arrays and objects
- * are supported; real numbers give CORE_ERR_UNSUPPORTED. Appends to out.
- */
-enum core_err kbs_jcs(const json_t *v, struct core_buf *out,
-    struct core_errbuf *eb);
-
-/*
  * The report-data digest of spec §3:
- * SHA-384(JCS({"tee-pubkey": jwk, "nonce": nonce, "additional-evidence": ae})).
+ * SHA-384(JCS({"tee-pubkey": jwk, "nonce": nonce, "additional-evidence": ae})),
+ * with crypto_jcs (RFC 8785).
  */
 enum core_err kbs_runtime_digest(const json_t *tee_pubkey, const char *nonce,
     const char *additional_evidence, uint8_t out[KBS_DIGEST_LEN],
@@ -255,12 +248,15 @@ enum core_err kbs_client_set_token(struct kbs_client *c, const char *token,
     struct core_errbuf *eb);
 
 /*
- * Decrypts a KBS resource JWE (flattened JSON) with a PEM private key or an
- * EVP_PKEY (passed as void * to keep OpenSSL out of this header). The GCM
- * AAD is the received "protected" string.
+ * Decrypts a KBS resource JWE (flattened JSON, ECDH-ES+A256KW or
+ * RSA-OAEP-256, A256GCM) with the TEE private key. The GCM AAD is the
+ * received "protected" string. Any failure but CORE_ERR_NOMEM is
+ * CORE_ERR_CRYPTO ("bad JWE: ...").
  */
-enum core_err kbs_jwe_decrypt(const void *jwe, size_t len, void *evp_pkey,
-    struct secret **out, struct core_errbuf *eb);
+struct crypto_key;
+enum core_err kbs_jwe_decrypt(const void *jwe, size_t len,
+    const struct crypto_key *key, struct secret **out,
+    struct core_errbuf *eb);
 
 /* Admin side (kbs-client `config ...`). */
 struct kbs_admin_opts {

@@ -2,71 +2,65 @@
  * kbs_int.h -- internals of the kbs module, shared by its .c files and its
  * unit tests only. Other modules include kbs/kbs.h.
  *
- * The JOSE helpers here are the small subset the KBS needs (ES256, EdDSA
- * verification, ECDH-ES+A256KW and RSA-OAEP-256 JWE), written on OpenSSL 3
- * EVP so the module builds on its own.
+ * The JOSE work is the crypto module's (crypto/crypto.h); jose.c keeps the
+ * KBS-specific adapters on top of it.
  */
 #ifndef PROPELLER_KBS_INT_H
 #define PROPELLER_KBS_INT_H
 
 #include <assert.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <sys/types.h>
 
+#include "crypto/crypto.h"
 #include "kbs/kbs.h"
 
 #define KBS_ERR_PREFIX "https://github.com/confidential-containers/kbs/errors/"
 
 /* ---- jose.c --------------------------------------------------------- */
 
-enum core_err kbs_sha384(const void *p, size_t n, uint8_t out[48]);
-/* A fresh EC key on "P-256" or "P-521". */
-enum core_err kbs_ec_generate(const char *crv, EVP_PKEY **out,
-    struct core_errbuf *eb);
-/* Public JWK of an EC key: {"kty","crv","alg"?,"x","y"} (alg if non-NULL). */
-enum core_err kbs_ec_pub_jwk(EVP_PKEY *k, const char *alg, json_t **out,
-    struct core_errbuf *eb);
-/* Public JWK of an RSA key: {"kty":"RSA","alg","n","e"}. */
-enum core_err kbs_rsa_pub_jwk(EVP_PKEY *k, const char *alg, json_t **out,
-    struct core_errbuf *eb);
-/* Public key from a tee-pubkey JWK (spec §4.4 forms). */
-enum core_err kbs_jwk_to_pkey(const json_t *jwk, EVP_PKEY **out,
+/*
+ * Public JWK of k with the members in the order the KBS emits them:
+ * {"kty","crv","alg","x","y"} (EC) or {"kty","alg","n","e"} (RSA); alg is
+ * left out when NULL.
+ */
+enum core_err kbs_pub_jwk(const struct crypto_key *k, const char *alg,
+    json_t **out, struct core_errbuf *eb);
+/*
+ * Public key from a tee-pubkey JWK (spec §4.4 forms: EC P-256/P-521, RSA
+ * up to 8192 bits); a private JWK is refused.
+ */
+enum core_err kbs_tee_key_from_jwk(const json_t *jwk, struct crypto_key **out,
     struct core_errbuf *eb);
 /* Re-serializes a tee-pubkey JWK with exactly the §4.4 members. */
 enum core_err kbs_jwk_normalize(const json_t *jwk, json_t **out,
     struct core_errbuf *eb);
 /*
- * Builds the flattened JWE for tee_pubkey. eph/cek/iv may be given for the
- * test vectors (NULL = random). RSA1_5 only with allow_rsa1_5.
+ * Loads a key file (PEM, DER or JWK) that must be private (private_part)
+ * or public.
+ */
+enum core_err kbs_key_read(const char *path, bool private_part,
+    struct crypto_key **out, struct core_errbuf *eb);
+/*
+ * Builds the flattened JWE of spec §4 for tee_pubkey. eph/cek (32 bytes)/iv
+ * (12 bytes) may be given for the test vectors (NULL = random). RSA1_5
+ * only with allow_rsa1_5.
  */
 enum core_err kbs_jwe_encrypt(const json_t *tee_pubkey, const void *pt,
-    size_t pt_len, bool allow_rsa1_5, EVP_PKEY *eph, const uint8_t *cek,
-    const uint8_t *iv, char **out, struct core_errbuf *eb);
-/* ES256 compact JWS over header_json.payload_json; *out malloc'd. */
-enum core_err kbs_jws_sign_es256(EVP_PKEY *k, const char *header_json,
-    const char *payload_json, char **out, struct core_errbuf *eb);
+    size_t pt_len, bool allow_rsa1_5, const struct crypto_key *eph,
+    const uint8_t *cek, const uint8_t *iv, char **out,
+    struct core_errbuf *eb);
 /*
- * Splits a compact JWS and verifies its signature with k (ES256 for EC
- * P-256 keys, EdDSA for Ed25519). Returns the parsed header and payload.
+ * Parses a compact JWS (at most 64 KiB) and verifies it with k: ES256 for
+ * EC P-256 keys, EdDSA for Ed25519. Returns the header and the payload
+ * object. CORE_ERR_INVALID for a malformed token, CORE_ERR_AUTH for a
+ * wrong alg or signature.
  */
-enum core_err kbs_jws_verify(EVP_PKEY *k, const char *jws, size_t len,
-    json_t **header, json_t **payload, struct core_errbuf *eb);
+enum core_err kbs_jws_verify(const struct crypto_key *k, const char *jws,
+    size_t len, json_t **header, json_t **payload, struct core_errbuf *eb);
 /* Only parses (no signature check). */
 enum core_err kbs_jws_parse(const char *jws, size_t len, json_t **header,
     json_t **payload, struct core_errbuf *eb);
-/* PEM helpers. */
-enum core_err kbs_pem_read_private(const char *path, EVP_PKEY **out,
-    struct core_errbuf *eb);
-enum core_err kbs_pem_read_public(const char *path, EVP_PKEY **out,
-    struct core_errbuf *eb);
-enum core_err kbs_pem_private_bytes(EVP_PKEY *k, struct secret **out,
-    struct core_errbuf *eb);
-enum core_err kbs_pem_parse_private(const void *p, size_t n, EVP_PKEY **out,
-    struct core_errbuf *eb);
-/* Concat KDF for ECDH-ES+A256KW (spec §4.3): KEK from Z. */
-enum core_err kbs_concat_kdf_a256kw(const uint8_t *z, size_t zlen,
-    uint8_t kek[32]);
 
 /* ---- vault.c: the child holding the signing key and the resources ---- */
 
@@ -122,7 +116,7 @@ void kbs_vault_free(struct kbs_vault *v);
 enum core_err kbs_vault_sign(struct kbs_vault *v, const char *claims_json,
     char **token, struct core_errbuf *eb);
 /* The public token key (borrowed; lives as long as the vault). */
-EVP_PKEY *kbs_vault_token_pub(struct kbs_vault *v);
+const struct crypto_key *kbs_vault_token_pub(struct kbs_vault *v);
 enum core_err kbs_vault_get(struct kbs_vault *v, const char *path,
     struct secret **out, struct core_errbuf *eb);
 enum core_err kbs_vault_put(struct kbs_vault *v, const char *path,
@@ -188,8 +182,8 @@ enum core_err kbs_init_data_digest(const char *toml, uint8_t out[64],
  * Verifies an EAR token signed by pub, requiring exp (60 s leeway), and
  * returns its claims.
  */
-enum core_err kbs_token_verify(EVP_PKEY *pub, const char *token, int64_t now_s,
-    json_t **claims, struct core_errbuf *eb);
+enum core_err kbs_token_verify(const struct crypto_key *pub,
+    const char *token, int64_t now_s, json_t **claims, struct core_errbuf *eb);
 /* The tee-pubkey of verified claims by the spec §5.2 pointers (borrowed). */
 const json_t *kbs_token_tee_pubkey(const json_t *claims);
 

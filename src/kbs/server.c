@@ -32,7 +32,7 @@ struct kbs_server {
 	struct kbs_vault *vault;       /* owned */
 	struct kbs_sessions *sessions; /* owned */
 	struct kbs_admin *admin;       /* owned */
-	EVP_PKEY **trusted;            /* owned; other KBSes' token keys */
+	struct crypto_key **trusted;   /* owned; other KBSes' token keys */
 	size_t ntrusted;
 	size_t max_body;
 	int64_t token_lifetime_s;
@@ -647,7 +647,7 @@ kbs_server_new(const struct kbs_config *c, struct kbs_server **out,
 		goto fail;
 	}
 	for (; s->ntrusted < c->ntrusted; s->ntrusted++) {
-		err = kbs_pem_read_public(c->trusted_token_keys[s->ntrusted],
+		err = kbs_key_read(c->trusted_token_keys[s->ntrusted], false,
 		    &s->trusted[s->ntrusted], eb);
 		if (err != CORE_OK)
 			goto fail;
@@ -724,7 +724,7 @@ kbs_server_free(struct kbs_server *s)
 	kbs_admin_free(s->admin);
 	kbs_vault_free(s->vault);
 	for (size_t i = 0; i < s->ntrusted; i++)
-		EVP_PKEY_free(s->trusted[i]);
+		crypto_key_free(s->trusted[i]);
 	free(s->trusted);
 	free(s->tls_cert_pem);
 	if (s->tls_key_pem != NULL)

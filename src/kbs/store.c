@@ -22,7 +22,7 @@ struct kbs_vault {
 	uint64_t next_id;          /* guarded by ipc */
 	bool broken;               /* guarded by ipc: the child is gone */
 	pthread_mutex_t ipc;       /* one request in flight */
-	EVP_PKEY *token_pub;       /* owned; public half of the signing key */
+	struct crypto_key *token_pub; /* owned; public half of the signing key */
 	struct kbs_policy *policy; /* owned; guarded by lock */
 	pthread_mutex_t lock;      /* policy swaps and writes */
 };
@@ -123,8 +123,8 @@ kbs_vault_open(const char *data_dir, struct kbs_vault **out,
 	if (err == CORE_OK)
 		err = core_json_parse_object(hdr.data, hdr.len, 0, &h, eb);
 	if (err == CORE_OK)
-		err = kbs_jwk_to_pkey(json_object_get(h, "jwk"), &v->token_pub,
-		    eb);
+		err = kbs_tee_key_from_jwk(json_object_get(h, "jwk"),
+		    &v->token_pub, eb);
 	if (err == CORE_OK)
 		err = vault_load_policy(v, eb);
 	if (err != CORE_OK)
@@ -149,7 +149,7 @@ kbs_vault_free(struct kbs_vault *v)
 		close(v->fd); /* the child exits on EOF */
 	if (v->pid > 0)
 		(void)waitpid(v->pid, NULL, 0);
-	EVP_PKEY_free(v->token_pub);
+	crypto_key_free(v->token_pub);
 	kbs_policy_free(v->policy);
 	pthread_mutex_destroy(&v->ipc);
 	pthread_mutex_destroy(&v->lock);
@@ -200,7 +200,7 @@ kbs_vault_sign(struct kbs_vault *v, const char *claims_json, char **token,
 	return err;
 }
 
-EVP_PKEY *
+const struct crypto_key *
 kbs_vault_token_pub(struct kbs_vault *v)
 {
 	return v->token_pub;

@@ -7,6 +7,8 @@
 
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "verifier/verifier.h"
 
 #define EAR_PROFILE "tag:github.com,2024:confidential-containers/Trustee"
@@ -310,7 +312,7 @@ out:
 }
 
 enum core_err
-kbs_token_verify(EVP_PKEY *pub, const char *token, int64_t now_s,
+kbs_token_verify(const struct crypto_key *pub, const char *token, int64_t now_s,
     json_t **claims, struct core_errbuf *eb)
 {
 	json_t *hdr = NULL, *pl = NULL;

@@ -25,14 +25,15 @@
 struct vault_core {
 	char *dir;            /* owned */
 	char *res_dir;        /* owned: <dir>/resources */
-	EVP_PKEY *key;        /* owned; secret: the token signing key */
-	char *token_header;   /* owned; {"typ","alg","jwk"} */
+	struct crypto_key *key; /* owned; secret: the token signing key */
+	json_t *token_hdr;    /* owned; {"typ","alg","jwk"} */
+	char *token_header;   /* owned; token_hdr serialized */
 };
 
 static enum core_err
 core_token_key(struct vault_core *v, struct core_errbuf *eb)
 {
-	struct secret *pem = NULL;
+	char *pem = NULL;
 	char *path = core_path_join(v->dir, "token-key.pem");
 	json_t *jwk = NULL, *hdr = NULL;
 	enum core_err err;
@@ -40,31 +41,36 @@ core_token_key(struct vault_core *v, struct core_errbuf *eb)
 	if (path == NULL)
 		return CORE_ERR_NOMEM;
 	if (core_fs_exists(path)) {
-		err = kbs_pem_read_private(path, &v->key, eb);
-		if (err == CORE_OK && (EVP_PKEY_get_id(v->key) != EVP_PKEY_EC ||
-		    EVP_PKEY_get_bits(v->key) != 256))
+		err = kbs_key_read(path, true, &v->key, eb);
+		if (err == CORE_OK && crypto_key_type(v->key) !=
+		    CRYPTO_KEY_EC_P256)
 			err = core_errf(eb, CORE_ERR_INVALID,
 			    "%s: not an EC P-256 key", path);
 	} else {
-		err = kbs_ec_generate("P-256", &v->key, eb);
+		err = crypto_key_generate(CRYPTO_KEY_EC_P256, 0, &v->key, eb);
 		if (err == CORE_OK)
-			err = kbs_pem_private_bytes(v->key, &pem, eb);
+			err = crypto_key_to_pem(v->key, true, &pem, eb);
 		if (err == CORE_OK)
-			err = core_fs_write_atomic(path, pem->ptr, pem->len,
+			err = core_fs_write_atomic(path, pem, strlen(pem),
 			    0600, eb);
 	}
 	if (err == CORE_OK)
-		err = kbs_ec_pub_jwk(v->key, "ES256", &jwk, eb);
+		err = kbs_pub_jwk(v->key, "ES256", &jwk, eb);
 	if (err == CORE_OK) {
 		hdr = json_pack("{s:s,s:s,s:O}", "typ", "JWT", "alg", "ES256",
 		    "jwk", jwk);
 		v->token_header = hdr ? core_json_dumps(hdr) : NULL;
 		if (v->token_header == NULL)
 			err = CORE_ERR_NOMEM;
+		v->token_hdr = hdr;
+		hdr = NULL;
 	}
 	json_decref(jwk);
 	json_decref(hdr);
-	secret_free(pem);
+	if (pem != NULL) {
+		core_wipe(pem, strlen(pem));
+		free(pem);
+	}
 	free(path);
 	return err;
 }
@@ -74,7 +80,8 @@ vault_core_free(struct vault_core *v)
 {
 	if (v == NULL)
 		return;
-	EVP_PKEY_free(v->key);
+	crypto_key_free(v->key);
+	json_decref(v->token_hdr);
 	free(v->token_header);
 	free(v->dir);
 	free(v->res_dir);
@@ -293,8 +300,8 @@ dispatch(struct vault_core *v, int fd, const struct kbs_msg_hdr *h,
 		claims = strndup((const char *)p, h->len);
 		if (claims == NULL)
 			return false;
-		err = kbs_jws_sign_es256(v->key, v->token_header, claims,
-		    &token, &eb);
+		err = crypto_jws_sign(v->key, "ES256", v->token_hdr, claims,
+		    h->len, &token, &eb);
 		if (err == CORE_OK)
 			err = core_buf_append_str(&out, token);
 		break;

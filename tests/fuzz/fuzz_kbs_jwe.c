@@ -10,7 +10,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static EVP_PKEY *key;
+static struct crypto_key *key;
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -18,7 +18,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct secret *pt = NULL;
 	json_t *h = NULL, *p = NULL;
 
-	if (key == NULL && kbs_ec_generate("P-256", &key, NULL) != CORE_OK)
+	if (key == NULL && crypto_key_generate(CRYPTO_KEY_EC_P256, 0, &key,
+	    NULL) != CORE_OK)
 		return 0;
 	if (kbs_jwe_decrypt(data, size, key, &pt, NULL) == CORE_OK)
 		secret_free(pt);

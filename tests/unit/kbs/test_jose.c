@@ -13,9 +13,7 @@
 
 #include <cmocka.h>
 #include <jose/jose.h>
-#include <openssl/bn.h>
-#include <openssl/core_names.h>
-#include <openssl/param_build.h>
+#include <openssl/evp.h>
 
 #include "kbs/kbs_int.h"
 
@@ -35,43 +33,16 @@
 	":\"AAECAwQFBgcICQoL\",\"ciphertext\":\"L2e6d6rFqXn-\",\"tag\":\"39gRW" \
 	"1s8-q60aKDnG0_2Ew\"}"
 
-static EVP_PKEY *
+static struct crypto_key *
 ec_private(const char *x, const char *y, const char *d)
 {
 	json_t *jwk = json_pack("{s:s,s:s,s:s,s:s,s:s}", "kty", "EC", "crv",
-	    "P-256", "alg", "ECDH-ES+A256KW", "x", x, "y", y);
-	EVP_PKEY *pub = NULL, *priv = NULL;
-	uint8_t *db = NULL;
-	size_t dl = 0;
-	BIGNUM *bn;
-	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
-	OSSL_PARAM *params;
-	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-	uint8_t pt[65];
-	size_t ptl = 0;
+	    "P-256", "x", x, "y", y, "d", d);
+	struct crypto_key *k = NULL;
 
-	assert_int_equal(kbs_jwk_to_pkey(jwk, &pub, NULL), CORE_OK);
-	assert_int_equal(core_b64url_decode(d, strlen(d), &db, &dl, NULL),
-	    CORE_OK);
-	bn = BN_bin2bn(db, (int)dl, NULL);
-	assert_int_equal(EVP_PKEY_get_octet_string_param(pub,
-	    OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof(pt), &ptl), 1);
-	OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
-	    "P-256", 0);
-	OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pt, ptl);
-	OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, bn);
-	params = OSSL_PARAM_BLD_to_param(bld);
-	assert_int_equal(EVP_PKEY_fromdata_init(ctx), 1);
-	assert_int_equal(EVP_PKEY_fromdata(ctx, &priv, EVP_PKEY_KEYPAIR,
-	    params), 1);
-	OSSL_PARAM_free(params);
-	OSSL_PARAM_BLD_free(bld);
-	EVP_PKEY_CTX_free(ctx);
-	BN_free(bn);
-	free(db);
-	EVP_PKEY_free(pub);
+	assert_int_equal(crypto_key_from_jwk(jwk, &k, NULL), CORE_OK);
 	json_decref(jwk);
-	return priv;
+	return k;
 }
 
 static char *
@@ -85,21 +56,21 @@ test_v1_jcs_sha384(void **state)
 {
 	json_t *j = json_loads("{\"b\":1,\"a\":\"test\",\"c\":{\"d\":\"e\"}}",
 	    0, NULL);
-	struct core_buf b;
+	char *b = NULL;
+	size_t bl = 0;
 	uint8_t h[48];
 	char *s;
 
 	(void)state;
-	core_buf_init(&b, 0);
-	assert_int_equal(kbs_jcs(j, &b, NULL), CORE_OK);
-	assert_string_equal((char *)b.data,
+	assert_int_equal(crypto_jcs(j, &b, &bl, NULL), CORE_OK);
+	assert_string_equal(b,
 	    "{\"a\":\"test\",\"b\":1,\"c\":{\"d\":\"e\"}}");
-	assert_int_equal(kbs_sha384(b.data, b.len, h), CORE_OK);
+	assert_int_equal(crypto_sha384(b, bl, h), CORE_OK);
 	s = hex(h, 48);
 	assert_string_equal(s, "e71ce8e70d814ba6639c3612ebee0ff1f76f650f8dbb5e4"
 	    "7157e0f3f525cd22c4597480a186427c813ca941da78870c3");
 	free(s);
-	core_buf_cleanup(&b);
+	free(b);
 	json_decref(j);
 }
 
@@ -107,18 +78,20 @@ static void
 test_jcs_escapes(void **state)
 {
 	json_t *j = json_pack("{s:s,s:[b,n]}", "k", "a\"/\\\n\x01", "a", 1);
-	struct core_buf b;
+	char *b = NULL;
 
 	(void)state;
-	core_buf_init(&b, 0);
-	assert_int_equal(kbs_jcs(j, &b, NULL), CORE_OK);
-	assert_string_equal((char *)b.data,
+	assert_int_equal(crypto_jcs(j, &b, NULL, NULL), CORE_OK);
+	assert_string_equal(b,
 	    "{\"a\":[true,null],\"k\":\"a\\\"/\\\\\\n\\u0001\"}");
+	free(b);
 	json_decref(j);
-	j = json_real(1.5);
-	assert_int_equal(kbs_jcs(j, &b, NULL), CORE_ERR_UNSUPPORTED);
+	/* RFC 8785 numbers: reals in ECMAScript form. */
+	j = json_pack("{s:f,s:I}", "r", 1.5, "i", (json_int_t)-7);
+	assert_int_equal(crypto_jcs(j, &b, NULL, NULL), CORE_OK);
+	assert_string_equal(b, "{\"i\":-7,\"r\":1.5}");
+	free(b);
 	json_decref(j);
-	core_buf_cleanup(&b);
 }
 
 static void
@@ -287,7 +260,8 @@ test_v4_concat_kdf(void **state)
 	(void)state;
 	assert_int_equal(core_hex_decode("9e56d91d817135d372834283bf84269cfb316"
 	    "ea3da806a48f6daa7798cfe90c4", 64, &z, &zl, NULL), CORE_OK);
-	assert_int_equal(kbs_concat_kdf_a256kw(z, zl, kek), CORE_OK);
+	assert_int_equal(crypto_concat_kdf(z, zl, "ECDH-ES+A256KW", NULL, 0,
+	    NULL, 0, 256, kek, NULL), CORE_OK);
 	s = hex(kek, 32);
 	assert_string_equal(s, "89ab838633757805bd678cb164f2427776824e8f784152f"
 	    "23747096449921f46");
@@ -300,8 +274,8 @@ test_v6_jwe_vector(void **state)
 {
 	json_t *bob = json_pack("{s:s,s:s,s:s,s:s,s:s}", "kty", "EC", "crv",
 	    "P-256", "alg", "ECDH-ES+A256KW", "x", BOB_X, "y", BOB_Y);
-	EVP_PKEY *alice = ec_private(ALICE_X, ALICE_Y, ALICE_D);
-	EVP_PKEY *bobk = ec_private(BOB_X, BOB_Y, BOB_D);
+	struct crypto_key *alice = ec_private(ALICE_X, ALICE_Y, ALICE_D);
+	struct crypto_key *bobk = ec_private(BOB_X, BOB_Y, BOB_D);
 	uint8_t cek[32], iv[12];
 	struct secret *pt = NULL;
 	char *out = NULL;
@@ -332,8 +306,8 @@ test_v6_jwe_vector(void **state)
 		    &pt, &eb), CORE_ERR_CRYPTO);
 	}
 	free(out);
-	EVP_PKEY_free(alice);
-	EVP_PKEY_free(bobk);
+	crypto_key_free(alice);
+	crypto_key_free(bobk);
 	json_decref(bob);
 }
 
@@ -349,11 +323,13 @@ test_jwe_libjose(void **state)
 	char *out = NULL;
 	void *pt;
 	size_t ptl = 0;
-	EVP_PKEY *rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	struct crypto_key *rsa = NULL;
 	json_t *rjwk = NULL;
 	struct core_errbuf eb;
 
 	(void)state;
+	assert_int_equal(crypto_key_generate(CRYPTO_KEY_RSA, 2048, &rsa, NULL),
+	    CORE_OK);
 	assert_int_equal(kbs_jwe_encrypt(bob, "libjose agrees", 14, false, NULL,
 	    NULL, NULL, &out, NULL), CORE_OK);
 	jwe = json_loads(out, 0, NULL);
@@ -365,7 +341,7 @@ test_jwe_libjose(void **state)
 	json_decref(jwe);
 	free(out);
 	/* RSA-OAEP-256 round trip; RSA1_5 only when enabled. */
-	assert_int_equal(kbs_rsa_pub_jwk(rsa, "RSA-OAEP-256", &rjwk, NULL),
+	assert_int_equal(kbs_pub_jwk(rsa, "RSA-OAEP-256", &rjwk, NULL),
 	    CORE_OK);
 	assert_int_equal(kbs_jwe_encrypt(rjwk, "rsa", 3, false, NULL, NULL,
 	    NULL, &out, NULL), CORE_OK);
@@ -391,7 +367,7 @@ test_jwe_libjose(void **state)
 	assert_int_equal(kbs_jwe_encrypt(rjwk, "rsa", 3, true, NULL, NULL,
 	    NULL, &out, NULL), CORE_ERR_UNSUPPORTED);
 	json_decref(rjwk);
-	EVP_PKEY_free(rsa);
+	crypto_key_free(rsa);
 	json_decref(bob);
 	json_decref(bobpriv);
 }

@@ -353,13 +353,14 @@ do_auth(const char *tee, char cookie[33], char nonce[64])
 static char *
 attest_body(const char *nonce, const char *bind_nonce)
 {
-	EVP_PKEY *k = NULL;
+	struct crypto_key *k = NULL;
 	json_t *jwk = NULL, *b;
 	uint8_t d[48];
 	char *rd, *s;
 
-	assert_int_equal(kbs_ec_generate("P-256", &k, NULL), CORE_OK);
-	assert_int_equal(kbs_ec_pub_jwk(k, "ECDH-ES+A256KW", &jwk, NULL),
+	assert_int_equal(crypto_key_generate(CRYPTO_KEY_EC_P256, 0, &k, NULL),
+	    CORE_OK);
+	assert_int_equal(kbs_pub_jwk(k, "ECDH-ES+A256KW", &jwk, NULL),
 	    CORE_OK);
 	assert_int_equal(kbs_runtime_digest(jwk, bind_nonce, "", d, NULL),
 	    CORE_OK);
@@ -371,7 +372,7 @@ attest_body(const char *nonce, const char *bind_nonce)
 	s = json_dumps(b, JSON_COMPACT);
 	json_decref(b);
 	json_decref(jwk);
-	EVP_PKEY_free(k);
+	crypto_key_free(k);
 	free(rd);
 	return s;
 }
@@ -800,7 +801,7 @@ test_passport_trusted_keys(void **state)
 	char url2[64], data2[128], keyp[160], pubp[160];
 	const char *tok;
 	char *saved;
-	EVP_PKEY *k = NULL;
+	struct crypto_key *k = NULL;
 
 	(void)state;
 	snprintf(data2, sizeof(data2), "%s/data2", fx.dir);
@@ -837,9 +838,9 @@ test_passport_trusted_keys(void **state)
 	/* Pin the other KBS's token key and restart. */
 	snprintf(keyp, sizeof(keyp), "%s/token-key.pem", data2);
 	snprintf(pubp, sizeof(pubp), "%s/other-token.pub", fx.dir);
-	assert_int_equal(kbs_pem_read_private(keyp, &k, NULL), CORE_OK);
-	write_pem(pubp, k, true);
-	EVP_PKEY_free(k);
+	assert_int_equal(crypto_key_load_file(keyp, &k, NULL), CORE_OK);
+	write_pem(pubp, crypto_key_evp(k), true);
+	crypto_key_free(k);
 	fx.cfg.trusted_token_keys = calloc(1, sizeof(char *));
 	fx.cfg.trusted_token_keys[0] = strdup(pubp);
 	fx.cfg.ntrusted = 1;
