@@ -563,12 +563,85 @@ wasm_valtype_name(uint8_t t)
 	}
 }
 
+/*
+ * The preview1 signatures: parameters then results, i = i32, I = i64. The
+ * host functions have exactly these C signatures, so a module declaring an
+ * import with another type is refused before anything calls it.
+ */
+static const struct {
+	const char *name;
+	const char *params;
+	const char *results;
+} wasi_sigs[] = {
+	{ "args_get", "ii", "i" }, { "args_sizes_get", "ii", "i" },
+	{ "environ_get", "ii", "i" }, { "environ_sizes_get", "ii", "i" },
+	{ "clock_res_get", "ii", "i" }, { "clock_time_get", "iIi", "i" },
+	{ "fd_advise", "iIIi", "i" }, { "fd_allocate", "iII", "i" },
+	{ "fd_close", "i", "i" }, { "fd_datasync", "i", "i" },
+	{ "fd_fdstat_get", "ii", "i" }, { "fd_fdstat_set_flags", "ii", "i" },
+	{ "fd_fdstat_set_rights", "iII", "i" },
+	{ "fd_filestat_get", "ii", "i" }, { "fd_filestat_set_size", "iI", "i" },
+	{ "fd_filestat_set_times", "iIIi", "i" }, { "fd_pread", "iiiIi", "i" },
+	{ "fd_prestat_get", "ii", "i" }, { "fd_prestat_dir_name", "iii", "i" },
+	{ "fd_pwrite", "iiiIi", "i" }, { "fd_read", "iiii", "i" },
+	{ "fd_readdir", "iiiIi", "i" }, { "fd_renumber", "ii", "i" },
+	{ "fd_seek", "iIii", "i" }, { "fd_sync", "i", "i" },
+	{ "fd_tell", "ii", "i" }, { "fd_write", "iiii", "i" },
+	{ "path_create_directory", "iii", "i" },
+	{ "path_filestat_get", "iiiii", "i" },
+	{ "path_filestat_set_times", "iiiiIIi", "i" },
+	{ "path_link", "iiiiiii", "i" }, { "path_open", "iiiiiIIii", "i" },
+	{ "path_readlink", "iiiiii", "i" },
+	{ "path_remove_directory", "iii", "i" },
+	{ "path_rename", "iiiiii", "i" }, { "path_symlink", "iiiii", "i" },
+	{ "path_unlink_file", "iii", "i" }, { "poll_oneoff", "iiii", "i" },
+	{ "proc_exit", "i", "" }, { "proc_raise", "i", "i" },
+	{ "sched_yield", "", "i" }, { "random_get", "ii", "i" },
+	{ "sock_accept", "iii", "i" }, { "sock_recv", "iiiiii", "i" },
+	{ "sock_send", "iiiii", "i" }, { "sock_shutdown", "ii", "i" },
+};
+
+static bool
+sig_matches(const char *want, const uint8_t *have, uint32_t n)
+{
+	uint32_t i;
+
+	if (strlen(want) != n)
+		return false;
+	for (i = 0; i < n; i++)
+		if (have[i] != (want[i] == 'I' ? WASM_VAL_I64 : WASM_VAL_I32))
+			return false;
+	return true;
+}
+
+static void
+sig_format(char *out, size_t outlen, const struct wasm_functype *ft)
+{
+	size_t o = 0;
+	uint32_t i;
+
+	o += (size_t)snprintf(out + o, outlen - o, "(");
+	for (i = 0; i < ft->nparams && o < outlen; i++)
+		o += (size_t)snprintf(out + o, outlen - o, "%s%s", i ? ", " : "",
+		    wasm_valtype_name(ft->params[i]));
+	if (o < outlen)
+		o += (size_t)snprintf(out + o, outlen - o, ") -> (");
+	for (i = 0; i < ft->nresults && o < outlen; i++)
+		o += (size_t)snprintf(out + o, outlen - o, "%s%s", i ? ", " : "",
+		    wasm_valtype_name(ft->results[i]));
+	if (o < outlen)
+		snprintf(out + o, outlen - o, ")");
+}
+
 enum core_err
 wasm_module_check_imports(const struct wasm_module *m,
     struct core_errbuf *eb)
 {
 	uint32_t i;
+	size_t k;
 	const struct wasm_import *im;
+	const struct wasm_functype *ft;
+	char have[160];
 
 	for (i = 0; i < m->nimports; i++) {
 		im = &m->imports[i];
@@ -586,6 +659,20 @@ wasm_module_check_imports(const struct wasm_module *m,
 			    "wasm: unknown import: module \"%s\" field \"%s\" "
 			    "(not a WASI preview1 function)", im->module,
 			    im->field);
+		ft = &m->types[im->type_idx];
+		for (k = 0; k < CORE_ARRAY_LEN(wasi_sigs); k++) {
+			if (strcmp(wasi_sigs[k].name, im->field) != 0)
+				continue;
+			if (sig_matches(wasi_sigs[k].params, ft->params,
+			    ft->nparams) && sig_matches(wasi_sigs[k].results,
+			    ft->results, ft->nresults))
+				break;
+			sig_format(have, sizeof(have), ft);
+			return core_errf(eb, CORE_ERR_INVALID,
+			    "wasm: import module \"%s\" field \"%s\" has type "
+			    "%s, not the WASI preview1 signature", im->module,
+			    im->field, have);
+		}
 	}
 	return CORE_OK;
 }

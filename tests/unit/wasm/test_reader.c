@@ -240,6 +240,12 @@ test_non_wasi_import(void **state)
 	    'p', 's', 'h', 'o', 't', '_', 'p', 'r', 'e', 'v', 'i', 'e', 'w',
 	    '1', 0x12, 'f', 'd', '_', 'l', 'a', 'u', 'n', 'c', 'h', '_', 'm',
 	    'i', 's', 's', 'i', 'l', 'e', 's', 0x00, 0x00 };
+	/* (import "wasi_snapshot_preview1" "fd_write" (func)) */
+	static const uint8_t mod3[] = { 0, 'a', 's', 'm', 1, 0, 0, 0,
+	    0x01, 0x04, 0x01, 0x60, 0x00, 0x00,
+	    0x02, 0x23, 0x01, 0x16, 'w', 'a', 's', 'i', '_', 's', 'n', 'a',
+	    'p', 's', 'h', 'o', 't', '_', 'p', 'r', 'e', 'v', 'i', 'e', 'w',
+	    '1', 0x08, 'f', 'd', '_', 'w', 'r', 'i', 't', 'e', 0x00, 0x00 };
 	struct core_errbuf eb;
 	struct wasm_module *m = NULL;
 
@@ -250,6 +256,14 @@ test_non_wasi_import(void **state)
 	    CORE_ERR_UNSUPPORTED);
 	assert_non_null(strstr(core_errbuf_msg(&eb), "\"env\""));
 	assert_non_null(strstr(core_errbuf_msg(&eb), "\"launch\""));
+	wasm_module_free(m);
+	/* A real WASI name with the wrong type. */
+	core_errbuf_clear(&eb);
+	assert_int_equal(wasm_module_parse(mod3, sizeof(mod3), &m, &eb),
+	    CORE_OK);
+	assert_int_equal(wasm_module_check_imports(m, &eb), CORE_ERR_INVALID);
+	assert_non_null(strstr(core_errbuf_msg(&eb), "\"fd_write\""));
+	assert_non_null(strstr(core_errbuf_msg(&eb), "() -> ()"));
 	wasm_module_free(m);
 	core_errbuf_clear(&eb);
 	assert_int_equal(wasm_module_parse(mod2, sizeof(mod2), &m, &eb),
