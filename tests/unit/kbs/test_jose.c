@@ -311,6 +311,46 @@ test_v6_jwe_vector(void **state)
 	json_decref(bob);
 }
 
+/*
+ * A KBS JWE is flattened JSON with exactly protected, encrypted_key (ek_len
+ * bytes), iv, ciphertext and tag, in that order, and the given protected
+ * header text.
+ */
+static void
+check_flattened(const char *jwe, const char *want_hdr, size_t ek_len)
+{
+	static const char *const order[] = { "protected", "encrypted_key",
+		"iv", "ciphertext", "tag" };
+	json_t *j = json_loads(jwe, 0, NULL);
+	const char *k, *p = jwe;
+	json_t *v;
+	uint8_t *h = NULL;
+	size_t hl = 0, i = 0;
+
+	assert_non_null(j);
+	json_object_foreach(j, k, v) {
+		assert_true(i < 5);
+		assert_string_equal(k, order[i]);
+		/* Member order on the wire, not only in the parsed object. */
+		p = strstr(p, k);
+		assert_non_null(p);
+		i++;
+	}
+	assert_int_equal(i, 5);
+	k = json_string_value(json_object_get(j, "protected"));
+	assert_int_equal(core_b64url_decode(k, strlen(k), &h, &hl, NULL),
+	    CORE_OK);
+	assert_int_equal(hl, strlen(want_hdr));
+	assert_memory_equal(h, want_hdr, hl);
+	free(h);
+	k = json_string_value(json_object_get(j, "encrypted_key"));
+	assert_int_equal(core_b64url_decode(k, strlen(k), &h, &hl, NULL),
+	    CORE_OK);
+	assert_int_equal(hl, ek_len);
+	free(h);
+	json_decref(j);
+}
+
 /* Our server's answers decrypt with libjose as well. */
 static void
 test_jwe_libjose(void **state)
@@ -345,6 +385,8 @@ test_jwe_libjose(void **state)
 	    CORE_OK);
 	assert_int_equal(kbs_jwe_encrypt(rjwk, "rsa", 3, false, NULL, NULL,
 	    NULL, &out, NULL), CORE_OK);
+	check_flattened(out, "{\"alg\":\"RSA-OAEP-256\",\"enc\":\"A256GCM\"}",
+	    256);
 	{
 		struct secret *s = NULL;
 
@@ -362,12 +404,53 @@ test_jwe_libjose(void **state)
 	assert_non_null(strstr(core_errbuf_msg(&eb), "RSA1_5"));
 	assert_int_equal(kbs_jwe_encrypt(rjwk, "rsa", 3, true, NULL, NULL,
 	    NULL, &out, NULL), CORE_OK);
+	check_flattened(out, "{\"alg\":\"RSA1_5\",\"enc\":\"A256GCM\"}", 256);
+	{
+		/* The RSA1_5 adapter's output decrypts with the crypto module. */
+		const struct crypto_key *keys[] = { rsa };
+		const char *const algs[] = { "RSA1_5", NULL };
+		struct crypto_jwe_dec_opts dopt = { keys, 1, NULL, algs, true,
+			0 };
+		struct secret *s = NULL;
+
+		assert_int_equal(crypto_jwe_decrypt(out, strlen(out), &dopt, &s,
+		    NULL, NULL), CORE_OK);
+		assert_int_equal(s->len, 3);
+		assert_memory_equal(s->ptr, "rsa", 3);
+		secret_free(s);
+		/* The KBS client itself never accepts RSA1_5. */
+		assert_int_equal(kbs_jwe_decrypt(out, strlen(out), rsa, &s,
+		    NULL), CORE_ERR_CRYPTO);
+	}
 	free(out);
 	json_object_set_new(rjwk, "alg", json_string("RSA-OAEP"));
 	assert_int_equal(kbs_jwe_encrypt(rjwk, "rsa", 3, true, NULL, NULL,
 	    NULL, &out, NULL), CORE_ERR_UNSUPPORTED);
 	json_decref(rjwk);
 	crypto_key_free(rsa);
+	/* P-521 TEE keys: the epk is on P-521 and a 40-byte wrapped CEK. */
+	{
+		struct crypto_key *p521 = NULL;
+		struct secret *s = NULL;
+		json_t *ejwk = NULL;
+
+		assert_int_equal(crypto_key_generate(CRYPTO_KEY_EC_P521, 0,
+		    &p521, NULL), CORE_OK);
+		assert_int_equal(kbs_pub_jwk(p521, "ECDH-ES+A256KW", &ejwk,
+		    NULL), CORE_OK);
+		assert_string_equal(json_string_value(json_object_get(ejwk,
+		    "crv")), "P-521");
+		assert_int_equal(kbs_jwe_encrypt(ejwk, "p521", 4, false, NULL,
+		    NULL, NULL, &out, NULL), CORE_OK);
+		assert_non_null(strstr(out, "\"encrypted_key\""));
+		assert_int_equal(kbs_jwe_decrypt(out, strlen(out), p521, &s,
+		    NULL), CORE_OK);
+		assert_memory_equal(s->ptr, "p521", 4);
+		secret_free(s);
+		free(out);
+		json_decref(ejwk);
+		crypto_key_free(p521);
+	}
 	json_decref(bob);
 	json_decref(bobpriv);
 }
