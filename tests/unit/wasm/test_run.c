@@ -649,6 +649,71 @@ test_conversion_traps_no_memory(void **state)
 	wasm_module_free(m);
 }
 
+static void
+test_stdin_and_preopen(void **state)
+{
+	struct wasm_module *m = load("wt_echoargs.wasm");
+	struct wasm_run_opts o;
+	struct wasm_result r;
+	struct wasm_preopen pre;
+	const char *cat[] = { "cat" };
+	const char *rd[] = { "read", "/data/note.txt" };
+	const char *esc[] = { "read", "/data/../../etc/passwd" };
+	char *dir = NULL, *file = NULL;
+	enum wasm_tier tier;
+
+	(void)state;
+	assert_int_equal(core_fs_tmpdir("wt-pre", &dir, NULL), CORE_OK);
+	file = core_path_join(dir, "note.txt");
+	assert_int_equal(core_fs_write_atomic(file, "from the host\n", 14, 0600,
+	    NULL), CORE_OK);
+	pre.host_path = dir;
+	pre.guest_path = "/data";
+	for (tier = WASM_TIER_1; tier <= WASM_TIER_2; tier++) {
+		opts_init(&o, tier);
+		o.args = cat;
+		o.nargs = 1;
+		o.stdin_data = "line one\nline two\n";
+		o.stdin_len = 18;
+		run_ok(m, &o, &r);
+		assert_int_equal(r.outcome, WASM_OUT_EXITED);
+		assert_string_equal(out_str(&r), "line one\nline two\n");
+		wasm_result_cleanup(&r);
+
+		opts_init(&o, tier);
+		o.args = rd;
+		o.nargs = 2;
+		o.preopens = &pre;
+		o.npreopens = 1;
+		run_ok(m, &o, &r);
+		assert_int_equal(r.exit_code, 0);
+		assert_string_equal(out_str(&r), "from the host\n");
+		wasm_result_cleanup(&r);
+
+		/* No preopen: the file is unreachable. */
+		opts_init(&o, tier);
+		o.args = rd;
+		o.nargs = 2;
+		run_ok(m, &o, &r);
+		assert_int_equal(r.exit_code, 2);
+		wasm_result_cleanup(&r);
+
+		/* ".." cannot leave the preopen. */
+		opts_init(&o, tier);
+		o.args = esc;
+		o.nargs = 2;
+		o.preopens = &pre;
+		o.npreopens = 1;
+		run_ok(m, &o, &r);
+		assert_int_equal(r.exit_code, 2);
+		wasm_result_cleanup(&r);
+	}
+	(void)core_fs_rmtree(dir, NULL);
+	free(file);
+	free(dir);
+	wasm_module_free(m);
+}
+
 int
 main(void)
 {
@@ -667,6 +732,7 @@ main(void)
 		cmocka_unit_test(test_external_runtime),
 		cmocka_unit_test(test_confidential_cache),
 		cmocka_unit_test(test_conversion_traps_no_memory),
+		cmocka_unit_test(test_stdin_and_preopen),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
