@@ -288,7 +288,10 @@ render_outcome(const char *task_id, const struct wasm_result *r,
 		*results = utf8_lossy(r->out.data, r->out.len);
 		return;
 	case WASM_OUT_RETURNED:
-		if (cli_style) {
+		if (r->tier_used == WASM_TIER_EXTERNAL) {
+			/* The external runtime printed the values itself. */
+			*results = utf8_lossy(r->out.data, r->out.len);
+		} else if (cli_style) {
 			struct core_buf b;
 
 			core_buf_init(&b, 0);

@@ -55,6 +55,22 @@ run_task "{\"name\":\"add\",\"image_url\":\"$REG/wasm/addition:v1\",\"inputs\":[
 grep -q "served" "$TMP/proxy.log" || fail "the proxy did not serve it"
 ok "task by proxy chunks"
 
+# External runtime (PROPLET_EXTERNAL_WASM_RUNTIME), driven with wasmtime's
+# command line: our own `propeller wasm` has that shape.
+kill "$PROPLET_PID"; wait "$PROPLET_PID" 2>/dev/null || true
+printf '#!/bin/sh\nexec "%s" wasm "$@"\n' "$CLI" >"$TMP/wasmtime"
+chmod +x "$TMP/wasmtime"
+start_proplet PROPLET_TEE=none PROPLET_EXTERNAL_WASM_RUNTIME="$TMP/wasmtime"
+api GET "/proplets/$PROPLET_ID"
+[ "$(jget .metadata.wasm_runtime)" = "$TMP/wasmtime" ] || fail "discovery wasm_runtime: $RESP"
+run_task "{\"name\":\"add\",\"file\":\"$FILE\",\"inputs\":[10,20]}"
+printf '%s' "$RESP" | jq -e '.state == 3 and .results == "30\n"' >/dev/null ||
+	fail "external runtime result: $RESP"
+run_task "{\"name\":\"add\",\"file\":\"$FILE\",\"inputs\":[10]}"
+[ "$(jget .state)" = 4 ] || fail "external runtime, bad arity: $RESP"
+jget .error | grep -q "Process exited with status" || fail "external error form: $RESP"
+ok "external runtime: \"30\\n\" (raw stdout), failures as \"$(jget .error | head -c 60)...\""
+
 # Malformed MQTT payloads on the proplet's topics never crash it.
 for bad in '{' '[]' '{"id":"x"}' "{\"id\":\"$(uuid)\",\"name\":\"\"}" \
 	"$(head -c 3000 /dev/urandom | base64 -w0)"; do

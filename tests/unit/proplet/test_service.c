@@ -57,6 +57,14 @@ test_render_outcomes(void **state)
 	render_outcome("t", &r, true, &res, &err);
 	assert_string_equal(res, "30\n"); /* CLI form, as wasmtime prints */
 	free(res);
+	/* An external runtime prints the values itself: stdout is the result. */
+	core_buf_append_str(&r.out, "30\n");
+	r.tier_used = WASM_TIER_EXTERNAL;
+	render_outcome("t", &r, true, &res, &err);
+	assert_string_equal(res, "30\n");
+	free(res);
+	r.tier_used = WASM_TIER_2;
+	core_buf_reset(&r.out);
 	r.outcome = WASM_OUT_EXITED;
 	r.exit_code = 3;
 	core_buf_append_str(&r.err, "boom");
