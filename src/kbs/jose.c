@@ -327,21 +327,21 @@ kbs_jwe_decrypt(const void *jwe, size_t len, const struct crypto_key *key,
 {
 	static const char *const algs[] = { "ECDH-ES+A256KW", "RSA-OAEP-256",
 		NULL };
+	const char *txt = jwe, *enc;
 	struct crypto_jwe_dec_opts o;
 	json_t *hdr = NULL;
-	const char *enc;
 	size_t i = 0;
 	enum core_err err;
 
 	*out = NULL;
 	/* Spec §4: flattened JSON only. */
-	while (i < len && strchr(" \t\r\n", ((const char *)jwe)[i]) != NULL &&
-	    ((const char *)jwe)[i] != '\0')
+	while (i < len && (txt[i] == ' ' || txt[i] == '\t' || txt[i] == '\r' ||
+	    txt[i] == '\n'))
 		i++;
-	if (i == len || ((const char *)jwe)[i] != '{') {
+	if (i == len || txt[i] != '{') {
 		err = core_errf(eb, CORE_ERR_INVALID,
 		    "not a flattened JSON JWE");
-		goto bad;
+		goto out;
 	}
 	memset(&o, 0, sizeof(o));
 	o.keys = &key;
@@ -349,23 +349,21 @@ kbs_jwe_decrypt(const void *jwe, size_t len, const struct crypto_key *key,
 	o.allowed_algs = algs;
 	err = crypto_jwe_decrypt(jwe, len, &o, out, &hdr, eb);
 	if (err != CORE_OK)
-		goto bad;
+		goto out;
 	enc = json_string_value(json_object_get(hdr, "enc"));
 	if (enc == NULL || strcmp(enc, "A256GCM") != 0) {
 		secret_free(*out);
 		*out = NULL;
 		err = core_errf(eb, CORE_ERR_UNSUPPORTED, "enc %s",
 		    enc ? enc : "(none)");
-		goto bad;
 	}
+out:
 	json_decref(hdr);
-	return CORE_OK;
-bad:
-	json_decref(hdr);
-	if (err == CORE_ERR_NOMEM)
-		return err;
-	core_errbuf_prefix(eb, "bad JWE");
-	return CORE_ERR_CRYPTO;
+	if (err != CORE_OK && err != CORE_ERR_NOMEM) {
+		core_errbuf_prefix(eb, "bad JWE");
+		err = CORE_ERR_CRYPTO;
+	}
+	return err;
 }
 
 /* ---- JWS -------------------------------------------------------------- */
