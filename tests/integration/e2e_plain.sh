@@ -61,8 +61,11 @@ kill "$PROPLET_PID"; wait "$PROPLET_PID" 2>/dev/null || true
 printf '#!/bin/sh\nexec "%s" wasm "$@"\n' "$CLI" >"$TMP/wasmtime"
 chmod +x "$TMP/wasmtime"
 start_proplet PROPLET_TEE=none PROPLET_EXTERNAL_WASM_RUNTIME="$TMP/wasmtime"
-api GET "/proplets/$PROPLET_ID"
-[ "$(jget .metadata.wasm_runtime)" = "$TMP/wasmtime" ] || fail "discovery wasm_runtime: $RESP"
+runtime_announced() {
+	api GET "/proplets/$PROPLET_ID"
+	[ "$(jget .metadata.wasm_runtime)" = "$TMP/wasmtime" ]
+}
+wait_for runtime_announced || fail "discovery wasm_runtime: $RESP"
 run_task "{\"name\":\"add\",\"file\":\"$FILE\",\"inputs\":[10,20]}"
 printf '%s' "$RESP" | jq -e '.state == 3 and .results == "30\n"' >/dev/null ||
 	fail "external runtime result: $RESP"
