@@ -73,8 +73,10 @@ cleanup() {
   kill "$BROKER" 2>/dev/null || true
   wait 2>/dev/null || true
   # debootstrap leaves /proc and /sys mounted in the root if it fails.
+  # (|| true: under set -e and pipefail, no mount left means grep fails,
+  # which would end this trap, and the test, with status 1.)
   findmnt -rn -o TARGET 2>/dev/null | grep -F "$TMP/" | sort -r |
-    while read -r m; do umount -l "$m" 2>/dev/null || true; done
+    while read -r m; do umount -l "$m" 2>/dev/null || true; done || true
   if [ "${SLOW_KEEP:-0}" = 1 ]; then echo "kept $TMP"; else rm -rf --one-file-system "$TMP"; fi
 }
 trap cleanup EXIT
