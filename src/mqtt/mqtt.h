@@ -62,6 +62,30 @@ typedef void (*mqtt_message_fn)(void *arg, const char *topic,
  * the remembered subscriptions were re-sent. */
 typedef void (*mqtt_connect_fn)(void *arg);
 
+/*
+ * The connection settings a daemon reads from <PREFIX>_MQTT_ADDRESS, _QOS,
+ * _TIMEOUT, _KEEP_ALIVE, _TLS_CA_CERT, _TLS_CLIENT_CERT, _TLS_CLIENT_KEY and
+ * _TLS_INSECURE_SKIP_VERIFY (spec §2.3–2.5), validated once.
+ */
+struct mqtt_settings {
+	char *address;                /* owned */
+	int qos;
+	int keepalive_s;
+	int64_t timeout_ms;
+	char *tls_ca_cert;            /* owned */
+	char *tls_client_cert;        /* owned */
+	char *tls_client_key;         /* owned */
+	bool tls_insecure;
+};
+
+/* Loads s from the environment; every bad value is recorded in errs. */
+void mqtt_settings_load(struct mqtt_settings *s, const char *prefix,
+    struct core_cfg *errs);
+void mqtt_settings_cleanup(struct mqtt_settings *s);
+/* Fills cfg from s for the given identity (all borrowed by cfg). */
+void mqtt_settings_config(const struct mqtt_settings *s,
+    const char *client_id, const char *password, struct mqtt_config *cfg);
+
 struct mqtt_client;
 
 /* Parses a broker address into host and port; *host_out is malloc'd. */

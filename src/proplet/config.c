@@ -173,43 +173,6 @@ load_identity(struct proplet_config *c, struct core_cfg *errs)
 }
 
 static void
-load_mqtt(struct proplet_config *c, struct core_cfg *errs)
-{
-	struct core_errbuf eb;
-	char *host = NULL;
-	int port;
-	bool tls;
-
-	c->mqtt_address = strdup(core_env_str(errs,
-	    CORE_ENV("PROPLET_MQTT_ADDRESS"), "tcp://localhost:1883"));
-	core_errbuf_clear(&eb);
-	if (c->mqtt_address != NULL &&
-	    mqtt_address_parse(c->mqtt_address, &host, &port, &tls, &eb) != CORE_OK)
-		core_cfg_error(errs, "PROPLET_MQTT_ADDRESS", c->mqtt_address,
-		    "%s", eb.msg);
-	free(host);
-	c->mqtt_qos = (int)core_env_int(errs, CORE_ENV("PROPLET_MQTT_QOS"), 2, 0, 2);
-	c->mqtt_timeout_ms = core_env_duration_ms(errs,
-	    CORE_ENV("PROPLET_MQTT_TIMEOUT"), 30000);
-	c->mqtt_keepalive_s = (int)(core_env_duration_ms(errs,
-	    CORE_ENV("PROPLET_MQTT_KEEP_ALIVE"), 30000) / 1000);
-	if (c->mqtt_keepalive_s < 5 || c->mqtt_keepalive_s > 65535) {
-		core_cfg_error(errs, "PROPLET_MQTT_KEEP_ALIVE", NULL,
-		    "must be between 5 and 65535 seconds");
-		c->mqtt_keepalive_s = 30;
-	}
-	c->mqtt_ca_cert = dup_or_null(core_env_str(errs,
-	    CORE_ENV("PROPLET_MQTT_TLS_CA_CERT"), NULL));
-	c->mqtt_client_cert = dup_or_null(core_env_str(errs,
-	    CORE_ENV("PROPLET_MQTT_TLS_CLIENT_CERT"), NULL));
-	c->mqtt_client_key = dup_or_null(core_env_str(errs,
-	    CORE_ENV("PROPLET_MQTT_TLS_CLIENT_KEY"), NULL));
-	if ((c->mqtt_client_cert == NULL) != (c->mqtt_client_key == NULL))
-		core_cfg_error(errs, "PROPLET_MQTT_TLS_CLIENT_CERT", NULL,
-		    "set together with PROPLET_MQTT_TLS_CLIENT_KEY");
-}
-
-static void
 load_execution(struct proplet_config *c, struct core_cfg *errs)
 {
 	const char *rt = core_env_str(errs,
@@ -315,7 +278,7 @@ proplet_config_load(struct proplet_config *c, struct core_cfg *errs)
 		core_cfg_error(errs, "PROPLET_LOG_LEVEL", c->log_level,
 		    "expected debug, info, warn or error");
 	load_identity(c, errs);
-	load_mqtt(c, errs);
+	mqtt_settings_load(&c->mqtt, "PROPLET", errs);
 	c->liveliness_interval_ms = core_env_duration_ms(errs,
 	    CORE_ENV("PROPLET_LIVELINESS_INTERVAL"), 5000);
 	if (c->liveliness_interval_ms < 100 || c->liveliness_interval_ms > 3600000) {
@@ -366,10 +329,7 @@ proplet_config_cleanup(struct proplet_config *c)
 		core_wipe(c->api_key, strlen(c->api_key));
 	free(c->api_key);
 	free(c->channel_id);
-	free(c->mqtt_address);
-	free(c->mqtt_ca_cert);
-	free(c->mqtt_client_cert);
-	free(c->mqtt_client_key);
+	mqtt_settings_cleanup(&c->mqtt);
 	free(c->external_runtime);
 	free(c->wasm_cache_dir);
 	free_strv(c->dirs, c->ndirs);

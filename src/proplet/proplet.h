@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "core/core.h"
+#include "mqtt/mqtt.h"
 
 enum proplet_fetch_mode {
 	PROPLET_FETCH_PROXY = 0, /* upstream: non-http image_url via the proxy */
@@ -39,12 +40,7 @@ struct proplet_config {
 	char *api_key;      /* owned; secret: the MQTT password */
 	char *channel_id;   /* owned */
 
-	/* MQTT. */
-	char *mqtt_address; /* owned */
-	int mqtt_qos;
-	int mqtt_keepalive_s;
-	int64_t mqtt_timeout_ms;
-	char *mqtt_ca_cert, *mqtt_client_cert, *mqtt_client_key; /* owned */
+	struct mqtt_settings mqtt; /* owned: PROPLET_MQTT_* */
 
 	/* Timing. */
 	int64_t liveliness_interval_ms;

@@ -8,8 +8,6 @@
 #include "proplet/internal.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -828,7 +826,6 @@ publish_discovery(struct proplet *p)
 	struct utsname un;
 	struct sysinfo si;
 	char host[256] = "", *payload = NULL;
-	size_t i;
 
 	memset(&d, 0, sizeof(d));
 	core_errbuf_clear(&eb);
@@ -855,7 +852,6 @@ publish_discovery(struct proplet *p)
 		log_warnx("discovery: %s", eb.msg);
 	else
 		log_info("discovery published");
-	(void)i;
 	free(payload);
 }
 
@@ -1000,21 +996,12 @@ enum core_err
 proplet_new(const struct proplet_config *c, struct proplet **out,
     struct core_errbuf *eb)
 {
-	struct mqtt_config mc = {
-		.address = c->mqtt_address,
-		.client_id = c->entity_id,
-		.password = c->api_key,
-		.qos = c->mqtt_qos,
-		.keepalive_s = c->mqtt_keepalive_s,
-		.connect_timeout_ms = c->mqtt_timeout_ms,
-		.tls_ca_cert = c->mqtt_ca_cert,
-		.tls_client_cert = c->mqtt_client_cert,
-		.tls_client_key = c->mqtt_client_key,
-	};
+	struct mqtt_config mc;
 	struct proplet *p;
 	enum core_err err;
 
 	*out = NULL;
+	mqtt_settings_config(&c->mqtt, c->entity_id, c->api_key, &mc);
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return CORE_ERR_NOMEM;
 	p->cfg = c;

@@ -111,11 +111,7 @@ load_registry(struct proxy_config *c, struct core_cfg *errs)
 void
 proxy_config_load(struct proxy_config *c, struct core_cfg *errs)
 {
-	struct core_errbuf eb;
 	enum log_level lvl;
-	char *host = NULL;
-	bool tls;
-	int port;
 
 	memset(c, 0, sizeof(*c));
 	c->log_level = strdup(core_env_str(errs, CORE_ENV("PROXY_LOG_LEVEL"),
@@ -124,23 +120,7 @@ proxy_config_load(struct proxy_config *c, struct core_cfg *errs)
 		core_cfg_error(errs, "PROXY_LOG_LEVEL", c->log_level,
 		    "expected debug, info, warn or error");
 	load_identity(c, errs);
-	c->mqtt_address = strdup(core_env_str(errs,
-	    CORE_ENV("PROXY_MQTT_ADDRESS"), "tcp://localhost:1883"));
-	core_errbuf_clear(&eb);
-	if (c->mqtt_address != NULL &&
-	    mqtt_address_parse(c->mqtt_address, &host, &port, &tls, &eb) != CORE_OK)
-		core_cfg_error(errs, "PROXY_MQTT_ADDRESS", c->mqtt_address, "%s",
-		    eb.msg);
-	free(host);
-	c->mqtt_qos = (int)core_env_int(errs, CORE_ENV("PROXY_MQTT_QOS"), 2, 0, 2);
-	c->mqtt_timeout_ms = core_env_duration_ms(errs,
-	    CORE_ENV("PROXY_MQTT_TIMEOUT"), 30000);
-	c->mqtt_ca_cert = dup_or_null(core_env_str(errs,
-	    CORE_ENV("PROXY_MQTT_TLS_CA_CERT"), NULL));
-	c->mqtt_client_cert = dup_or_null(core_env_str(errs,
-	    CORE_ENV("PROXY_MQTT_TLS_CLIENT_CERT"), NULL));
-	c->mqtt_client_key = dup_or_null(core_env_str(errs,
-	    CORE_ENV("PROXY_MQTT_TLS_CLIENT_KEY"), NULL));
+	mqtt_settings_load(&c->mqtt, "PROXY", errs);
 	c->http_port = (int)core_env_int(errs, CORE_ENV("PROXY_HTTP_PORT"), 9191,
 	    0, 65535);
 	/* A chunk is base64'd into one MQTT message: keep it well below the
@@ -180,10 +160,7 @@ proxy_config_cleanup(struct proxy_config *c)
 	free(c->entity_id);
 	free_secret_str(c->api_key);
 	free(c->channel_id);
-	free(c->mqtt_address);
-	free(c->mqtt_ca_cert);
-	free(c->mqtt_client_cert);
-	free(c->mqtt_client_key);
+	mqtt_settings_cleanup(&c->mqtt);
 	free(c->registry_url);
 	free(c->registry_host);
 	free(c->registry_username);

@@ -19,16 +19,14 @@
 #include <stdint.h>
 
 #include "core/core.h"
+#include "mqtt/mqtt.h"
 
 #define PROXY_QUEUE_MAX 100          /* pending requests (spec §9) */
 #define PROXY_MODULE_MAX (100u * 1024 * 1024)
 
 struct proxy_config {
 	char *tenant_id, *entity_id, *api_key, *channel_id; /* owned */
-	char *mqtt_address;        /* owned */
-	int mqtt_qos;
-	int64_t mqtt_timeout_ms;
-	char *mqtt_ca_cert, *mqtt_client_cert, *mqtt_client_key; /* owned */
+	struct mqtt_settings mqtt; /* owned: PROXY_MQTT_* */
 	int http_port;             /* /health; 0 = disabled */
 	size_t chunk_size;         /* bytes of module per chunk */
 	int workers;               /* concurrent fetches */

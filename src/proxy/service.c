@@ -8,8 +8,6 @@
 #include "proxy/proxy.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -269,20 +267,12 @@ enum core_err
 proxy_new(const struct proxy_config *c, struct proxy **out,
     struct core_errbuf *eb)
 {
-	struct mqtt_config mc = {
-		.address = c->mqtt_address,
-		.client_id = c->entity_id,
-		.password = c->api_key,
-		.qos = c->mqtt_qos,
-		.connect_timeout_ms = c->mqtt_timeout_ms,
-		.tls_ca_cert = c->mqtt_ca_cert,
-		.tls_client_cert = c->mqtt_client_cert,
-		.tls_client_key = c->mqtt_client_key,
-	};
+	struct mqtt_config mc;
 	struct proxy *p;
 	enum core_err err;
 
 	*out = NULL;
+	mqtt_settings_config(&c->mqtt, c->entity_id, c->api_key, &mc);
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return CORE_ERR_NOMEM;
 	p->cfg = c;

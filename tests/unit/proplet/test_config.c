@@ -53,8 +53,8 @@ test_defaults(void **state)
 	proplet_config_load(&c, &errs);
 	assert_int_equal(errs.nerrors, 0);
 	assert_string_equal(c.entity_id, ID);
-	assert_string_equal(c.mqtt_address, "tcp://localhost:1883");
-	assert_int_equal(c.mqtt_qos, 2);
+	assert_string_equal(c.mqtt.address, "tcp://localhost:1883");
+	assert_int_equal(c.mqtt.qos, 2);
 	assert_int_equal(c.liveliness_interval_ms, 5000);
 	assert_int_equal(c.tee_mode, PROPLET_TEE_AUTO);
 	assert_int_equal(c.fetch_mode, PROPLET_FETCH_PROXY);
