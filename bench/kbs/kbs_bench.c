@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include <curl/curl.h>
 
@@ -89,6 +90,17 @@ run(void *arg)
 	return NULL;
 }
 
+/* User + system CPU of this process so far, in microseconds. */
+static int64_t
+cpu_us(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (int64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 +
+	    ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
+}
+
 static int
 cmp64(const void *a, const void *b)
 {
@@ -108,7 +120,7 @@ main(int argc, char **argv)
 	struct bench b;
 	struct worker *ws;
 	pthread_t *th;
-	int64_t clients = 8, flows = 100, t0, el_ns, total;
+	int64_t clients = 8, flows = 100, t0, el_ns, total, cpu0;
 	int ch;
 	long i;
 
@@ -149,6 +161,7 @@ main(int argc, char **argv)
 	if (b.lat_us == NULL || ws == NULL || th == NULL)
 		return 1;
 	t0 = core_mono_ns();
+	cpu0 = cpu_us();
 	for (i = 0; i < clients; i++) {
 		ws[i].b = &b;
 		ws[i].idx = i;
@@ -160,16 +173,17 @@ main(int argc, char **argv)
 	for (i = 0; i < clients; i++)
 		pthread_join(th[i], NULL);
 	el_ns = core_mono_ns() - t0;
+	cpu0 = cpu_us() - cpu0;
 	qsort(b.lat_us, (size_t)total, sizeof(*b.lat_us), cmp64);
 	printf("{\"keepalive\":%s,\"clients\":%lld,\"flows\":%lld,\"failures\":%ld,"
 	    "\"seconds\":%.3f,\"flows_per_s\":%.1f,\"p50_ms\":%.2f,"
-	    "\"p99_ms\":%.2f}\n", b.keepalive ? "true" : "false",
+	    "\"p99_ms\":%.2f,\"client_cpu_ms_per_flow\":%.3f}\n", b.keepalive ? "true" : "false",
 	    (long long)clients, (long long)total,
 	    b.failures, (double)el_ns / 1e9,
 	    (double)total / ((double)el_ns / 1e9),
 	    (double)b.lat_us[total / 2] / 1000.0,
 	    (double)b.lat_us[(total * 99) / 100 < total ? (total * 99) / 100 :
-		total - 1] / 1000.0);
+		total - 1] / 1000.0, (double)cpu0 / 1000.0 / (double)total);
 	if (b.failures > 0)
 		fprintf(stderr, "kbs_bench: %ld failed flows; first: %s\n",
 		    b.failures, b.first_error);

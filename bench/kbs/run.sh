@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Full KBS flows per second: starts propeller-kbs on a free 127.0.0.1 port
 # (allow-all policy, one 44-byte resource), then runs kbs_bench for each
-# client count, printing flows/s, p50/p99 and the server's CPU per flow.
+# client count, printing flows/s, p50/p99, the client's and the server's
+# CPU per flow and the 1-minute load average.
 #   [KEEPALIVE=1] bench/kbs/run.sh BUILD_DIR [TOTAL_FLOWS] [CLIENTS...]
 set -euo pipefail
 B=${1:?build dir}; TOTAL=${2:-2000}; shift 2 || true
@@ -31,5 +32,5 @@ for c in "${CLIENTS[@]}"; do
 	a=$(ticks)
 	res=$("$B/bench/kbs/kbs_bench" --url "$URL" --path default/key/bench --clients "$c" --flows "$f" ${KEEPALIVE:+--keepalive})
 	b=$(ticks)
-	echo "$res server_cpu_ms_per_flow=$(awk -v t=$((b - a)) -v n=$((c * f)) -v hz="$hz" 'BEGIN{printf "%.3f", t*1000/hz/n}')"
+	echo "$res server_cpu_ms_per_flow=$(awk -v t=$((b - a)) -v n=$((c * f)) -v hz="$hz" 'BEGIN{printf "%.3f", t*1000/hz/n}') load=$(cut -d' ' -f1 /proc/loadavg)"
 done

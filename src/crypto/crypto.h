@@ -8,8 +8,9 @@
  *
  * Depends on: core (errors, secrets, codecs, JSON), OpenSSL 3 EVP, jansson.
  * Never: logs, touches the disk except in the crypto_key_load_file() call
- * it is asked to make, or keeps global state. Every parser is bounded and
- * every failure leaves a reason in the core_errbuf.
+ * it is asked to make, or keeps global state (beyond the EC curve groups,
+ * built once and only read). Every parser is bounded and every failure
+ * leaves a reason in the core_errbuf.
  *
  * Conventions: byte strings are (pointer, length). Results that are keys
  * (CEKs, JWE plaintexts, shared secrets) come back as struct secret and are
@@ -307,7 +308,9 @@ enum core_err crypto_key_thumbprint_b64url(const struct crypto_key *k,
 /*
  * Access to the OpenSSL key for modules that need EVP directly (X.509
  * chain checks). Borrowed; valid while k lives. Declared with OpenSSL's
- * struct tag so this header does not pull in OpenSSL.
+ * struct tag so this header does not pull in OpenSSL. EC keys build it on
+ * first use (their arithmetic does not need it), so this may return NULL
+ * when out of memory.
  */
 struct evp_pkey_st *crypto_key_evp(const struct crypto_key *k);
 /*

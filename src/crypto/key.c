@@ -5,11 +5,13 @@
 #include "crypto/crypto.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
 #include <openssl/decoder.h>
+#include <openssl/ec.h>
 #include <openssl/encoder.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -19,15 +21,59 @@
 
 #include "crypto/internal.h"
 
+/*
+ * EC keys keep their point (and scalar) on the curve's shared group, so
+ * generation, JWK import/export, validation and ECDH use OpenSSL's EC
+ * arithmetic directly: OpenSSL 3 builds a new EC_GROUP (Montgomery
+ * constants and all) for every EVP_PKEY it imports or generates, which
+ * cost the KBS more than the scalar multiplications themselves. The
+ * EVP_PKEY of an EC key is built on first use (signatures, PEM/DER
+ * export, crypto_key_evp) and published with a compare-and-swap, so a key
+ * stays shareable between threads.
+ */
 struct crypto_key {
-	EVP_PKEY *pkey;          /* owned (one reference) */
+	EVP_PKEY *pkey;          /* owned (one reference); for EC keys NULL
+	                            until key_evp() builds it (atomic) */
 	enum crypto_key_type type;
 	bool is_private;
+	const EC_GROUP *ec_group; /* borrowed from ec_curves; EC keys */
+	EC_POINT *ec_pub;        /* owned; EC keys */
+	BIGNUM *ec_priv;         /* owned; secret: cleared by crypto_key_free;
+	                            EC private keys */
 	char *jwk_alg;           /* owned; NULL unless parsed from a JWK */
 	char *jwk_kid;           /* owned; NULL unless parsed from a JWK */
 };
 
-static bool key_public_ok(EVP_PKEY *pkey, enum crypto_key_type t);
+/*
+ * The curves, built once. An EC_GROUP is only read by point arithmetic,
+ * so the keys of every thread share these.
+ */
+static const struct ec_curve {
+	enum crypto_key_type type;
+	int nid;
+	const char *name;        /* OpenSSL group name */
+	const char *jwk_crv;
+} ec_curve_list[] = {
+	{ CRYPTO_KEY_EC_P256, NID_X9_62_prime256v1, "prime256v1", "P-256" },
+	{ CRYPTO_KEY_EC_P384, NID_secp384r1, "secp384r1", "P-384" },
+	{ CRYPTO_KEY_EC_P521, NID_secp521r1, "secp521r1", "P-521" },
+};
+static EC_GROUP *ec_groups[CORE_ARRAY_LEN(ec_curve_list)];
+static pthread_once_t ec_groups_once = PTHREAD_ONCE_INIT;
+
+static bool key_public_ok(const struct crypto_key *k);
+static const struct ec_curve *ec_curve(enum crypto_key_type t,
+    const EC_GROUP **group);
+static enum core_err ec_key_new(enum crypto_key_type t,
+    struct crypto_key **out, struct core_errbuf *eb);
+static enum core_err ec_from_evp(struct crypto_key *k,
+    struct core_errbuf *eb);
+static EVP_PKEY *key_evp(const struct crypto_key *k);
+static enum core_err ec_generate(enum crypto_key_type t,
+    struct crypto_key **out, struct core_errbuf *eb);
+static enum core_err ec_dh(const struct crypto_key *priv,
+    const struct crypto_key *peer, struct secret **z_out,
+    struct core_errbuf *eb);
 static enum core_err key_wrap(EVP_PKEY *pkey, struct crypto_key **out,
     struct core_errbuf *eb);
 static int key_no_passphrase(char *buf, size_t size, size_t *len,
@@ -83,30 +129,174 @@ crypto_key_type_name(enum crypto_key_type t)
 	return "unknown";
 }
 
+/* ---- EC keys on the shared groups ---- */
+
+static void
+ec_groups_init(void)
+{
+	for (size_t i = 0; i < CORE_ARRAY_LEN(ec_curve_list); i++)
+		ec_groups[i] = EC_GROUP_new_by_curve_name(ec_curve_list[i].nid);
+}
+
+/* The curve of an EC key type and its group; NULL if t is not EC. */
+static const struct ec_curve *
+ec_curve(enum crypto_key_type t, const EC_GROUP **group)
+{
+	pthread_once(&ec_groups_once, ec_groups_init);
+	for (size_t i = 0; i < CORE_ARRAY_LEN(ec_curve_list); i++) {
+		if (ec_curve_list[i].type != t)
+			continue;
+		*group = ec_groups[i];
+		return ec_groups[i] != NULL ? &ec_curve_list[i] : NULL;
+	}
+	return NULL;
+}
+
+/* A key of EC type t with an unset point (no EVP_PKEY yet). */
+static enum core_err
+ec_key_new(enum crypto_key_type t, struct crypto_key **out,
+    struct core_errbuf *eb)
+{
+	struct crypto_key *k;
+	const EC_GROUP *g = NULL;
+
+	*out = NULL;
+	if (ec_curve(t, &g) == NULL)
+		return crypto_ossl_err(eb, "%s curve", crypto_key_type_name(t));
+	k = calloc(1, sizeof(*k));
+	if (k == NULL)
+		return core_errf(eb, CORE_ERR_NOMEM, "key");
+	k->type = t;
+	k->ec_group = g;
+	k->ec_pub = EC_POINT_new(g);
+	if (k->ec_pub == NULL) {
+		crypto_key_free(k);
+		return core_errf(eb, CORE_ERR_NOMEM, "key");
+	}
+	*out = k;
+	return CORE_OK;
+}
+
+/* Fills ec_pub (and ec_priv) of an EC key from its EVP_PKEY. */
+static enum core_err
+ec_from_evp(struct crypto_key *k, struct core_errbuf *eb)
+{
+	uint8_t pub[1 + 2 * 66];
+	size_t len = 0;
+
+	if (ec_curve(k->type, &k->ec_group) == NULL)
+		return crypto_ossl_err(eb, "%s curve",
+		    crypto_key_type_name(k->type));
+	k->ec_pub = EC_POINT_new(k->ec_group);
+	if (k->ec_pub == NULL)
+		return core_errf(eb, CORE_ERR_NOMEM, "key");
+	if (EVP_PKEY_get_octet_string_param(k->pkey, OSSL_PKEY_PARAM_PUB_KEY,
+	    pub, sizeof(pub), &len) != 1 ||
+	    EC_POINT_oct2point(k->ec_group, k->ec_pub, pub, len, NULL) != 1)
+		return core_errf(eb, CORE_ERR_INVALID,
+		    "%s public key is not valid (point not on the curve?)",
+		    crypto_key_type_name(k->type));
+	if (EVP_PKEY_get_bn_param(k->pkey, OSSL_PKEY_PARAM_PRIV_KEY,
+	    &k->ec_priv) == 1) {
+		BN_set_flags(k->ec_priv, BN_FLG_CONSTTIME);
+		k->is_private = true;
+	}
+	return CORE_OK;
+}
+
+/* The EVP_PKEY of an EC key, from its point and scalar. */
+static EVP_PKEY *
+ec_to_evp(const struct crypto_key *k)
+{
+	const struct ec_curve *c;
+	const EC_GROUP *g = NULL;
+	OSSL_PARAM_BLD *bld = NULL;
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+	EVP_PKEY *pkey = NULL;
+	uint8_t pub[1 + 2 * 66];
+	size_t len;
+
+	c = ec_curve(k->type, &g);
+	if (c == NULL)
+		return NULL;
+	len = EC_POINT_point2oct(g, k->ec_pub, POINT_CONVERSION_UNCOMPRESSED,
+	    pub, sizeof(pub), NULL);
+	bld = OSSL_PARAM_BLD_new();
+	if (len == 0 || bld == NULL ||
+	    OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
+	    c->name, 0) != 1 ||
+	    OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY,
+	    pub, len) != 1 ||
+	    (k->ec_priv != NULL && OSSL_PARAM_BLD_push_BN(bld,
+	    OSSL_PKEY_PARAM_PRIV_KEY, k->ec_priv) != 1))
+		goto out;
+	params = OSSL_PARAM_BLD_to_param(bld);
+	ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+	if (params == NULL || ctx == NULL || EVP_PKEY_fromdata_init(ctx) != 1 ||
+	    EVP_PKEY_fromdata(ctx, &pkey, k->ec_priv != NULL ?
+	    EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, params) != 1)
+		pkey = NULL;
+out:
+	ERR_clear_error();
+	EVP_PKEY_CTX_free(ctx);
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(bld);
+	return pkey;
+}
+
 /*
- * Public-key sanity. EC and OKP keys get OpenSSL's quick check: the point
- * is on the curve and not at infinity. The full check adds n*Q == O, which
- * says nothing more on the prime-order curves we accept (cofactor 1) and
- * costs ~85 us per P-256 key on the KBS's hot path. OpenSSL's RSA check runs a primality test on the modulus
- * (tens of milliseconds, a denial-of-service lever for a server parsing
- * client keys), so RSA gets the structural checks: odd modulus, odd
- * exponent with 3 <= e < n.
+ * The key's EVP_PKEY, built on first use for EC keys. The key is shared
+ * between threads as const: two may build it at once, and the loser of
+ * the compare-and-swap frees its copy. NULL only when out of memory.
+ */
+static EVP_PKEY *
+key_evp(const struct crypto_key *k)
+{
+	EVP_PKEY **slot = (EVP_PKEY **)&k->pkey; /* a cache, not a change */
+	EVP_PKEY *p = __atomic_load_n(slot, __ATOMIC_ACQUIRE), *none = NULL;
+
+	if (p != NULL || k->ec_pub == NULL)
+		return p;
+	p = ec_to_evp(k);
+	if (p == NULL)
+		return NULL;
+	if (!__atomic_compare_exchange_n(slot, &none, p, false,
+	    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		EVP_PKEY_free(p);
+		p = none;
+	}
+	return p;
+}
+
+/*
+ * Public-key sanity. EC keys: the point is on the curve and not at
+ * infinity (OpenSSL's "quick" check; the full one adds n*Q == O, which
+ * says nothing more on the prime-order curves we accept, cofactor 1, and
+ * cost ~85 us per P-256 key on the KBS's hot path). OKP keys get
+ * OpenSSL's quick check. OpenSSL's RSA check runs a primality test on the
+ * modulus (tens of milliseconds, a denial-of-service lever for a server
+ * parsing client keys), so RSA gets the structural checks: odd modulus,
+ * odd exponent with 3 <= e < n.
  */
 static bool
-key_public_ok(EVP_PKEY *pkey, enum crypto_key_type t)
+key_public_ok(const struct crypto_key *k)
 {
 	EVP_PKEY_CTX *chk;
 	BIGNUM *n = NULL, *e = NULL;
 	bool ok;
 
-	if (t != CRYPTO_KEY_RSA) {
-		chk = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+	if (k->ec_pub != NULL)
+		return !EC_POINT_is_at_infinity(k->ec_group, k->ec_pub) &&
+		    EC_POINT_is_on_curve(k->ec_group, k->ec_pub, NULL) == 1;
+	if (k->type != CRYPTO_KEY_RSA) {
+		chk = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey, NULL);
 		ok = chk != NULL && EVP_PKEY_public_check_quick(chk) == 1;
 		EVP_PKEY_CTX_free(chk);
 		return ok;
 	}
-	ok = EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_N, &n) == 1 &&
-	    EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &e) == 1 &&
+	ok = EVP_PKEY_get_bn_param(k->pkey, OSSL_PKEY_PARAM_RSA_N, &n) == 1 &&
+	    EVP_PKEY_get_bn_param(k->pkey, OSSL_PKEY_PARAM_RSA_E, &e) == 1 &&
 	    BN_is_odd(n) && BN_is_odd(e) && !BN_is_one(e) &&
 	    BN_cmp(e, n) < 0;
 	BN_free(n);
@@ -153,8 +343,9 @@ key_wrap(EVP_PKEY *pkey, struct crypto_key **out, struct core_errbuf *eb)
 			    "unsupported EC curve %s", group);
 			goto fail;
 		}
-		k->is_private = EVP_PKEY_get_bn_param(pkey,
-		    OSSL_PKEY_PARAM_PRIV_KEY, &bn) == 1;
+		err = ec_from_evp(k, eb);
+		if (err != CORE_OK)
+			goto fail;
 		break;
 	case EVP_PKEY_RSA:
 		k->type = CRYPTO_KEY_RSA;
@@ -189,7 +380,7 @@ key_wrap(EVP_PKEY *pkey, struct crypto_key **out, struct core_errbuf *eb)
 	/* Whatever the source, refuse public keys that fail OpenSSL's
 	 * validation (an RSA modulus that is even or has small factors, an
 	 * EC point off the curve), so every load path agrees. */
-	if (!key_public_ok(pkey, k->type)) {
+	if (!key_public_ok(k)) {
 		ERR_clear_error();
 		err = core_errf(eb, CORE_ERR_INVALID,
 		    "%s public key is not valid%s",
@@ -206,6 +397,53 @@ fail:
 	return err;
 }
 
+/*
+ * A fresh EC key: a uniform scalar in [1, n) and its point d*G, as
+ * OpenSSL's own EC key generation does, without the provider's copy of
+ * the group. The point is on the curve by construction.
+ */
+static enum core_err
+ec_generate(enum crypto_key_type t, struct crypto_key **out,
+    struct core_errbuf *eb)
+{
+	struct crypto_key *k = NULL;
+	BN_CTX *bc = NULL;
+	const BIGNUM *order;
+	enum core_err err;
+
+	err = ec_key_new(t, &k, eb);
+	if (err != CORE_OK)
+		return err;
+	order = EC_GROUP_get0_order(k->ec_group);
+	bc = BN_CTX_secure_new();
+	k->ec_priv = BN_secure_new();
+	if (bc == NULL || k->ec_priv == NULL) {
+		err = core_errf(eb, CORE_ERR_NOMEM, "key");
+		goto out;
+	}
+	BN_set_flags(k->ec_priv, BN_FLG_CONSTTIME);
+	do {
+		if (BN_priv_rand_range_ex(k->ec_priv, order, 0, bc) != 1) {
+			err = crypto_ossl_err(eb, "generate %s key",
+			    crypto_key_type_name(t));
+			goto out;
+		}
+	} while (BN_is_zero(k->ec_priv));
+	if (EC_POINT_mul(k->ec_group, k->ec_pub, k->ec_priv, NULL, NULL,
+	    bc) != 1) {
+		err = crypto_ossl_err(eb, "generate %s key",
+		    crypto_key_type_name(t));
+		goto out;
+	}
+	k->is_private = true;
+	*out = k;
+	k = NULL;
+out:
+	BN_CTX_free(bc);
+	crypto_key_free(k);
+	return err;
+}
+
 enum core_err
 crypto_key_generate(enum crypto_key_type t, unsigned rsa_bits,
     struct crypto_key **out, struct core_errbuf *eb)
@@ -215,14 +453,9 @@ crypto_key_generate(enum crypto_key_type t, unsigned rsa_bits,
 	*out = NULL;
 	switch (t) {
 	case CRYPTO_KEY_EC_P256:
-		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-		break;
 	case CRYPTO_KEY_EC_P384:
-		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
-		break;
 	case CRYPTO_KEY_EC_P521:
-		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-521");
-		break;
+		return ec_generate(t, out, eb);
 	case CRYPTO_KEY_RSA:
 		if (rsa_bits == 0)
 			rsa_bits = 2048;
@@ -255,6 +488,8 @@ crypto_key_free(struct crypto_key *k)
 	if (k == NULL)
 		return;
 	EVP_PKEY_free(k->pkey);
+	EC_POINT_free(k->ec_pub);
+	BN_clear_free(k->ec_priv);
 	free(k->jwk_alg);
 	free(k->jwk_kid);
 	free(k);
@@ -275,7 +510,8 @@ crypto_key_is_private(const struct crypto_key *k)
 unsigned
 crypto_key_bits(const struct crypto_key *k)
 {
-	int bits = EVP_PKEY_get_bits(k->pkey);
+	int bits = k->ec_group != NULL ? EC_GROUP_get_degree(k->ec_group) :
+	    EVP_PKEY_get_bits(k->pkey);
 
 	return bits > 0 ? (unsigned)bits : 0;
 }
@@ -295,7 +531,7 @@ crypto_key_jwk_kid(const struct crypto_key *k)
 struct evp_pkey_st *
 crypto_key_evp(const struct crypto_key *k)
 {
-	return k->pkey;
+	return key_evp(k);
 }
 
 enum core_err
@@ -319,6 +555,18 @@ crypto_key_public(const struct crypto_key *k, struct crypto_key **out,
 	enum core_err err;
 
 	*out = NULL;
+	if (k->ec_pub != NULL) {
+		err = ec_key_new(k->type, out, eb);
+		if (err == CORE_OK &&
+		    EC_POINT_copy((*out)->ec_pub, k->ec_pub) != 1)
+			err = core_errf(eb, CORE_ERR_NOMEM, "public key copy");
+		if (err != CORE_OK) {
+			crypto_key_free(*out);
+			*out = NULL;
+			return err;
+		}
+		goto meta;
+	}
 	err = crypto_key_to_der(k, false, &der, &len, eb);
 	if (err != CORE_OK)
 		return err;
@@ -326,6 +574,7 @@ crypto_key_public(const struct crypto_key *k, struct crypto_key **out,
 	free(der);
 	if (err != CORE_OK)
 		return err;
+meta:
 	if ((k->jwk_alg != NULL &&
 	    ((*out)->jwk_alg = strdup(k->jwk_alg)) == NULL) ||
 	    (k->jwk_kid != NULL &&
@@ -342,6 +591,9 @@ crypto_key_public_equal(const struct crypto_key *a, const struct crypto_key *b)
 {
 	if (a == NULL || b == NULL || a->type != b->type)
 		return false;
+	if (a->ec_pub != NULL)
+		return EC_POINT_cmp(a->ec_group, a->ec_pub, b->ec_pub,
+		    NULL) == 0;
 	return EVP_PKEY_eq(a->pkey, b->pkey) == 1;
 }
 
@@ -483,7 +735,9 @@ key_encode(const struct crypto_key *k, bool priv, const char *fmt,
 	if (priv && !k->is_private)
 		return core_errf(eb, CORE_ERR_INVALID,
 		    "key: no private part to export");
-	ectx = OSSL_ENCODER_CTX_new_for_pkey(k->pkey,
+	if (key_evp(k) == NULL)
+		return core_errf(eb, CORE_ERR_NOMEM, "key encoder");
+	ectx = OSSL_ENCODER_CTX_new_for_pkey(key_evp(k),
 	    priv ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, fmt,
 	    priv ? "PrivateKeyInfo" : "SubjectPublicKeyInfo", NULL);
 	if (ectx == NULL)
@@ -553,7 +807,7 @@ key_from_params(const char *name, OSSL_PARAM_BLD *bld, bool priv,
     struct crypto_key **out, struct core_errbuf *eb)
 {
 	OSSL_PARAM *params = NULL;
-	EVP_PKEY_CTX *ctx = NULL, *chk = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
 	EVP_PKEY *pkey = NULL;
 	enum core_err err = CORE_OK;
 
@@ -568,25 +822,12 @@ key_from_params(const char *name, OSSL_PARAM_BLD *bld, bool priv,
 	/* key_wrap checks the public key. OpenSSL's RSA pairwise check runs
 	 * primality tests (slow); RSA private JWKs are checked with
 	 * n == p * q in jwk_rsa instead. */
-	chk = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
-	if (chk == NULL) {
-		err = core_errf(eb, CORE_ERR_NOMEM, "JWK");
-		goto out;
-	}
-	if (priv && strcmp(name, "RSA") != 0 &&
-	    EVP_PKEY_pairwise_check(chk) != 1) {
-		ERR_clear_error();
-		err = core_errf(eb, CORE_ERR_INVALID,
-		    "JWK: private key does not match the public key");
-		goto out;
-	}
 	err = key_wrap(pkey, out, eb);
 	pkey = NULL;
 	if (err != CORE_OK)
 		core_errbuf_prefix(eb, "JWK");
 out:
 	EVP_PKEY_free(pkey);
-	EVP_PKEY_CTX_free(chk);
 	EVP_PKEY_CTX_free(ctx);
 	OSSL_PARAM_free(params);
 	return err;
@@ -595,31 +836,32 @@ out:
 static enum core_err
 jwk_ec(const json_t *jwk, struct crypto_key **out, struct core_errbuf *eb)
 {
-	const char *crv = NULL, *group;
+	const char *crv = NULL;
 	uint8_t *x = NULL, *y = NULL, *d = NULL;
 	size_t xlen = 0, ylen = 0, dlen = 0, flen;
 	uint8_t pub[1 + 2 * 66];
-	OSSL_PARAM_BLD *bld = NULL;
-	BIGNUM *dbn = NULL;
+	struct crypto_key *k = NULL;
+	enum crypto_key_type t;
+	EC_POINT *chk = NULL;
+	BN_CTX *bc = NULL;
 	enum core_err err;
 
+	*out = NULL;
 	err = core_json_get_str(jwk, "crv", true, &crv, eb);
 	if (err != CORE_OK)
 		goto out;
 	if (strcmp(crv, "P-256") == 0) {
-		group = "P-256";
-		flen = 32;
+		t = CRYPTO_KEY_EC_P256;
 	} else if (strcmp(crv, "P-384") == 0) {
-		group = "P-384";
-		flen = 48;
+		t = CRYPTO_KEY_EC_P384;
 	} else if (strcmp(crv, "P-521") == 0) {
-		group = "P-521";
-		flen = 66;
+		t = CRYPTO_KEY_EC_P521;
 	} else {
 		err = core_errf(eb, CORE_ERR_UNSUPPORTED,
 		    "JWK: unsupported EC crv \"%.32s\"", crv);
 		goto out;
 	}
+	flen = crypto_ec_field_len(t);
 	if ((err = crypto_json_b64url(jwk, "x", true, &x, &xlen, eb)) ||
 	    (err = crypto_json_b64url(jwk, "y", true, &y, &ylen, eb)) ||
 	    (err = crypto_json_b64url(jwk, "d", false, &d, &dlen, eb)))
@@ -634,28 +876,47 @@ jwk_ec(const json_t *jwk, struct crypto_key **out, struct core_errbuf *eb)
 	pub[0] = 0x04;
 	memcpy(pub + 1, x, flen);
 	memcpy(pub + 1 + flen, y, flen);
-	bld = OSSL_PARAM_BLD_new();
-	if (bld == NULL ||
-	    OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
-	    group, 0) != 1 ||
-	    OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY,
-	    pub, 1 + 2 * flen) != 1) {
-		err = core_errf(eb, CORE_ERR_NOMEM, "JWK params");
+	err = ec_key_new(t, &k, eb);
+	if (err != CORE_OK)
+		goto out;
+	/* oct2point refuses coordinates >= p and points off the curve. */
+	if (EC_POINT_oct2point(k->ec_group, k->ec_pub, pub, 1 + 2 * flen,
+	    NULL) != 1 || !key_public_ok(k)) {
+		ERR_clear_error();
+		err = core_errf(eb, CORE_ERR_INVALID,
+		    "JWK: %s public key is not valid (point not on the curve?)",
+		    crypto_key_type_name(t));
 		goto out;
 	}
 	if (d != NULL) {
-		dbn = BN_secure_new();
-		if (dbn == NULL || BN_bin2bn(d, (int)dlen, dbn) == NULL ||
-		    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY,
-		    dbn) != 1) {
-			err = core_errf(eb, CORE_ERR_NOMEM, "JWK params");
+		bc = BN_CTX_secure_new();
+		k->ec_priv = BN_secure_new();
+		chk = EC_POINT_new(k->ec_group);
+		if (bc == NULL || k->ec_priv == NULL || chk == NULL ||
+		    BN_bin2bn(d, (int)dlen, k->ec_priv) == NULL) {
+			err = core_errf(eb, CORE_ERR_NOMEM, "JWK");
+			goto out;
+		}
+		BN_set_flags(k->ec_priv, BN_FLG_CONSTTIME);
+		k->is_private = true;
+		/* 0 < d < n and d*G == the public point. */
+		if (BN_is_zero(k->ec_priv) || BN_cmp(k->ec_priv,
+		    EC_GROUP_get0_order(k->ec_group)) >= 0 ||
+		    EC_POINT_mul(k->ec_group, chk, k->ec_priv, NULL, NULL,
+		    bc) != 1 ||
+		    EC_POINT_cmp(k->ec_group, chk, k->ec_pub, bc) != 0) {
+			ERR_clear_error();
+			err = core_errf(eb, CORE_ERR_INVALID,
+			    "JWK: private key does not match the public key");
 			goto out;
 		}
 	}
-	err = key_from_params("EC", bld, d != NULL, out, eb);
+	*out = k;
+	k = NULL;
 out:
-	OSSL_PARAM_BLD_free(bld);
-	BN_clear_free(dbn);
+	EC_POINT_free(chk);
+	BN_CTX_free(bc);
+	crypto_key_free(k);
 	free(x);
 	free(y);
 	if (d != NULL) {
@@ -912,7 +1173,7 @@ crypto_key_to_jwk(const struct crypto_key *k, bool private_part,
     json_t **out, struct core_errbuf *eb)
 {
 	json_t *o = NULL;
-	uint8_t raw[32];
+	uint8_t raw[32], pt[1 + 2 * 66];
 	size_t rawlen;
 	size_t flen = crypto_ec_field_len(k->type);
 	enum core_err err = CORE_OK;
@@ -932,14 +1193,24 @@ crypto_key_to_jwk(const struct crypto_key *k, bool private_part,
 		json_object_set_new(o, "crv", json_string(
 		    k->type == CRYPTO_KEY_EC_P256 ? "P-256" :
 		    k->type == CRYPTO_KEY_EC_P384 ? "P-384" : "P-521"));
-		if ((err = set_bn_b64url(o, "x", k->pkey,
-		    OSSL_PKEY_PARAM_EC_PUB_X, flen, eb)) ||
-		    (err = set_bn_b64url(o, "y", k->pkey,
-		    OSSL_PKEY_PARAM_EC_PUB_Y, flen, eb)))
+		if (EC_POINT_point2oct(k->ec_group, k->ec_pub,
+		    POINT_CONVERSION_UNCOMPRESSED, pt, sizeof(pt), NULL) !=
+		    1 + 2 * flen) {
+			err = crypto_ossl_err(eb, "JWK: encode the point");
 			goto out;
-		if (private_part)
-			err = set_bn_b64url(o, "d", k->pkey,
-			    OSSL_PKEY_PARAM_PRIV_KEY, flen, eb);
+		}
+		if ((err = crypto_json_set_b64url(o, "x", pt + 1, flen, eb)) ||
+		    (err = crypto_json_set_b64url(o, "y", pt + 1 + flen, flen,
+		    eb)))
+			goto out;
+		if (private_part) {
+			if (BN_bn2binpad(k->ec_priv, pt, (int)flen) < 0) {
+				err = crypto_ossl_err(eb, "JWK: encode d");
+				goto out;
+			}
+			err = crypto_json_set_b64url(o, "d", pt, flen, eb);
+			core_wipe(pt, sizeof(pt));
+		}
 		break;
 	case CRYPTO_KEY_RSA:
 		json_object_set_new(o, "kty", json_string("RSA"));
@@ -1034,6 +1305,51 @@ crypto_key_thumbprint_b64url(const struct crypto_key *k, enum crypto_hash h,
 	return CORE_OK;
 }
 
+/*
+ * EC Diffie-Hellman on the shared group: Z = x(d * Q), field-size bytes,
+ * as OpenSSL's ECDH does (constant-time scalar multiplication; both
+ * points were validated when their keys were made).
+ */
+static enum core_err
+ec_dh(const struct crypto_key *priv, const struct crypto_key *peer,
+    struct secret **z_out, struct core_errbuf *eb)
+{
+	size_t flen = crypto_ec_field_len(priv->type);
+	const EC_GROUP *g = priv->ec_group;
+	struct secret *z = NULL;
+	EC_POINT *r = NULL;
+	BN_CTX *bc = NULL;
+	BIGNUM *x;
+	enum core_err err = CORE_OK;
+
+	bc = BN_CTX_secure_new();
+	r = EC_POINT_new(g);
+	z = secret_new(flen);
+	if (bc == NULL || r == NULL || z == NULL) {
+		err = core_errf(eb, CORE_ERR_NOMEM, "ECDH");
+		goto out;
+	}
+	BN_CTX_start(bc);
+	x = BN_CTX_get(bc);
+	if (x == NULL ||
+	    EC_POINT_mul(g, r, NULL, peer->ec_pub, priv->ec_priv, bc) != 1 ||
+	    EC_POINT_is_at_infinity(g, r) ||
+	    EC_POINT_get_affine_coordinates(g, r, x, NULL, bc) != 1 ||
+	    BN_bn2binpad(x, z->ptr, (int)flen) != (int)flen) {
+		BN_CTX_end(bc);
+		err = crypto_ossl_err(eb, "ECDH with the peer key");
+		goto out;
+	}
+	BN_CTX_end(bc);
+	*z_out = z;
+	z = NULL;
+out:
+	secret_free(z);
+	EC_POINT_clear_free(r);
+	BN_CTX_free(bc);
+	return err;
+}
+
 enum core_err
 crypto_ecdh(const struct crypto_key *priv, const struct crypto_key *peer,
     struct secret **z_out, struct core_errbuf *eb)
@@ -1053,6 +1369,8 @@ crypto_ecdh(const struct crypto_key *priv, const struct crypto_key *peer,
 	if (!priv->is_private)
 		return core_errf(eb, CORE_ERR_INVALID,
 		    "ECDH: need a private key");
+	if (priv->ec_pub != NULL)
+		return ec_dh(priv, peer, z_out, eb);
 	ctx = EVP_PKEY_CTX_new_from_pkey(NULL, priv->pkey, NULL);
 	if (ctx == NULL || EVP_PKEY_derive_init(ctx) != 1 ||
 	    /* Every crypto_key was validated when it was made (key_wrap). */

@@ -223,8 +223,26 @@ test_jwk_errors(void **state)
 	/* Point not on the curve (Bob's y with the last byte changed). */
 	k = jwk_key("{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"weNJy2HscCSM6AE"
 	    "DTDg04biOvhFhyyWvOHQfeF_PxMQ\",\"y\":\"e8lnCO-AlStT-NJVX-crhB7QRYh"
-	    "iix03illJOVAOycA\"}", CORE_ERR_CRYPTO, &eb);
+	    "iix03illJOVAOycA\"}", CORE_ERR_INVALID, &eb);
 	assert_null(k);
+	TH_ASSERT_ERR_CONTAINS(&eb, "not on the curve");
+	/* A coordinate >= p (x = 2^256 - 1). */
+	k = jwk_key("{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"__________"
+	    "________________________________8\",\"y\":\"e8lnCO-AlStT-NJVX-crhB7"
+	    "QRYhiix03illJOVAOyck\"}", CORE_ERR_INVALID, &eb);
+	assert_null(k);
+	TH_ASSERT_ERR_CONTAINS(&eb, "not on the curve");
+	/* d = 0 and d >= n are refused. */
+	k = jwk_key("{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"weNJy2HscCSM6AE"
+	    "DTDg04biOvhFhyyWvOHQfeF_PxMQ\",\"y\":\"e8lnCO-AlStT-NJVX-crhB7QRYh"
+	    "iix03illJOVAOyck\",\"d\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+	    "AAAA\"}", CORE_ERR_INVALID, &eb);
+	TH_ASSERT_ERR_CONTAINS(&eb, "does not match");
+	k = jwk_key("{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"weNJy2HscCSM6AE"
+	    "DTDg04biOvhFhyyWvOHQfeF_PxMQ\",\"y\":\"e8lnCO-AlStT-NJVX-crhB7QRYh"
+	    "iix03illJOVAOyck\",\"d\":\"_____________________________________"
+	    "_____8\"}", CORE_ERR_INVALID, &eb);
+	TH_ASSERT_ERR_CONTAINS(&eb, "does not match");
 	/* Private part of Alice with Bob's public key. */
 	k = jwk_key("{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"weNJy2HscCSM6AE"
 	    "DTDg04biOvhFhyyWvOHQfeF_PxMQ\",\"y\":\"e8lnCO-AlStT-NJVX-crhB7QRYh"
