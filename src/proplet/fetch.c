@@ -1,7 +1,8 @@
 /*
- * fetch.c -- obtaining a plain module: an http(s) URL, or a registry pull
- * of a wasm-to-oci artifact (digest-verified; an encrypted layer is
- * refused); and reading a task's cli_args.
+ * fetch.c -- obtaining a module that is not in the start message: an
+ * http(s) URL, a registry pull, an encrypted image. Each is done by the
+ * fetch helper, a separate program (fetch_helper.h), so the daemon never
+ * loads libcurl, libarchive or a key. Also: reading a task's cli_args.
  */
 #include "proplet/internal.h"
 
@@ -10,119 +11,52 @@
 #include <string.h>
 #include <strings.h>
 
-#include <curl/curl.h>
+#include "proplet/fetch_helper.h"
 
-#include "oci/oci.h"
-#include "ocicrypt/ocicrypt.h"
-
-#define HTTP_TIMEOUT_S 120L
-
-struct http_sink {
-	struct core_buf buf;
-	bool too_big;
-};
-
-static size_t
-http_write(char *p, size_t size, size_t nmemb, void *arg)
+/* Fills the registry part of a helper request from the configuration. */
+static void
+req_from_cfg(struct proplet_fetch_req *q, const struct proplet_config *cfg)
 {
-	struct http_sink *s = arg;
-	size_t n = size * nmemb;
-
-	if (core_buf_append(&s->buf, p, n) != CORE_OK) {
-		s->too_big = true;
-		return 0; /* aborts the transfer */
-	}
-	return n;
+	q->registry_username = cfg->registry_username;
+	q->registry_password = cfg->registry_password;
+	q->registry_authfile = cfg->registry_authfile;
+	q->registry_insecure = cfg->registry_insecure;
+	q->kbs_uri = cfg->kbs_uri;
+	q->require_kid_match = cfg->require_kid_match;
 }
 
 enum core_err
 proplet_http_get(const char *url, uint8_t **out, size_t *len,
     struct core_errbuf *eb)
 {
-	struct http_sink s;
-	char curl_err[CURL_ERROR_SIZE] = "";
-	enum core_err err = CORE_OK;
-	const char *ct = NULL;
-	long status = 0;
-	CURLcode rc;
-	CURL *h;
+	struct proplet_fetch_req q = { .op = PROPLET_FETCH_OP_HTTP,
+		.url = (char *)url };
 
-	*out = NULL;
-	*len = 0;
-	core_buf_init(&s.buf, PROPLET_MODULE_MAX);
-	s.too_big = false;
-	if ((h = curl_easy_init()) == NULL)
-		return core_errf(eb, CORE_ERR_NOMEM, "http: curl init failed");
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, HTTP_TIMEOUT_S);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, http_write);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &s);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curl_err);
-	rc = curl_easy_perform(h);
-	if (s.too_big) {
-		err = core_errf(eb, CORE_ERR_TOO_BIG,
-		    "GET %s: module larger than %u bytes", url, PROPLET_MODULE_MAX);
-		goto out;
-	}
-	if (rc != CURLE_OK) {
-		err = core_errf(eb, CORE_ERR_NET, "GET %s: %s", url,
-		    curl_err[0] != '\0' ? curl_err : curl_easy_strerror(rc));
-		goto out;
-	}
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-	if (status != 200) {
-		err = core_errf(eb, CORE_ERR_NET, "GET %s: HTTP status %ld", url,
-		    status);
-		goto out;
-	}
-	curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ct);
-	if (ct != NULL && *ct != '\0' &&
-	    strncasecmp(ct, "application/wasm", 16) != 0 &&
-	    strncasecmp(ct, "application/octet-stream", 24) != 0) {
-		err = core_errf(eb, CORE_ERR_INVALID,
-		    "GET %s: unexpected Content-Type \"%s\"", url, ct);
-		goto out;
-	}
-	*out = core_buf_steal(&s.buf, len);
-	if (*out == NULL)
-		err = CORE_ERR_NOMEM;
-out:
-	curl_easy_cleanup(h);
-	core_buf_cleanup(&s.buf);
-	return err;
+	return proplet_fetch_helper_run(&q, out, len, eb);
 }
 
 enum core_err
 proplet_registry_pull(const struct proplet_config *cfg, const char *image_url,
     uint8_t **out, size_t *len, struct core_errbuf *eb)
 {
-	struct oci_opts o = {
-		.username = cfg->registry_username,
-		.password = cfg->registry_password,
-		.authfile = cfg->registry_authfile,
-		.tls_verify_off = cfg->registry_insecure,
-	};
-	/* No keys: an encrypted layer is refused, a plain one verified. */
-	struct ocicrypt_keys none = { 0 };
-	enum core_err err;
-	char *spec;
-	size_t n = strlen(image_url) + 10;
+	struct proplet_fetch_req q = { .op = PROPLET_FETCH_OP_PULL,
+		.url = (char *)image_url };
 
-	*out = NULL;
-	*len = 0;
-	if ((spec = malloc(n)) == NULL)
-		return CORE_ERR_NOMEM;
-	snprintf(spec, n, "docker://%s", image_url);
-	err = ocicrypt_pull_module(spec, &o, &none, PROPLET_MODULE_MAX, out, len,
-	    eb);
-	if (err != CORE_OK)
-		core_errbuf_prefix(eb, "pull %s", image_url);
-	free(spec);
-	return err;
+	req_from_cfg(&q, cfg);
+	return proplet_fetch_helper_run(&q, out, len, eb);
+}
+
+enum core_err
+proplet_encrypted_fetch(const struct proplet_encrypted_req *r, uint8_t **out,
+    size_t *len, struct core_errbuf *eb)
+{
+	struct proplet_fetch_req q = { .op = PROPLET_FETCH_OP_ENCRYPTED,
+		.url = (char *)r->image_url,
+		.kbs_resource_path = (char *)r->kbs_resource_path,
+		.tee_kind = r->tee_kind };
+
+	req_from_cfg(&q, r->cfg);
+	return proplet_fetch_helper_run(&q, out, len, eb);
 }
 
 static enum core_err

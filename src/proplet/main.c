@@ -8,8 +8,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
-#include <curl/curl.h>
+#include "proplet/fetch_helper.h"
 
 static struct proplet *running;
 
@@ -49,16 +50,22 @@ main(int argc, char **argv)
 		    (char *)errs.errors.data);
 		goto out;
 	}
+	core_errbuf_clear(&eb);
 	(void)log_level_parse(cfg.log_level, &lvl);
 	log_set_level(lvl);
-	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (proplet_fetch_helper_init(NULL, &eb) != CORE_OK) {
+		log_errorx("startup failed: %s", eb.msg);
+		goto out;
+	}
+	if (access(proplet_fetch_helper_path(), X_OK) != 0)
+		log_warn("fetch helper %s: image and encrypted tasks will fail",
+		    proplet_fetch_helper_path());
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	core_errbuf_clear(&eb);
 	if (proplet_new(&cfg, &running, &eb) != CORE_OK) {
 		log_errorx("startup failed: %s", eb.msg);
 		goto out;
@@ -73,6 +80,6 @@ out:
 	running = NULL;
 	proplet_config_cleanup(&cfg);
 	core_cfg_cleanup(&errs);
-	curl_global_cleanup();
+	proplet_fetch_helper_cleanup();
 	return rc;
 }

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "proplet/fetch_helper.h"
 #include "proplet/internal.h"
 
 static struct mqtt_strv
@@ -145,14 +146,209 @@ test_http_get(void **state)
 	free(dir);
 }
 
+/* Writes an executable shell script standing in for the helper. */
+static char *
+fake_helper(const char *dir, const char *name, const char *body)
+{
+	char *path = core_path_join(dir, name), text[1024];
+
+	snprintf(text, sizeof(text), "#!/bin/sh\n%s\n", body);
+	assert_int_equal(core_fs_write_atomic(path, text, strlen(text), 0755,
+	    NULL), CORE_OK);
+	return path;
+}
+
+static void
+use_real_helper(void)
+{
+	const char *bin = getenv("PROPELLER_BINARY_DIR");
+	char path[1024];
+
+	assert_non_null(bin);
+	snprintf(path, sizeof(path), "%s/src/proplet/%s", bin,
+	    PROPLET_FETCH_HELPER_NAME);
+	assert_int_equal(proplet_fetch_helper_init(path, NULL), CORE_OK);
+}
+
+static enum core_err
+decode(const char *text, struct proplet_fetch_req *r, struct core_errbuf *eb)
+{
+	return proplet_fetch_req_decode(text, strlen(text), r, eb);
+}
+
+/* A request survives the codec; hostile bodies are refused. */
+static void
+test_req_codec(void **state)
+{
+	struct proplet_fetch_req in = { .op = PROPLET_FETCH_OP_ENCRYPTED,
+		.url = (char *)"127.0.0.1:5000/app:enc",
+		.kbs_resource_path = (char *)"default/key/app",
+		.kbs_uri = (char *)"http://127.0.0.1:8080", .tee_kind = 3,
+		.require_kid_match = true, .registry_password = (char *)"pw",
+		.registry_insecure = true };
+	struct proplet_fetch_req out;
+	struct core_errbuf eb;
+	char *body;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(proplet_fetch_req_encode(&in, &body, &len, NULL),
+	    CORE_OK);
+	assert_int_equal(proplet_fetch_req_decode(body, len, &out, NULL),
+	    CORE_OK);
+	free(body);
+	assert_int_equal(out.op, PROPLET_FETCH_OP_ENCRYPTED);
+	assert_string_equal(out.url, in.url);
+	assert_string_equal(out.kbs_resource_path, in.kbs_resource_path);
+	assert_string_equal(out.kbs_uri, in.kbs_uri);
+	assert_string_equal(out.registry_password, "pw");
+	assert_null(out.registry_username);
+	assert_int_equal(out.tee_kind, 3);
+	assert_true(out.require_kid_match);
+	assert_true(out.registry_insecure);
+	proplet_fetch_req_cleanup(&out);
+	core_errbuf_clear(&eb);
+	assert_int_equal(decode("{\"op\":\"rm\",\"url\":\"x\"}", &out, &eb),
+	    CORE_ERR_INVALID);
+	assert_non_null(strstr(eb.msg, "unknown op"));
+	core_errbuf_clear(&eb);
+	assert_int_equal(decode("{\"op\":\"http\",\"url\":\"x\",\"evil\":1}",
+	    &out, &eb), CORE_ERR_INVALID);
+	assert_non_null(strstr(eb.msg, "evil"));
+	assert_int_equal(decode("{\"op\":\"http\"}", &out, NULL),
+	    CORE_ERR_INVALID);
+	assert_int_equal(decode("[1]", &out, NULL), CORE_ERR_INVALID);
+	assert_int_equal(decode("{\"op\":\"http\",\"url\":\"x\",\"tee_kind\":-1}",
+	    &out, NULL), CORE_ERR_INVALID);
+}
+
+/* A registry that is not there: the helper's reason comes back. */
+static void
+test_pull_bad_image(void **state)
+{
+	struct proplet_config cfg = { .registry_insecure = true };
+	struct proplet_encrypted_req er = { .cfg = &cfg,
+		.kbs_resource_path = "default/key/x", .tee_kind = 1 };
+	struct core_errbuf eb;
+	char ref[128];
+	uint8_t *out;
+	size_t len;
+
+	(void)state;
+	use_real_helper();
+	snprintf(ref, sizeof(ref), "127.0.0.1:%d/nothing/here:latest",
+	    free_port());
+	core_errbuf_clear(&eb);
+	assert_int_not_equal(proplet_registry_pull(&cfg, ref, &out, &len, &eb),
+	    CORE_OK);
+	assert_null(out);
+	assert_non_null(strstr(eb.msg, ref));
+	assert_null(strstr(eb.msg, "fetch helper"));
+	/* Encrypted without a KBS: refused by the helper, with the reason. */
+	er.image_url = ref;
+	core_errbuf_clear(&eb);
+	assert_int_equal(proplet_encrypted_fetch(&er, &out, &len, &eb),
+	    CORE_ERR_INVALID);
+	assert_non_null(strstr(eb.msg, "PROPLET_KBS_URI"));
+	/* A malformed reference. */
+	core_errbuf_clear(&eb);
+	assert_int_not_equal(proplet_registry_pull(&cfg, "::not a ref::", &out,
+	    &len, &eb), CORE_OK);
+	assert_true(eb.msg[0] != '\0');
+}
+
+/* Missing, crashing and lying helpers become clear task errors. */
+static void
+test_helper_failures(void **state)
+{
+	char *dir = NULL, *h, *real;
+	struct core_errbuf eb;
+	uint8_t *out;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(core_fs_tmpdir("proplet-helper", &dir, NULL), CORE_OK);
+	real = core_path_join(dir, "absent");
+	assert_int_equal(proplet_fetch_helper_init(real, NULL), CORE_OK);
+	core_errbuf_clear(&eb);
+	assert_int_equal(proplet_http_get("http://127.0.0.1:1/m.wasm", &out,
+	    &len, &eb), CORE_ERR_INTERNAL);
+	assert_non_null(strstr(eb.msg, "fetch helper"));
+	assert_non_null(strstr(eb.msg, "No such file"));
+	free(real);
+
+	h = fake_helper(dir, "crash", "kill -SEGV $$");
+	assert_int_equal(proplet_fetch_helper_init(h, NULL), CORE_OK);
+	core_errbuf_clear(&eb);
+	assert_int_equal(proplet_http_get("http://127.0.0.1:1/m.wasm", &out,
+	    &len, &eb), CORE_ERR_INTERNAL);
+	assert_non_null(strstr(eb.msg, "died (signal 11) without a report"));
+	free(h);
+
+	h = fake_helper(dir, "quit", "exit 3");
+	assert_int_equal(proplet_fetch_helper_init(h, NULL), CORE_OK);
+	core_errbuf_clear(&eb);
+	assert_int_equal(proplet_http_get("http://127.0.0.1:1/m.wasm", &out,
+	    &len, &eb), CORE_ERR_INTERNAL);
+	assert_non_null(strstr(eb.msg, "exited (status 3) without a report"));
+	free(h);
+
+	/* 24 bytes of header with a request id it was never given. */
+	h = fake_helper(dir, "liar",
+	    "cat <&3 >/dev/null & printf 'AAAAAAAAAAAAAAAAAAAAAAAA' >&3; wait");
+	assert_int_equal(proplet_fetch_helper_init(h, NULL), CORE_OK);
+	core_errbuf_clear(&eb);
+	assert_int_equal(proplet_http_get("http://127.0.0.1:1/m.wasm", &out,
+	    &len, &eb), CORE_ERR_INTERNAL);
+	assert_non_null(strstr(eb.msg, "another request"));
+	assert_null(out);
+	free(h);
+	proplet_fetch_helper_cleanup();
+	core_fs_rmtree(dir, NULL);
+	free(dir);
+}
+
+/* The helper run by hand refuses and says what it is. */
+static void
+test_helper_by_hand(void **state)
+{
+	char cmd[1200];
+
+	(void)state;
+	use_real_helper();
+	snprintf(cmd, sizeof(cmd), "%s </dev/null 2>/dev/null 3>&- 4>&-",
+	    proplet_fetch_helper_path());
+	assert_int_equal(WEXITSTATUS(system(cmd)), 2);
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	use_real_helper();
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	proplet_fetch_helper_cleanup();
+	return 0;
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_invocation),
 		cmocka_unit_test(test_invocation_refusals),
+		cmocka_unit_test(test_req_codec),
 		cmocka_unit_test(test_http_get),
+		cmocka_unit_test(test_pull_bad_image),
+		cmocka_unit_test(test_helper_failures),
+		cmocka_unit_test(test_helper_by_hand),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, setup, teardown);
 }
