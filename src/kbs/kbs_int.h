@@ -96,6 +96,22 @@ static_assert(sizeof(struct kbs_msg_hdr) == 16, "kbs_msg_hdr is 16 bytes");
 #define KBS_VAULT_MAX_CLAIMS (1024 * 1024)
 #define KBS_VAULT_MAX_MSG (KBS_VAULT_MAX_RESOURCE + 4096)
 
+/*
+ * Sends one message (header, then p1 and p2) with a single writev when the
+ * socket takes it whole.
+ */
+enum core_err kbs_ipc_send(int fd, const struct kbs_msg_hdr *h,
+    const void *p1, size_t n1, const void *p2, size_t n2);
+/*
+ * Reads one message: the header and, in the same read when it is small,
+ * the payload, which must be at most max bytes and exactly h->len long
+ * (bytes beyond it, i.e. a second message sent before the reply to the
+ * first, are a protocol violation). *p is malloc'd with a NUL after the
+ * payload; wipe it if it held a secret. CORE_ERR_IO on EOF or a violation.
+ */
+enum core_err kbs_ipc_recv(int fd, struct kbs_msg_hdr *h, uint8_t **p,
+    size_t max);
+
 /* Forks the vault child for data_dir; *fd is the parent's socket end. */
 enum core_err kbs_vault_spawn(const char *data_dir, int *fd, pid_t *pid,
     struct core_errbuf *eb);

@@ -50,6 +50,7 @@ vault_call(struct kbs_vault *v, uint32_t type, const void *p1, size_t n1,
 		return core_errf(eb, CORE_ERR_TOO_BIG,
 		    "request for the vault too large (%zu bytes)", n1 + n2);
 	memset(&h, 0, sizeof(h));
+	memset(&r, 0, sizeof(r));
 	h.type = type;
 	h.len = (uint32_t)(n1 + n2);
 	pthread_mutex_lock(&v->ipc);
@@ -58,19 +59,12 @@ vault_call(struct kbs_vault *v, uint32_t type, const void *p1, size_t n1,
 		goto out;
 	}
 	h.id = ++v->next_id;
-	if (core_write_all(v->fd, &h, sizeof(h)) != CORE_OK ||
-	    (n1 && core_write_all(v->fd, p1, n1) != CORE_OK) ||
-	    (n2 && core_write_all(v->fd, p2, n2) != CORE_OK) ||
-	    core_read_exact(v->fd, &r, sizeof(r)) != CORE_OK)
+	if (kbs_ipc_send(v->fd, &h, p1, n1, p2, n2) != CORE_OK ||
+	    kbs_ipc_recv(v->fd, &r, &p, KBS_VAULT_MAX_MSG) != CORE_OK)
 		goto broken;
 	if (r.id != h.id || (r.type != KBS_MSG_OK && r.type != KBS_MSG_ERR) ||
-	    r.len > KBS_VAULT_MAX_MSG || (r.type == KBS_MSG_ERR && r.len < 4))
+	    (r.type == KBS_MSG_ERR && r.len < 4))
 		goto broken;
-	p = malloc(r.len + 1);
-	if (p == NULL || (r.len && core_read_exact(v->fd, p, r.len) !=
-	    CORE_OK))
-		goto broken;
-	p[r.len] = '\0';
 	if (r.type == KBS_MSG_ERR) {
 		memcpy(&code, p, 4);
 		if (code == CORE_OK || code > CORE_ERR_INTERNAL)

@@ -19,8 +19,25 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+/*
+ * Resources recently read, so a GET costs one stat() instead of opening
+ * and reading the file. An entry is used only while the file's identity,
+ * size and times are what they were when it was read, so replacing or
+ * editing a file on disk (even behind the KBS's back) is seen at once.
+ */
+#define VAULT_CACHE_SLOTS 64
+#define VAULT_CACHE_MAX_BYTES (1024 * 1024) /* larger ones are not kept */
+
+struct vault_cached {
+	char *path;           /* owned; the resource path, NULL if free */
+	struct secret *data;  /* owned; secret */
+	struct stat st;       /* of the file when data was read */
+};
 
 struct vault_core {
 	char *dir;            /* owned */
@@ -28,6 +45,8 @@ struct vault_core {
 	struct crypto_key *key; /* owned; secret: the token signing key */
 	json_t *token_hdr;    /* owned; {"typ","alg","jwk"} */
 	char *token_header;   /* owned; token_hdr serialized */
+	struct vault_cached cache[VAULT_CACHE_SLOTS]; /* owned */
+	size_t cache_next;    /* next slot to reuse */
 };
 
 static enum core_err
@@ -76,10 +95,66 @@ core_token_key(struct vault_core *v, struct core_errbuf *eb)
 }
 
 static void
+cache_drop(struct vault_cached *c)
+{
+	free(c->path);
+	secret_free(c->data);
+	memset(c, 0, sizeof(*c));
+}
+
+static struct vault_cached *
+cache_find(struct vault_core *v, const char *path)
+{
+	for (size_t i = 0; i < VAULT_CACHE_SLOTS; i++) {
+		if (v->cache[i].path != NULL &&
+		    strcmp(v->cache[i].path, path) == 0)
+			return &v->cache[i];
+	}
+	return NULL;
+}
+
+static bool
+same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+	    a->st_size == b->st_size &&
+	    a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	    a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	    a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+	    a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/* Keeps a copy of what was read (best effort: no error if not). */
+static void
+cache_put(struct vault_core *v, const char *path, const struct stat *st,
+    const uint8_t *p, size_t n)
+{
+	struct vault_cached *c = cache_find(v, path);
+
+	if (n > VAULT_CACHE_MAX_BYTES)
+		return;
+	if (c == NULL) {
+		c = &v->cache[v->cache_next];
+		v->cache_next = (v->cache_next + 1) % VAULT_CACHE_SLOTS;
+	}
+	cache_drop(c);
+	c->path = strdup(path);
+	c->data = n ? secret_from(p, n) : secret_new(1);
+	if (c->path == NULL || c->data == NULL) {
+		cache_drop(c);
+		return;
+	}
+	c->data->len = n;
+	c->st = *st;
+}
+
+static void
 vault_core_free(struct vault_core *v)
 {
 	if (v == NULL)
 		return;
+	for (size_t i = 0; i < VAULT_CACHE_SLOTS; i++)
+		cache_drop(&v->cache[i]);
 	crypto_key_free(v->key);
 	json_decref(v->token_hdr);
 	free(v->token_header);
@@ -150,19 +225,28 @@ core_get(struct vault_core *v, const char *path, struct core_buf *out,
 {
 	enum core_err err;
 	char *f = resource_file(v, path, false, eb, &err);
+	struct vault_cached *c;
+	struct stat st;
 	uint8_t *p = NULL;
 	size_t n = 0;
 
 	if (f == NULL)
 		return err;
-	if (!core_fs_exists(f)) {
+	if (stat(f, &st) != 0 || !S_ISREG(st.st_mode)) {
 		err = core_errf(eb, CORE_ERR_NOT_FOUND,
 		    "resource %s not found", path);
+		goto out;
+	}
+	c = cache_find(v, path);
+	if (c != NULL && same_file(&c->st, &st)) {
+		err = core_buf_append(out, c->data->ptr, c->data->len);
 		goto out;
 	}
 	err = core_fs_read(f, KBS_VAULT_MAX_RESOURCE, &p, &n, eb);
 	if (err == CORE_OK)
 		err = core_buf_append(out, p, n);
+	if (err == CORE_OK)
+		cache_put(v, path, &st, p, n);
 out:
 	if (p != NULL)
 		core_wipe(p, n);
@@ -178,6 +262,10 @@ core_put(struct vault_core *v, const char *path, const void *p, size_t n,
 	enum core_err err;
 	char *f = resource_file(v, path, true, eb, &err);
 
+	struct vault_cached *c = cache_find(v, path);
+
+	if (c != NULL)
+		cache_drop(c);
 	if (f != NULL)
 		err = core_fs_write_atomic(f, p, n, 0600, eb);
 	free(f);
@@ -189,8 +277,11 @@ core_delete(struct vault_core *v, const char *path, struct core_errbuf *eb)
 {
 	enum core_err err;
 	char *f = resource_file(v, path, false, eb, &err), *slash;
+	struct vault_cached *c = cache_find(v, path);
 	int dfd;
 
+	if (c != NULL)
+		cache_drop(c);
 	if (f == NULL)
 		return err;
 	if (unlink(f) != 0) {
@@ -213,6 +304,75 @@ core_delete(struct vault_core *v, const char *path, struct core_errbuf *eb)
 }
 
 /* ---- the message loop ------------------------------------------------ */
+
+#define IPC_READ_CHUNK 4096
+
+enum core_err
+kbs_ipc_send(int fd, const struct kbs_msg_hdr *h, const void *p1, size_t n1,
+    const void *p2, size_t n2)
+{
+	struct iovec iov[3] = { { (void *)h, sizeof(*h) }, { (void *)p1, n1 },
+		{ (void *)p2, n2 } };
+	size_t left = sizeof(*h) + n1 + n2, i = 0;
+	ssize_t w;
+
+	while (left > 0) {
+		w = writev(fd, iov + i, (int)(3 - i));
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return CORE_ERR_IO;
+		}
+		left -= (size_t)w;
+		/* Skip what was written: whole parts, then part of one. */
+		while (i < 3 && (size_t)w >= iov[i].iov_len) {
+			w -= (ssize_t)iov[i].iov_len;
+			iov[i].iov_len = 0;
+			i++;
+		}
+		if (i < 3) {
+			iov[i].iov_base = (uint8_t *)iov[i].iov_base + w;
+			iov[i].iov_len -= (size_t)w;
+		}
+	}
+	return CORE_OK;
+}
+
+enum core_err
+kbs_ipc_recv(int fd, struct kbs_msg_hdr *h, uint8_t **p, size_t max)
+{
+	uint8_t buf[IPC_READ_CHUNK];
+	size_t got = 0, first;
+	ssize_t r;
+
+	*p = NULL;
+	while (got < sizeof(*h)) {
+		r = read(fd, buf + got, sizeof(buf) - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return CORE_ERR_IO;
+		got += (size_t)r;
+	}
+	memcpy(h, buf, sizeof(*h));
+	if (h->len > max || got - sizeof(*h) > h->len)
+		return CORE_ERR_IO;
+	*p = malloc((size_t)h->len + 1);
+	if (*p == NULL)
+		return CORE_ERR_IO;
+	first = got - sizeof(*h);
+	memcpy(*p, buf + sizeof(*h), first);
+	core_wipe(buf, got);
+	(*p)[h->len] = '\0';
+	if (first < h->len &&
+	    core_read_exact(fd, *p + first, h->len - first) != CORE_OK) {
+		core_wipe(*p, h->len);
+		free(*p);
+		*p = NULL;
+		return CORE_ERR_IO;
+	}
+	return CORE_OK;
+}
 
 /* Splits a PUT payload: u32 path length, path, data. */
 static bool
@@ -255,20 +415,23 @@ reply(int fd, uint64_t id, enum core_err err, const struct core_buf *data,
 	const char *msg = core_errbuf_msg(eb);
 	size_t mlen = strlen(msg);
 
+	uint8_t ebody[4 + CORE_ERRBUF_LEN];
+
 	memset(&h, 0, sizeof(h));
 	h.id = id;
 	if (err == CORE_OK) {
 		h.type = KBS_MSG_OK;
 		h.len = (uint32_t)data->len;
-		return core_write_all(fd, &h, sizeof(h)) == CORE_OK &&
-		    (data->len == 0 ||
-			core_write_all(fd, data->data, data->len) == CORE_OK);
+		return kbs_ipc_send(fd, &h, data->data, data->len, NULL, 0) ==
+		    CORE_OK;
 	}
+	if (mlen > sizeof(ebody) - 4)
+		mlen = sizeof(ebody) - 4;
+	memcpy(ebody, &code, 4);
+	memcpy(ebody + 4, msg, mlen);
 	h.type = KBS_MSG_ERR;
 	h.len = (uint32_t)(4 + mlen);
-	return core_write_all(fd, &h, sizeof(h)) == CORE_OK &&
-	    core_write_all(fd, &code, 4) == CORE_OK &&
-	    (mlen == 0 || core_write_all(fd, msg, mlen) == CORE_OK);
+	return kbs_ipc_send(fd, &h, ebody, 4 + mlen, NULL, 0) == CORE_OK;
 }
 
 /* Handles one request; false ends the child (malformed or unknown). */
@@ -358,14 +521,9 @@ vault_child(int fd, const char *data_dir, int ready_fd)
 	(void)core_write_all(ready_fd, &status, 1);
 	close(ready_fd);
 	for (;;) {
-		if (core_read_exact(fd, &h, sizeof(h)) != CORE_OK)
-			break; /* the parent closed the socket */
-		if (h.len > KBS_VAULT_MAX_MSG || h.type == KBS_MSG_OK ||
-		    h.type == KBS_MSG_ERR)
-			break;
-		p = malloc(h.len ? h.len : 1);
-		if (p == NULL || (h.len && core_read_exact(fd, p, h.len) !=
-		    CORE_OK))
+		/* EOF (the parent closed the socket) or a bad message. */
+		if (kbs_ipc_recv(fd, &h, &p, KBS_VAULT_MAX_MSG) != CORE_OK ||
+		    h.type == KBS_MSG_OK || h.type == KBS_MSG_ERR)
 			break;
 		if (!dispatch(v, fd, &h, p))
 			break;
