@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -933,6 +935,88 @@ test_vault_ipc(void **state)
 	expect_child_gone(fd, pid);
 }
 
+/* GET over the vault socket: the reply type and (for OK) the bytes. */
+static uint32_t
+vault_get(int fd, const char *path, char *out, size_t cap)
+{
+	struct kbs_msg_hdr r;
+
+	vault_exchange(fd, KBS_MSG_GET, path, (uint32_t)strlen(path), 5, &r);
+	assert_int_equal(r.id, 5);
+	assert_true(r.len < cap);
+	assert_int_equal(core_read_exact(fd, out, r.len), CORE_OK);
+	out[r.len] = '\0';
+	return r.type;
+}
+
+/*
+ * The vault keeps resources it has read, but a file replaced or edited on
+ * disk (behind the KBS's back) is read again at once; the IPC reader takes
+ * a header split over two writes and ends the child when a second request
+ * arrives before the reply to the first.
+ */
+static void
+test_vault_cache(void **state)
+{
+	char file[PATH_MAX], got[256];
+	uint8_t put[64];
+	struct kbs_msg_hdr h = { KBS_MSG_GET, 13, 9 }, r;
+	uint32_t pl = 13;
+	pid_t pid;
+	int fd, wfd;
+
+	(void)state;
+	assert_int_equal(kbs_vault_spawn(fx.data, &fd, &pid, NULL), CORE_OK);
+	memcpy(put, &pl, 4);
+	memcpy(put + 4, "cache/key/one", 13);
+	memcpy(put + 17, "first", 5);
+	vault_exchange(fd, KBS_MSG_PUT, put, 22, 4, &r);
+	assert_int_equal(r.type, KBS_MSG_OK);
+	assert_int_equal(vault_get(fd, "cache/key/one", got, sizeof(got)),
+	    KBS_MSG_OK);
+	assert_string_equal(got, "first");
+	snprintf(file, sizeof(file), "%s/resources/cache/key/one", fx.data);
+	/* Replaced on disk (a new inode). */
+	assert_int_equal(core_fs_write_atomic(file, "second", 6, 0600, NULL),
+	    CORE_OK);
+	assert_int_equal(vault_get(fd, "cache/key/one", got, sizeof(got)),
+	    KBS_MSG_OK);
+	assert_string_equal(got, "second");
+	/* Edited in place with the same size (same inode, new times). */
+	usleep(20 * 1000);
+	wfd = open(file, O_WRONLY | O_TRUNC);
+	assert_true(wfd >= 0);
+	assert_int_equal(write(wfd, "thirds", 6), 6);
+	close(wfd);
+	assert_int_equal(vault_get(fd, "cache/key/one", got, sizeof(got)),
+	    KBS_MSG_OK);
+	assert_string_equal(got, "thirds");
+	/* Removed on disk. */
+	assert_int_equal(unlink(file), 0);
+	assert_int_equal(vault_get(fd, "cache/key/one", got, sizeof(got)),
+	    KBS_MSG_ERR);
+	/* A header in two writes is one message. */
+	assert_int_equal(core_write_all(fd, &h, 7), CORE_OK);
+	usleep(10 * 1000);
+	assert_int_equal(core_write_all(fd, (uint8_t *)&h + 7, sizeof(h) - 7),
+	    CORE_OK);
+	assert_int_equal(core_write_all(fd, "cache/key/one", 13), CORE_OK);
+	assert_int_equal(core_read_exact(fd, &r, sizeof(r)), CORE_OK);
+	assert_int_equal(r.id, 9);
+	assert_int_equal(core_read_exact(fd, got, r.len), CORE_OK);
+	/* Two requests in one write: a protocol violation. */
+	{
+		uint8_t two[2 * sizeof(h)];
+
+		h.type = KBS_MSG_PUBKEY;
+		h.len = 0;
+		memcpy(two, &h, sizeof(h));
+		memcpy(two + sizeof(h), &h, sizeof(h));
+		assert_int_equal(core_write_all(fd, two, sizeof(two)), CORE_OK);
+	}
+	expect_child_gone(fd, pid);
+}
+
 int
 main(void)
 {
@@ -945,6 +1029,7 @@ main(void)
 		cmocka_unit_test(test_restart),
 		cmocka_unit_test(test_client_errors),
 		cmocka_unit_test(test_vault_ipc),
+		cmocka_unit_test(test_vault_cache),
 		cmocka_unit_test(test_passport_trusted_keys),
 	};
 	int rc;
