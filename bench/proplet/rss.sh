@@ -8,7 +8,8 @@
 # read, and the proplet is stopped with SIGTERM.
 # Prints each start, the median VmRSS, and the per-mapping Rss of the start
 # closest to the median (anonymous, heap, stacks, each shared object).
-# usage: bench/proplet/rss.sh [BUILD_DIR]   (RUNS=7, TEE=none|sample|auto)
+# usage: bench/proplet/rss.sh [BUILD_DIR]   (RUNS=7, TEE=none|sample|auto;
+#        PROPLET=path measures another proplet binary, e.g. a baseline)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 B=$(cd "${1:-$root/build}" && pwd)
@@ -19,6 +20,7 @@ cmake --build "$B" -j2 --target proplet proplet-fetch >/dev/null 2>&1 ||
 	cmake --build "$B" -j2 --target proplet >/dev/null
 # shellcheck source=../../tests/integration/e2e_lib.sh
 . "$root/tests/integration/e2e_lib.sh"
+PROPLET_BIN=${PROPLET:-$PROPLET_BIN}
 
 # breakdown PID: "Rss_kB name" per mapping group, largest first.
 breakdown() {
@@ -43,6 +45,7 @@ for i in $(seq 1 "$RUNS"); do
 	sub=$!
 	sleep 0.2
 	start_proplet PROPLET_TEE="$TEE" PROPLET_LOG_LEVEL=info \
+		PROPLET_KBS_URI="${KBS:-http://127.0.0.1:9}" \
 		PROPLET_LIVELINESS_INTERVAL=1 PROPLET_METRICS_INTERVAL=1
 	wait "$sub" || fail "no heartbeats/metrics seen: $(cat "$TMP/sub.out")"
 	grep -q '"status":"alive"' "$TMP/sub.out" || fail "no heartbeat seen"
