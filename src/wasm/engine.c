@@ -10,7 +10,9 @@
  * headers (no tcc include dir is installed, and it does not inline), so the
  * includes are dropped and a self-contained prelude supplies what wasm2c's
  * code needs; wasm2c's memcpy-based load/store helper functions are replaced
- * by macros that dereference linear memory directly. Bounds checks are not
+ * by macros that dereference linear memory directly, and codegen_fold.c
+ * folds wasm2c's one-statement-per-stack-op C into expression trees (tcc
+ * keeps every temporary in memory). Bounds checks are not
  * needed: memories are 8 GiB guard-page reservations (wasm-rt-impl with
  * WASM_RT_MEMCHECK_SIGNAL_HANDLER) and an out-of-range access faults into
  * the runtime's SIGSEGV handler, which raises the OOB trap.
@@ -54,13 +56,6 @@ static const char *ctype(uint8_t t);
 static void tcc_err_cb(void *opaque, const char *msg);
 static enum core_err tier1_source(const char *c, struct core_buf *out);
 static enum core_err tier2_source(const char *c, struct core_buf *out);
-STATIC char *tier1_fold(const char *c);
-static bool fold_candidate(const char *line, size_t len, char *tmp,
-    size_t tmplen, const char **atom, size_t *atomlen);
-static int count_token(const char *line, size_t len, const char *tok,
-    const char **at);
-static bool load_expr(const char *p, const char *end, const char **after);
-static bool has_macro_call(const char *line, size_t len);
 static int tier1_add_symbols(TCCState *s);
 static bool stamp_ok(const uint8_t *p, size_t n, const struct wasm_module *m,
     size_t *obj_len);
@@ -500,254 +495,6 @@ static const char tier1_prelude[] =
 "#define i64_store32(m, a, v) (PROP_LD(u32, m, a) = (u32)(v))\n"
 "#line 1 \"module.c\"\n";
 
-static bool
-is_ident(char ch)
-{
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-	    (ch >= '0' && ch <= '9') || ch == '_';
-}
-
-/*
- * "  w2c_i3 = w2c_l7;", "  w2c_i3 = 12u;" or "  w2c_d2 = f64_load(...);": a
- * wasm stack slot (i32 i, i64 j, f32 f, f64 d) loaded from a local, a
- * parameter, an integer constant or linear memory.
- */
-static bool
-fold_candidate(const char *line, size_t len, char *tmp, size_t tmplen,
-    const char **atom, size_t *atomlen)
-{
-	const char *p = line, *end = line + len, *t, *a;
-
-	while (p < end && *p == ' ')
-		p++;
-	if (p == line || end - p < 10 || strncmp(p, "w2c_", 4) != 0 ||
-	    strchr("ijfd", p[4]) == NULL)
-		return false;
-	t = p;
-	p += 5;
-	if (p >= end || !(*p >= '0' && *p <= '9'))
-		return false;
-	while (p < end && *p >= '0' && *p <= '9')
-		p++;
-	if ((size_t)(p - t) >= tmplen || end - p < 5 ||
-	    strncmp(p, " = ", 3) != 0)
-		return false;
-	memcpy(tmp, t, (size_t)(p - t));
-	tmp[p - t] = '\0';
-	a = p + 3;
-	p = a;
-	if (end - p > 5 && strncmp(p, "w2c_", 4) == 0 &&
-	    (p[4] == 'l' || p[4] == 'p')) {
-		p += 5;
-		if (!(*p >= '0' && *p <= '9'))
-			return false;
-		while (p < end && *p >= '0' && *p <= '9')
-			p++;
-	} else if (*p >= '0' && *p <= '9') {
-		while (p < end && *p >= '0' && *p <= '9')
-			p++;
-		if (p < end && *p == 'u')
-			p++;
-		else
-			return false;
-		if (end - p >= 2 && p[0] == 'l' && p[1] == 'l')
-			p += 2;
-	} else if (load_expr(p, end, &p)) {
-		/* handled below */
-	} else {
-		return false;
-	}
-	if (end - p != 1 || *p != ';')
-		return false;
-	*atom = a;
-	*atomlen = (size_t)(p - a);
-	return true;
-}
-
-/*
- * A linear-memory load, "i32_load(&instance->w2c_memory, (u64)(w2c_i7) +
- * 4u)": pure (it may trap, which the next statement's evaluation keeps in
- * order) and with no other call inside. *after = past the closing ')'.
- */
-static bool
-load_expr(const char *p, const char *end, const char **after)
-{
-	static const char prefix[] = "(&instance->w2c_memory, (u64)(w2c_";
-	const char *q = p;
-
-	if (end - q < 8 || (q[0] != 'i' && q[0] != 'f') ||
-	    !((q[1] == '3' && q[2] == '2') || (q[1] == '6' && q[2] == '4')) ||
-	    strncmp(q + 3, "_load", 5) != 0)
-		return false;
-	q += 8;
-	while (q < end && is_ident(*q))
-		q++;
-	if ((size_t)(end - q) < sizeof(prefix) ||
-	    strncmp(q, prefix, sizeof(prefix) - 1) != 0)
-		return false;
-	/* Exactly: w2c_<i|j|l|p><digits>) [+ <digits>u]) */
-	q += sizeof(prefix) - 1;
-	if (q >= end || strchr("ijlp", *q) == NULL)
-		return false;
-	q++;
-	if (q >= end || !(*q >= '0' && *q <= '9'))
-		return false;
-	while (q < end && *q >= '0' && *q <= '9')
-		q++;
-	if (q >= end || *q++ != ')')
-		return false;
-	if (end - q > 3 && strncmp(q, " + ", 3) == 0) {
-		q += 3;
-		if (q >= end || !(*q >= '0' && *q <= '9'))
-			return false;
-		while (q < end && *q >= '0' && *q <= '9')
-			q++;
-		if (q < end && *q == 'u')
-			q++;
-	}
-	if (q >= end || *q != ')')
-		return false;
-	*after = q + 1;
-	return true;
-}
-
-/* True if line invokes an upper-case macro (which may evaluate an argument
- * more than once). */
-static bool
-has_macro_call(const char *line, size_t len)
-{
-	size_t i, j;
-
-	for (i = 0; i < len; i++) {
-		if (!(line[i] >= 'A' && line[i] <= 'Z') ||
-		    (i > 0 && is_ident(line[i - 1])))
-			continue;
-		for (j = i; j < len && ((line[j] >= 'A' && line[j] <= 'Z') ||
-		    (line[j] >= '0' && line[j] <= '9') || line[j] == '_'); j++)
-			;
-		if (j < len && line[j] == '(')
-			return true;
-	}
-	return false;
-}
-
-/* Occurrences of identifier tok in line; *at = the first. */
-static int
-count_token(const char *line, size_t len, const char *tok, const char **at)
-{
-	size_t tl = strlen(tok), i;
-	int n = 0;
-
-	for (i = 0; i + tl <= len; i++) {
-		if (memcmp(line + i, tok, tl) != 0)
-			continue;
-		if ((i > 0 && is_ident(line[i - 1])) ||
-		    (i + tl < len && is_ident(line[i + tl])))
-			continue;
-		if (n++ == 0)
-			*at = line + i;
-	}
-	return n;
-}
-
-/*
- * Forwards stack-slot loads into their single use:
- *     w2c_i2 = w2c_l15;            (dropped)
- *     w2c_i1 += w2c_i2;     ->     w2c_i1 += w2c_l15;
- * (also memory loads, except into upper-case macros that may evaluate an
- * argument twice).
- * wasm2c names temporaries after wasm stack slots, and every instruction
- * but local.tee pops what it reads, so a slot read once by the very next
- * statement is dead afterwards. Not folded: a next statement that assigns
- * the slot, reads it more than once, is a label, or is a plain copy into a
- * local (which may be a local.tee that leaves the slot live). libtcc keeps
- * every temporary in memory, so each fold saves a store and a load.
- * Returns a malloc'd copy of c (NULL on allocation failure).
- */
-STATIC char *
-tier1_fold(const char *c)
-{
-	struct core_buf out;
-	const char *line = c, *nl, *next, *nnl, *atom = NULL, *at = NULL, *p;
-	char tmp[32], *pending = NULL;
-	size_t len, nlen, atomlen, plen = 0;
-	bool ok = true;
-
-	core_buf_init(&out, 0);
-	while (ok && *line != '\0') {
-		nl = strchr(line, '\n');
-		len = nl ? (size_t)(nl - line) : strlen(line);
-		/* The current line, possibly rewritten by the previous fold. */
-		if (pending == NULL) {
-			pending = strndup(line, len);
-			plen = len;
-			if (pending == NULL) {
-				ok = false;
-				break;
-			}
-		}
-		next = nl ? nl + 1 : line + len;
-		nnl = strchr(next, '\n');
-		nlen = nnl ? (size_t)(nnl - next) : strlen(next);
-		if (*next != '\0' && fold_candidate(pending, plen, tmp,
-		    sizeof(tmp), &atom, &atomlen) &&
-		    count_token(next, nlen, tmp, &at) == 1) {
-			p = next;
-			while (p < at && *p == ' ')
-				p++;
-			/* Not when the next line writes the slot, is a label or
-			 * a bare copy into a local (possible local.tee). */
-			bool copy = (strncmp(p, "w2c_l", 5) == 0 ||
-			    strncmp(p, "w2c_p", 5) == 0) && at - next >= 3 &&
-			    at[-2] == '=' && (size_t)(at - next) +
-			    strlen(tmp) + 1 == nlen;
-
-			bool atom_is_load = atom[0] == 'i' || atom[0] == 'f';
-
-			if (p != at && !copy &&
-			    memchr(next, ':', nlen) == NULL &&
-			    !(atom_is_load && has_macro_call(next, nlen))) {
-				char *nw = malloc(nlen - strlen(tmp) + atomlen + 1);
-
-				if (nw == NULL) {
-					ok = false;
-					break;
-				}
-				memcpy(nw, next, (size_t)(at - next));
-				memcpy(nw + (at - next), atom, atomlen);
-				memcpy(nw + (at - next) + atomlen,
-				    at + strlen(tmp), nlen - (size_t)(at - next) -
-				    strlen(tmp));
-				nw[nlen - strlen(tmp) + atomlen] = '\0';
-				free(pending);
-				pending = nw;
-				plen = strlen(nw);
-				line = next;
-				if (nnl == NULL && *next == '\0')
-					break;
-				continue;
-			}
-		}
-		if (core_buf_append(&out, pending, plen) != CORE_OK ||
-		    (nl != NULL && core_buf_append(&out, "\n", 1) != CORE_OK))
-			ok = false;
-		free(pending);
-		pending = NULL;
-		if (nl == NULL)
-			break;
-		line = nl + 1;
-	}
-	if (ok && pending != NULL &&
-	    core_buf_append(&out, pending, plen) != CORE_OK)
-		ok = false;
-	free(pending);
-	if (!ok) {
-		core_buf_cleanup(&out);
-		return NULL;
-	}
-	return (char *)core_buf_steal(&out, NULL);
-}
-
 /*
  * Tier 2's loads and stores: memcpy (a plain mov under cc -O2) from a base
  * pointer held in a file-local global whose address never escapes, so the
@@ -967,7 +714,7 @@ wasm_tier1_load(const char *c, struct wasm_code *code,
 	code->memfd = -1;
 	core_buf_init(&src, 0);
 	if (!tier1_nofold)
-		folded = tier1_fold(c);
+		folded = wasm_tier1_fold(c);
 	err = tier1_source(folded != NULL ? folded : c, &src);
 	free(folded);
 	if (err != CORE_OK) {

@@ -38,6 +38,12 @@ struct wasm_code {
 enum core_err wasm_codegen(const struct wasm_module *m, char **c,
     size_t *clen, struct core_errbuf *eb);
 
+/*
+ * Tier 1's expression-tree folding of wasm2c's output (codegen_fold.c):
+ * returns a malloc'd rewrite of c, or NULL if out of memory.
+ */
+char *wasm_tier1_fold(const char *c);
+
 /* Tier 1: compile the C in memory with libtcc. */
 enum core_err wasm_tier1_load(const char *c, struct wasm_code *code,
     struct core_errbuf *eb);

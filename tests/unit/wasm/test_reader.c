@@ -316,71 +316,6 @@ test_values(void **state)
 	    "integer divide by zero");
 }
 
-/* From src/wasm/engine.c (STATIC in test builds). */
-char *tier1_fold(const char *c);
-
-static void
-test_tier1_fold(void **state)
-{
-	static const struct {
-		const char *in, *want;
-	} cases[] = {
-		/* A slot loaded from a local and read once: forwarded. */
-		{ "  w2c_i0 = w2c_l1;\n  w2c_i1 += w2c_i0;\n",
-		  "  w2c_i1 += w2c_l1;\n" },
-		/* Chains fold through. */
-		{ "  w2c_i0 = w2c_p1;\n  w2c_i1 = w2c_i0;\n  w2c_i2 += w2c_i1;\n",
-		  "  w2c_i2 += w2c_p1;\n" },
-		{ "  w2c_j1 = 3ull;\n  w2c_j0 *= w2c_j1;\n",
-		  "  w2c_j0 *= 3ull;\n" },
-		/* A copy into a local may be local.tee: the slot stays. */
-		{ "  w2c_j0 = 5ull;\n  w2c_l3 = w2c_j0;\n  w2c_j1 = w2c_j0;\n",
-		  "  w2c_j0 = 5ull;\n  w2c_l3 = w2c_j0;\n  w2c_j1 = w2c_j0;\n" },
-		/* Read twice, or written by the next line: kept. */
-		{ "  w2c_i2 = w2c_l0;\n  w2c_i3 = w2c_i2 + w2c_i2;\n",
-		  "  w2c_i2 = w2c_l0;\n  w2c_i3 = w2c_i2 + w2c_i2;\n" },
-		{ "  w2c_i2 = w2c_l0;\n  w2c_i2 += 1u;\n",
-		  "  w2c_i2 = w2c_l0;\n  w2c_i2 += 1u;\n" },
-		/* Not into a label; not an expression; no partial names. */
-		{ "  w2c_i0 = w2c_l1;\n  w2c_B0:;\n  w2c_i1 = w2c_i0;\n",
-		  "  w2c_i0 = w2c_l1;\n  w2c_B0:;\n  w2c_i1 = w2c_i0;\n" },
-		{ "  w2c_i0 = w2c_l1 + 1u;\n  w2c_i1 += w2c_i0;\n",
-		  "  w2c_i0 = w2c_l1 + 1u;\n  w2c_i1 += w2c_i0;\n" },
-		{ "  w2c_i1 = w2c_l1;\n  w2c_i0 += w2c_i10;\n",
-		  "  w2c_i1 = w2c_l1;\n  w2c_i0 += w2c_i10;\n" },
-		/* Memory loads fold, but not into a macro that may evaluate
-		 * its argument twice. */
-		{ "  w2c_d7 = f64_load(&instance->w2c_memory, (u64)(w2c_i7));\n"
-		  "  w2c_d6 -= w2c_d7;\n",
-		  "  w2c_d6 -= f64_load(&instance->w2c_memory, (u64)(w2c_i7));\n" },
-		{ "  w2c_i1 = i32_load(&instance->w2c_memory, (u64)(w2c_i1) + 4u);\n"
-		  "  w2c_i0 = I32_DIV_S(w2c_i0, w2c_i1);\n",
-		  "  w2c_i1 = i32_load(&instance->w2c_memory, (u64)(w2c_i1) + 4u);\n"
-		  "  w2c_i0 = I32_DIV_S(w2c_i0, w2c_i1);\n" },
-		{ "  w2c_i1 = i32_load(&instance->w2c_memory, (u64)(w2c_f(instance)));\n"
-		  "  w2c_i0 += w2c_i1;\n",
-		  "  w2c_i1 = i32_load(&instance->w2c_memory, (u64)(w2c_f(instance)));\n"
-		  "  w2c_i0 += w2c_i1;\n" },
-		/* Atoms may go into macros. */
-		{ "  w2c_i1 = 3u;\n  w2c_i0 = I32_DIV_S(w2c_i0, w2c_i1);\n",
-		  "  w2c_i0 = I32_DIV_S(w2c_i0, 3u);\n" },
-		/* Branch condition; no trailing newline. */
-		{ "  w2c_i0 = w2c_l5;\n  if (w2c_i0) {goto w2c_B1;}",
-		  "  if (w2c_l5) {goto w2c_B1;}" },
-	};
-	size_t i;
-	char *out;
-
-	(void)state;
-	for (i = 0; i < CORE_ARRAY_LEN(cases); i++) {
-		out = tier1_fold(cases[i].in);
-		assert_non_null(out);
-		if (strcmp(out, cases[i].want) != 0)
-			fail_msg("case %zu: got \"%s\"", i, out);
-		free(out);
-	}
-}
-
 int
 main(void)
 {
@@ -392,7 +327,6 @@ main(void)
 		cmocka_unit_test(test_random_bytes),
 		cmocka_unit_test(test_non_wasi_import),
 		cmocka_unit_test(test_values),
-		cmocka_unit_test(test_tier1_fold),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

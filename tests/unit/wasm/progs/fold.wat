@@ -1,0 +1,57 @@
+;; fold.wat -- traps and values whose order tier 1's expression folding
+;; must keep: a dropped load still traps, a load before a division traps
+;; out-of-bounds first, a load is not moved past a store to its address,
+;; local.tee leaves its value on the stack, and a call between a load and
+;; its use sees memory before the load's value is used.
+(module
+  (memory 1)
+  (global $g (mut i32) (i32.const 5))
+  (func $bump (result i32)
+    (i32.store (i32.const 0) (i32.const 99))
+    (global.set $g (i32.add (global.get $g) (i32.const 1)))
+    (i32.const 1))
+  (func (export "drop_load") (result i32)
+    (drop (i32.load (i32.const 65535)))
+    (i32.const 1))
+  (func (export "load_then_div") (param i32) (result i32)
+    (i32.div_s (i32.load (i32.const 70000)) (local.get 0)))
+  (func (export "load_then_unreachable") (result i32)
+    (i32.load (i32.const 70000))
+    unreachable)
+  (func (export "load_before_store") (result i32)
+    (i32.store (i32.const 8) (i32.const 7))
+    (i32.load (i32.const 8))
+    (i32.store (i32.const 8) (i32.const 40))
+    (i32.load (i32.const 8))
+    i32.add)
+  (func (export "load_before_call") (result i32)
+    (i32.store (i32.const 0) (i32.const 3))
+    (i32.load (i32.const 0))
+    (global.get $g)
+    (call $bump)
+    i32.add
+    i32.add
+    (i32.load (i32.const 0))
+    i32.mul
+    (global.get $g)
+    i32.add)
+  (func (export "tee") (param i32) (result i32)
+    (local i32)
+    (local.tee 1 (i32.mul (local.get 0) (i32.const 3)))
+    (local.set 0 (i32.const 100))
+    (local.get 1)
+    i32.add
+    (local.get 0)
+    i32.add)
+  (func (export "local_overwrite") (param i32) (result i32)
+    (i32.add (local.get 0) (i32.const 1))
+    (local.set 0 (i32.const 1000))
+    (local.get 0)
+    i32.sub)
+  (func (export "select_f32") (param f32 f32) (result f32)
+    (select (f32.mul (local.get 0) (local.get 1))
+            (f32.add (local.get 0) (local.get 1))
+            (f32.gt (local.get 0) (local.get 1))))
+  (func (export "rot") (param i32 i32) (result i32)
+    (i32.xor (i32.rotl (i32.add (local.get 0) (i32.const 1)) (local.get 1))
+             (i32.rotr (local.get 0) (i32.const 7)))))
