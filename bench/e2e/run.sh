@@ -6,6 +6,12 @@
 #  3. encrypted task latency, cold (first pull, attest, compile) and warm;
 #  4. proplet idle RSS.
 # usage: bench/e2e/run.sh [BUILD_DIR]   (default: build)
+#   N, C: tasks and client threads of the throughput run (3000, 32);
+#   SKIP_ENCRYPTED=1 stops after the throughput runs; MANAGER_ENV adds
+#   NAME=VALUE settings to the manager (e.g. MANAGER_STORAGE_TYPE=sqlite).
+# e2e_bench prints one JSON line per run: tasks/s, latency p50/p99, the
+# 1-minute load average before/after, and the CPU (user+sys, ms) each
+# process and its children spent per task.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 B=$(cd "${1:-$root/build}" && pwd)
@@ -33,11 +39,15 @@ mosquitto_passwd -b "$TMP/passwd" "$BENCH_ID" bench >/dev/null
 printf 'user %s\ntopic read %s/control/proplet/results\n' "$BENCH_ID" "$BASE" >>"$TMP/acl"
 kill -HUP "$BROKER_PID"
 sleep 0.3
-start_manager MANAGER_LOG_LEVEL=warn
+start_manager MANAGER_LOG_LEVEL=warn ${MANAGER_ENV:-}
+CPU_PIDS=(--pid "manager=$MGR_PID" --pid "mosquitto=$BROKER_PID")
+n=0
 for id in "${IDS[@]}"; do
+	n=$((n + 1))
 	PROPLET_ID=$id start_proplet PROPLET_TEE=none PROPLET_LOG_LEVEL=info \
 		PROPLET_LIVELINESS_INTERVAL=2 PROPLET_ENABLE_MONITORING=false \
 		PROPLET_WASM_TIER=2
+	CPU_PIDS+=(--pid "proplet$n=$PROPLET_PID")
 done
 sleep 3
 rss() { # label
@@ -57,14 +67,15 @@ run_task "$(cat "$TMP/task.json")"
 echo "== throughput: $N tasks, $C clients, result seen on MQTT"
 "$B/bench/e2e/e2e_bench" --manager "$HTTP" --mqtt "tcp://127.0.0.1:$MQ_PORT" \
 	--user "$BENCH_ID" --password bench --tenant "$TENANT" --channel "$CHANNEL" \
-	--task-json "$TMP/task.json" --tasks "$N" --concurrency "$C"
+	--task-json "$TMP/task.json" --tasks "$N" --concurrency "$C" "${CPU_PIDS[@]}"
 echo "== throughput: $((N / 3)) tasks, $C clients, polling GET /tasks/{id}"
 "$B/bench/e2e/e2e_bench" --manager "$HTTP" --task-json "$TMP/task.json" \
-	--tasks "$((N / 3))" --concurrency "$C" --wait-state
+	--tasks "$((N / 3))" --concurrency "$C" --wait-state "${CPU_PIDS[@]}"
 
 echo "== proplet RSS after the load"
 rss "after $N tasks"
 
+[ "${SKIP_ENCRYPTED:-0}" = 1 ] && exit 0
 echo "== encrypted task latency (sample attester, KBS, registry on loopback)"
 kill "$(pgrep -f "$PROPLET_BIN" | head -n1)" 2>/dev/null || true
 start_registry

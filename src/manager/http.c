@@ -1,6 +1,10 @@
 /*
  * http.c -- the libmicrohttpd listener in front of manager_api_handle():
  * collects the raw URI, headers and a bounded body, then answers.
+ *
+ * A fixed pool of threads, each with its own epoll set, serves every
+ * connection (keep-alive included); a request's handler runs on its
+ * connection's thread, so handlers never wait on the network.
  */
 #include "manager/manager.h"
 
@@ -8,11 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 
 #define HTTP_URI_MAX 8192
-#define HTTP_MAX_CONNECTIONS 512  /* one thread each */
+#define HTTP_MAX_CONNECTIONS 1024
+#define HTTP_MIN_THREADS 4  /* pool threads, at least; else 2 per CPU */
 
 struct manager_http {
 	struct MHD_Daemon *d;                /* owned */
@@ -170,6 +176,8 @@ manager_http_start(const struct manager_config *cfg,
 	enum core_err err = CORE_OK;
 	unsigned flags;
 	size_t pool;
+	long ncpu;
+	unsigned threads;
 	int rc;
 
 	*out = NULL;
@@ -217,7 +225,10 @@ manager_http_start(const struct manager_config *cfg,
 		pool = 32 * 1024;
 	if (pool > 128 * 1024)
 		pool = 128 * 1024;
-	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION;
+	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	threads = ncpu * 2 > HTTP_MIN_THREADS ? (unsigned)ncpu * 2 :
+	    HTTP_MIN_THREADS;
+	flags = MHD_USE_EPOLL_INTERNAL_THREAD;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	if (cfg->http_cert != NULL && cfg->http_key != NULL) {
@@ -237,6 +248,7 @@ manager_http_start(const struct manager_config *cfg,
 		    (unsigned)(cfg->http_idle_timeout_ms / 1000),
 		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, pool,
 		    MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_MAX_CONNECTIONS,
+		    MHD_OPTION_THREAD_POOL_SIZE, threads,
 		    MHD_OPTION_HTTPS_MEM_KEY, (const char *)h->tls_key,
 		    MHD_OPTION_HTTPS_MEM_CERT, (const char *)h->tls_cert,
 		    MHD_OPTION_END);
@@ -249,6 +261,7 @@ manager_http_start(const struct manager_config *cfg,
 		    (unsigned)(cfg->http_idle_timeout_ms / 1000),
 		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, pool,
 		    MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_MAX_CONNECTIONS,
+		    MHD_OPTION_THREAD_POOL_SIZE, threads,
 		    MHD_OPTION_END);
 	if (h->d == NULL) {
 		err = core_errf(eb, CORE_ERR_NET, "cannot listen on %s:%d "

@@ -89,7 +89,7 @@ enum core_err manager_toml_get(const char *path, const char *section,
 
 enum manager_kind { MANAGER_KIND_TASK = 0, MANAGER_KIND_PROPLET = 1 };
 
-#define MANAGER_SCHEMA_VERSION 3
+#define MANAGER_SCHEMA_VERSION 4
 
 struct manager_store;
 
@@ -137,6 +137,17 @@ enum core_err manager_store_begin(struct manager_store *st,
     struct core_errbuf *eb);
 enum core_err manager_store_end(struct manager_store *st, bool commit,
     struct core_errbuf *eb);
+/*
+ * A task's module (its base64 `file`) is stored apart from its document, so
+ * the writes of a task's lifecycle never copy or re-encode it. put_file
+ * replaces it (file NULL removes it); get_file returns it malloc'd in *file,
+ * CORE_ERR_NOT_FOUND when there is none. manager_store_delete of a task
+ * removes its module too.
+ */
+enum core_err manager_store_put_file(struct manager_store *st,
+    const char *id, const char *file, struct core_errbuf *eb);
+enum core_err manager_store_get_file(struct manager_store *st,
+    const char *id, char **file, struct core_errbuf *eb);
 /* Number of documents with the given state (-1: any). */
 enum core_err manager_store_count(struct manager_store *st,
     enum manager_kind kind, int state, int64_t *n, struct core_errbuf *eb);

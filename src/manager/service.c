@@ -3,8 +3,16 @@
  * start, stop, results), round-robin scheduling over alive proplets,
  * liveness from heartbeats, restart recovery and the Prometheus counters.
  *
- * One mutex serializes every operation (HTTP threads and the MQTT thread),
- * so each read-modify-write of a document is atomic.
+ * One mutex serializes the store operations of every request (HTTP
+ * threads and the MQTT thread), so each read-modify-write of a document is
+ * atomic. Work that needs no store runs outside it: request and payload
+ * decoding, and the encoding of a start message (its module is the bulk of
+ * it), after which the start checks that the task did not change meanwhile.
+ *
+ * A task's module (`file`) is kept apart from its document in the store
+ * (manager_store_put_file); the document holds the redacted form the API
+ * shows and the marker TASK_FILE_APART. Documents written before the
+ * module moved out keep it inline and are read as before.
  */
 #include "manager/manager.h"
 
@@ -16,6 +24,8 @@
 #include "mqtt/mqtt.h"
 
 #define ZERO_TIME "0001-01-01T00:00:00Z"
+#define TASK_FILE_APART "_file_apart"
+#define START_ATTEMPTS 3  /* starts of one task racing with its updates */
 
 struct manager_service {
 	const struct manager_config *cfg;  /* borrowed from the daemon */
@@ -48,6 +58,8 @@ static enum core_err proplet_touch(struct manager_service *svc,
     const char *id, bool heartbeat, json_t *metadata, struct core_errbuf *eb);
 static json_t *page_new(const char *items_key, int64_t offset, int64_t limit,
     json_t *items, size_t total);
+static enum core_err task_save_with_file(struct manager_service *svc,
+    json_t *t, const json_t *file, struct core_errbuf *eb);
 
 static const char *const name_adj[] = { "amber", "brisk", "calm", "daring",
 	"eager", "fuzzy", "gentle", "hazy", "icy", "jolly", "keen", "lucid",
@@ -394,6 +406,44 @@ task_check(const json_t *t, struct core_errbuf *eb)
 	return CORE_OK;
 }
 
+/*
+ * Saves t (under mu) with its module file (borrowed; NULL: the module is
+ * unchanged) stored apart: t gets the redacted form and the marker. An
+ * empty file removes the module. Both writes land in one transaction.
+ */
+static enum core_err
+task_save_with_file(struct manager_service *svc, json_t *t,
+    const json_t *file, struct core_errbuf *eb)
+{
+	const char *f = json_string_value(file);
+	enum core_err err, end_err;
+	char *red = NULL;
+
+	if (f == NULL)
+		return svc_save(svc, MANAGER_KIND_TASK, t, eb);
+	if (*f != '\0') {
+		red = manager_redact(f);
+		if (red == NULL)
+			return core_errf(eb, CORE_ERR_NOMEM, "out of memory");
+		json_object_set_new(t, "file", json_string(red));
+		json_object_set_new(t, TASK_FILE_APART, json_true());
+		free(red);
+	} else {
+		json_object_set_new(t, "file", json_string(""));
+		json_object_del(t, TASK_FILE_APART);
+	}
+	err = manager_store_begin(svc->st, eb);
+	if (err != CORE_OK)
+		return err;
+	err = manager_store_put_file(svc->st, json_string_value(
+	    json_object_get(t, "id")), *f != '\0' ? f : NULL, eb);
+	if (err == CORE_OK)
+		err = svc_save(svc, MANAGER_KIND_TASK, t, eb);
+	end_err = manager_store_end(svc->st, err == CORE_OK,
+	    err == CORE_OK ? eb : NULL);
+	return err != CORE_OK ? err : end_err;
+}
+
 enum core_err
 manager_task_create(struct manager_service *svc, const json_t *req,
     json_t **view, struct core_errbuf *eb)
@@ -429,7 +479,7 @@ manager_task_create(struct manager_service *svc, const json_t *req,
 	json_object_set_new(t, "updated_at", json_string(now));
 	json_object_set_new(t, "_created_ns", json_integer(core_wall_ns()));
 	pthread_mutex_lock(&svc->mu);
-	err = svc_save(svc, MANAGER_KIND_TASK, t, eb);
+	err = task_save_with_file(svc, t, json_object_get(req, "file"), eb);
 	if (err == CORE_OK)
 		svc->n_created++;
 	pthread_mutex_unlock(&svc->mu);
@@ -546,7 +596,7 @@ manager_task_update(struct manager_service *svc, const char *id,
 		goto out;
 	svc_now(now);
 	json_object_set_new(t, "updated_at", json_string(now));
-	err = svc_save(svc, MANAGER_KIND_TASK, t, eb);
+	err = task_save_with_file(svc, t, json_object_get(req, "file"), eb);
 	if (err == CORE_OK)
 		*view = manager_task_view(t);
 out:
@@ -673,18 +723,22 @@ task_start_msg(struct manager_service *svc, const json_t *t,
 	return CORE_OK;
 }
 
-enum core_err
-manager_task_start(struct manager_service *svc, const char *id,
+/*
+ * First phase of a start (under mu): loads and checks the task, picks its
+ * proplet (*target, malloc'd; NULL for broadcast) and fills the start
+ * message m, module included. *stamp (malloc'd) is the task's updated_at,
+ * for the second phase to see whether the task changed meanwhile.
+ */
+static enum core_err
+task_start_prepare(struct manager_service *svc, const char *id,
+    struct mqtt_start *m, char **target, char **stamp,
     struct core_errbuf *eb)
 {
-	struct mqtt_start m;
-	char now[CORE_RFC3339_LEN], *target = NULL, *payload = NULL;
+	const char *upd;
+	char *file = NULL;
 	json_t *t = NULL;
-	enum core_err err, end_err;
-	bool broadcast;
+	enum core_err err;
 
-	memset(&m, 0, sizeof(m));
-	pthread_mutex_lock(&svc->mu);
 	err = svc_load(svc, MANAGER_KIND_TASK, id, &t, eb);
 	if (err != CORE_OK)
 		goto out;
@@ -700,14 +754,55 @@ manager_task_start(struct manager_service *svc, const char *id,
 		    "task %s has neither file nor image_url", id);
 		goto out;
 	}
-	broadcast = json_is_true(json_object_get(t, "broadcast"));
-	if (!broadcast && (err = task_pick(svc, t, &target, eb)) != CORE_OK)
+	if (!json_is_true(json_object_get(t, "broadcast")) &&
+	    (err = task_pick(svc, t, target, eb)) != CORE_OK)
 		goto out;
-	err = task_start_msg(svc, t, target, &m, eb);
-	if (err == CORE_OK)
-		err = mqtt_start_encode(&m, &payload, eb);
-	if (err == CORE_OK)
-		err = svc_publish(svc, MQTT_SUFFIX_START, payload, eb);
+	err = task_start_msg(svc, t, *target, m, eb);
+	if (err == CORE_OK && json_is_true(json_object_get(t, TASK_FILE_APART))) {
+		err = manager_store_get_file(svc->st, id, &file, eb);
+		if (err == CORE_OK) {
+			free(m->file);
+			m->file = file;
+		}
+	}
+	if (err != CORE_OK) {
+		core_errbuf_prefix(eb, "start task %s", id);
+		goto out;
+	}
+	upd = json_string_value(json_object_get(t, "updated_at"));
+	*stamp = strdup(upd != NULL ? upd : "");
+	if (*stamp == NULL)
+		err = core_errf(eb, CORE_ERR_NOMEM, "out of memory");
+out:
+	json_decref(t);
+	return err;
+}
+
+/*
+ * Second phase (under mu): if the task is as the first phase saw it
+ * (*changed false), publishes the encoded start message and records the
+ * task as Running on target, pin and count in one transaction.
+ */
+static enum core_err
+task_start_commit(struct manager_service *svc, const char *id,
+    const char *target, const char *stamp, const char *payload,
+    bool *changed, struct core_errbuf *eb)
+{
+	char now[CORE_RFC3339_LEN];
+	const char *upd;
+	json_t *t = NULL;
+	enum core_err err, end_err;
+
+	*changed = false;
+	err = svc_load(svc, MANAGER_KIND_TASK, id, &t, eb);
+	if (err != CORE_OK)
+		goto out;
+	upd = json_string_value(json_object_get(t, "updated_at"));
+	if (upd == NULL || strcmp(upd, stamp) != 0) {
+		*changed = true;
+		goto out;
+	}
+	err = svc_publish(svc, MQTT_SUFFIX_START, payload, eb);
 	if (err != CORE_OK) {
 		core_errbuf_prefix(eb, "start task %s", id);
 		goto out;
@@ -738,11 +833,47 @@ manager_task_start(struct manager_service *svc, const char *id,
 	if (err == CORE_OK)
 		svc->n_started++;
 out:
-	pthread_mutex_unlock(&svc->mu);
-	mqtt_start_cleanup(&m);
-	free(payload);
-	free(target);
 	json_decref(t);
+	return err;
+}
+
+enum core_err
+manager_task_start(struct manager_service *svc, const char *id,
+    struct core_errbuf *eb)
+{
+	struct mqtt_start m;
+	char *target, *stamp, *payload;
+	enum core_err err = CORE_OK;
+	bool changed = true;
+	int attempt;
+
+	for (attempt = 0; attempt < START_ATTEMPTS && changed; attempt++) {
+		memset(&m, 0, sizeof(m));
+		target = stamp = payload = NULL;
+		changed = false;
+		pthread_mutex_lock(&svc->mu);
+		err = task_start_prepare(svc, id, &m, &target, &stamp, eb);
+		pthread_mutex_unlock(&svc->mu);
+		/* The module makes the message large: encode without mu. */
+		if (err == CORE_OK &&
+		    (err = mqtt_start_encode(&m, &payload, eb)) != CORE_OK)
+			core_errbuf_prefix(eb, "start task %s", id);
+		if (err == CORE_OK) {
+			pthread_mutex_lock(&svc->mu);
+			err = task_start_commit(svc, id, target, stamp, payload,
+			    &changed, eb);
+			pthread_mutex_unlock(&svc->mu);
+		}
+		mqtt_start_cleanup(&m);
+		free(payload);
+		free(target);
+		free(stamp);
+		if (err != CORE_OK)
+			break;
+	}
+	if (err == CORE_OK && changed)
+		err = core_errf(eb, CORE_ERR_STATE, "task %s kept changing while "
+		    "being started; try again", id);
 	return err;
 }
 
@@ -951,50 +1082,45 @@ manager_service_sweep(struct manager_service *svc, json_t **lost,
 /* MQTT messages                                                       */
 /* ------------------------------------------------------------------ */
 
+/* Records a decoded result (under mu). */
 static enum core_err
-svc_on_result(struct manager_service *svc, const void *p, size_t n,
+svc_on_result(struct manager_service *svc, const struct mqtt_result *mr,
     struct core_errbuf *eb)
 {
-	struct mqtt_result m;
 	char now[CORE_RFC3339_LEN];
 	json_t *t = NULL;
 	enum core_err err;
 
-	memset(&m, 0, sizeof(m));
-	err = mqtt_result_decode(p, n, &m, eb);
-	if (err != CORE_OK)
-		goto out;
-	err = manager_store_get(svc->st, MANAGER_KIND_TASK, m.task_id, &t, eb);
+	err = manager_store_get(svc->st, MANAGER_KIND_TASK, mr->task_id, &t, eb);
 	if (err != CORE_OK) {
 		svc->n_results_unknown++;
 		core_errbuf_prefix(eb, "result");
 		goto out;
 	}
 	svc_now(now);
-	if (m.results != NULL)
-		json_object_set(t, "results", m.results);
+	if (mr->results != NULL)
+		json_object_set(t, "results", mr->results);
 	else
 		json_object_del(t, "results");
-	if (m.error != NULL)
-		json_object_set_new(t, "error", json_string(m.error));
+	if (mr->error != NULL)
+		json_object_set_new(t, "error", json_string(mr->error));
 	else
 		json_object_del(t, "error");
 	if (!json_is_true(json_object_get(t, "_stopped")))
-		json_object_set_new(t, "state", json_integer(m.error != NULL ?
+		json_object_set_new(t, "state", json_integer(mr->error != NULL ?
 		    MANAGER_TASK_FAILED : MANAGER_TASK_COMPLETED));
 	json_object_del(t, "_recovered");
 	json_object_set_new(t, "finish_time", json_string(now));
 	json_object_set_new(t, "updated_at", json_string(now));
 	err = svc_save(svc, MANAGER_KIND_TASK, t, eb);
 	if (err == CORE_OK) {
-		if (m.error != NULL)
+		if (mr->error != NULL)
 			svc->n_failed++;
 		else
 			svc->n_completed++;
 	}
 out:
 	json_decref(t);
-	mqtt_result_cleanup(&m);
 	return err;
 }
 
@@ -1007,9 +1133,11 @@ manager_service_handle(struct manager_service *svc, const char *topic,
 	struct mqtt_task_metrics tm;
 	struct mqtt_proplet_metrics pm;
 	struct mqtt_invoke_result ir;
+	struct mqtt_result r;
+	enum { H_NONE, H_ALIVE, H_DISCOVERY, H_RESULT } what = H_NONE;
 	const char *sfx;
 	enum core_err err = CORE_OK;
-	json_t *md;
+	json_t *md = NULL;
 
 	sfx = mqtt_topic_suffix(topic, svc->cfg->tenant_id,
 	    svc->cfg->channel_id);
@@ -1020,26 +1148,19 @@ manager_service_handle(struct manager_service *svc, const char *topic,
 	memset(&tm, 0, sizeof(tm));
 	memset(&pm, 0, sizeof(pm));
 	memset(&ir, 0, sizeof(ir));
-	pthread_mutex_lock(&svc->mu);
-	svc->n_msgs++;
+	memset(&r, 0, sizeof(r));
+	/* Decode without the lock; only the store work below needs it. */
 	if (strcmp(sfx, MQTT_SUFFIX_ALIVE) == 0) {
 		err = mqtt_heartbeat_decode(payload, len, &hb, eb);
-		if (err == CORE_OK && hb.offline) {
-			svc->n_offline_ignored++;
-		} else if (err == CORE_OK) {
-			svc->n_heartbeats++;
-			err = proplet_touch(svc, hb.proplet_id, true, NULL, eb);
-		}
+		what = H_ALIVE;
 	} else if (strcmp(sfx, MQTT_SUFFIX_DISCOVERY) == 0) {
 		err = mqtt_discovery_decode(payload, len, &d, eb);
-		if (err == CORE_OK) {
-			svc->n_discoveries++;
+		if (err == CORE_OK)
 			md = mqtt_proplet_meta_to_json(&d.metadata);
-			err = proplet_touch(svc, d.proplet_id, false, md, eb);
-			json_decref(md);
-		}
+		what = H_DISCOVERY;
 	} else if (strcmp(sfx, MQTT_SUFFIX_RESULTS) == 0) {
-		err = svc_on_result(svc, payload, len, eb);
+		err = mqtt_result_decode(payload, len, &r, eb);
+		what = H_RESULT;
 	} else if (strcmp(sfx, MQTT_SUFFIX_TASK_METRICS) == 0) {
 		err = mqtt_task_metrics_decode(payload, len, &tm, eb);
 	} else if (strcmp(sfx, MQTT_SUFFIX_METRICS) == 0) {
@@ -1049,14 +1170,29 @@ manager_service_handle(struct manager_service *svc, const char *topic,
 	}
 	/* Anything else (our own control/manager messages, registry
 	 * traffic) is ignored. */
+	pthread_mutex_lock(&svc->mu);
+	svc->n_msgs++;
+	if (err == CORE_OK && what == H_ALIVE && hb.offline) {
+		svc->n_offline_ignored++;
+	} else if (err == CORE_OK && what == H_ALIVE) {
+		svc->n_heartbeats++;
+		err = proplet_touch(svc, hb.proplet_id, true, NULL, eb);
+	} else if (err == CORE_OK && what == H_DISCOVERY) {
+		svc->n_discoveries++;
+		err = proplet_touch(svc, d.proplet_id, false, md, eb);
+	} else if (err == CORE_OK && what == H_RESULT) {
+		err = svc_on_result(svc, &r, eb);
+	}
 	if (err != CORE_OK)
 		svc->n_msgs_rejected++;
 	pthread_mutex_unlock(&svc->mu);
+	json_decref(md);
 	mqtt_heartbeat_cleanup(&hb);
 	mqtt_discovery_cleanup(&d);
 	mqtt_task_metrics_cleanup(&tm);
 	mqtt_proplet_metrics_cleanup(&pm);
 	mqtt_invoke_result_cleanup(&ir);
+	mqtt_result_cleanup(&r);
 	return err;
 }
 

@@ -33,14 +33,29 @@ static const char *const sqlite_migrations[MANAGER_SCHEMA_VERSION] = {
 	"UPDATE tasks SET state = COALESCE(json_extract(doc, '$.state'), 0);"
 	"CREATE INDEX tasks_state ON tasks (state);"
 	"ALTER TABLE proplets ADD COLUMN state INTEGER NOT NULL DEFAULT 0;",
+	/* 4: task modules apart from the documents (same shape, doc = the
+	 * base64 text) */
+	"CREATE TABLE task_files (id TEXT PRIMARY KEY, created BIGINT NOT NULL, "
+	"state INTEGER NOT NULL DEFAULT 0, doc TEXT NOT NULL);",
 };
 
 static const char *const kind_table[] = { "tasks", "proplets" };
+#define FILES_TABLE "task_files"
 
 static const char *
 store_table(enum manager_kind kind)
 {
 	return kind == MANAGER_KIND_PROPLET ? kind_table[1] : kind_table[0];
+}
+
+const char *
+manager_store_what(const char *table)
+{
+	if (strcmp(table, "tasks") == 0)
+		return "task";
+	if (strcmp(table, FILES_TABLE) == 0)
+		return "module of task";
+	return "proplet";
 }
 
 enum core_err
@@ -116,7 +131,35 @@ enum core_err
 manager_store_delete(struct manager_store *st, enum manager_kind kind,
     const char *id, struct core_errbuf *eb)
 {
-	return st->ops->del(st->db, store_table(kind), id, eb);
+	enum core_err err;
+
+	err = st->ops->del(st->db, store_table(kind), id, eb);
+	if (err == CORE_OK && kind == MANAGER_KIND_TASK)
+		err = manager_store_put_file(st, id, NULL, eb);
+	return err;
+}
+
+enum core_err
+manager_store_put_file(struct manager_store *st, const char *id,
+    const char *file, struct core_errbuf *eb)
+{
+	enum core_err err;
+
+	if (file != NULL)
+		return st->ops->put(st->db, FILES_TABLE, id, 0, 0, file, eb);
+	err = st->ops->del(st->db, FILES_TABLE, id, eb);
+	if (err == CORE_ERR_NOT_FOUND) {
+		core_errbuf_clear(eb);
+		err = CORE_OK;
+	}
+	return err;
+}
+
+enum core_err
+manager_store_get_file(struct manager_store *st, const char *id,
+    char **file, struct core_errbuf *eb)
+{
+	return st->ops->get(st->db, FILES_TABLE, id, file, eb);
 }
 
 struct list_ctx {
@@ -292,7 +335,7 @@ enum sq_op { SQ_PUT, SQ_GET, SQ_DEL, SQ_LIST, SQ_COUNT, SQ_NOPS };
 
 struct sq_db {
 	sqlite3 *db;                        /* owned */
-	sqlite3_stmt *stmt[2][SQ_NOPS];     /* owned */
+	sqlite3_stmt *stmt[3][SQ_NOPS];     /* owned: tasks, proplets, files */
 };
 
 static const char *const sq_sql[SQ_NOPS][2] = {
@@ -312,7 +355,8 @@ static enum core_err
 sq_stmt(struct sq_db *h, enum sq_op op, const char *table,
     sqlite3_stmt **stmt, struct core_errbuf *eb)
 {
-	int t = strcmp(table, "tasks") == 0 ? 0 : 1;
+	int t = strcmp(table, "tasks") == 0 ? 0 :
+	    strcmp(table, FILES_TABLE) == 0 ? 2 : 1;
 	char sql[320];
 
 	if (h->stmt[t][op] == NULL) {
@@ -375,7 +419,7 @@ sq_get(void *hv, const char *table, const char *id, char **doc,
 			err = core_errf(eb, CORE_ERR_NOMEM, "out of memory");
 	} else if (rc == SQLITE_DONE) {
 		err = core_errf(eb, CORE_ERR_NOT_FOUND, "%s %s not found",
-		    strcmp(table, "tasks") == 0 ? "task" : "proplet", id);
+		    manager_store_what(table), id);
 	} else {
 		err = sq_err(h->db, eb, "read");
 	}
@@ -398,7 +442,7 @@ sq_del(void *hv, const char *table, const char *id, struct core_errbuf *eb)
 		err = sq_err(h->db, eb, "delete");
 	else if (sqlite3_changes(h->db) == 0)
 		err = core_errf(eb, CORE_ERR_NOT_FOUND, "%s %s not found",
-		    strcmp(table, "tasks") == 0 ? "task" : "proplet", id);
+		    manager_store_what(table), id);
 	sq_done(s);
 	return err;
 }
@@ -484,7 +528,7 @@ sq_close(void *hv)
 	struct sq_db *h = hv;
 	int t, op;
 
-	for (t = 0; t < 2; t++)
+	for (t = 0; t < 3; t++)
 		for (op = 0; op < SQ_NOPS; op++)
 			sqlite3_finalize(h->stmt[t][op]);
 	sqlite3_close(h->db);

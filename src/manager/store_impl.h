@@ -3,7 +3,9 @@
  * struct manager_store. Both backends keep the same schema: one table per
  * kind (id, created, state, doc) and schema_migrations(version); `state`
  * mirrors the task document's state so the sweep and listings can select
- * without parsing every document.
+ * without parsing every document. task_files has the same shape and holds
+ * a task's base64 module (doc is the text itself, not JSON), so the state
+ * changes of a task never rewrite or re-parse its module.
  */
 #ifndef PROPELLER_MANAGER_STORE_IMPL_H
 #define PROPELLER_MANAGER_STORE_IMPL_H
@@ -33,6 +35,9 @@ struct manager_store_ops {
 	int (*version)(void *db);
 	void (*close)(void *db);
 };
+
+/* "task", "proplet" or "module of task" for a table, in messages. */
+const char *manager_store_what(const char *table);
 
 /* Wraps an opened backend handle into a store (takes db over). */
 enum core_err manager_store_wrap(const struct manager_store_ops *ops,

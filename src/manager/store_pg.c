@@ -27,6 +27,8 @@ static const char *const pg_migrations[MANAGER_SCHEMA_VERSION] = {
 	"UPDATE tasks SET state = COALESCE((doc::jsonb->>'state')::int, 0);"
 	"CREATE INDEX tasks_state ON tasks (state);"
 	"ALTER TABLE proplets ADD COLUMN state INTEGER NOT NULL DEFAULT 0;",
+	"CREATE TABLE task_files (id TEXT PRIMARY KEY, created BIGINT NOT NULL, "
+	"state INTEGER NOT NULL DEFAULT 0, doc TEXT NOT NULL);",
 };
 
 /* Notices (e.g. "relation exists, skipping") are not ours to print. */
@@ -103,7 +105,7 @@ pg_get(void *h, const char *table, const char *id, char **doc,
 		err = pg_result_err(h, r, eb, "read");
 	} else if (PQntuples(r) == 0) {
 		err = core_errf(eb, CORE_ERR_NOT_FOUND, "%s %s not found",
-		    strcmp(table, "tasks") == 0 ? "task" : "proplet", id);
+		    manager_store_what(table), id);
 	} else {
 		*doc = strdup(PQgetvalue(r, 0, 0));
 		if (*doc == NULL)
@@ -127,7 +129,7 @@ pg_del(void *h, const char *table, const char *id, struct core_errbuf *eb)
 		err = pg_result_err(h, r, eb, "delete");
 	else if (strcmp(PQcmdTuples(r), "0") == 0)
 		err = core_errf(eb, CORE_ERR_NOT_FOUND, "%s %s not found",
-		    strcmp(table, "tasks") == 0 ? "task" : "proplet", id);
+		    manager_store_what(table), id);
 	PQclear(r);
 	return err;
 }

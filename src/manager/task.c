@@ -322,7 +322,10 @@ manager_task_view(const json_t *doc)
 				json_object_set(o, k, (json_t *)v);
 			continue;
 		}
-		if (strcmp(k, "file") == 0 && json_is_string(v)) {
+		/* A module stored apart left its redacted form in the
+		 * document (service.c); an inline one is redacted here. */
+		if (strcmp(k, "file") == 0 && json_is_string(v) &&
+		    !json_is_true(json_object_get(doc, "_file_apart"))) {
 			red = manager_redact(json_string_value(v));
 			if (red != NULL)
 				json_object_set_new(o, k, json_string(red));

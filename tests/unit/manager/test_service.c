@@ -454,6 +454,94 @@ test_update_delete_and_messages(void **state)
 	assert_string_equal(bstr(f, "instance_id"), "inst");
 }
 
+#define MOD1 "AGFzbQEAAAABBQFgAAF/AwIBAAcHAQNhZGQAAAoGAQQAQQELAA=="
+#define MOD2 "AGFzbQEAAAABBQFgAAF/AwIBAAcHAQNzdWIAAAoGAQQAQQILAA=="
+
+/* Decodes the last start message and returns its file (static buffer). */
+static const char *
+started_file(struct fixture *f)
+{
+	static char file[256];
+	struct mqtt_start m;
+
+	memset(&m, 0, sizeof(m));
+	assert_int_equal(mqtt_start_decode(f->cap.payload,
+	    strlen(f->cap.payload), &m, NULL), CORE_OK);
+	snprintf(file, sizeof(file), "%s", m.file != NULL ? m.file : "");
+	mqtt_start_cleanup(&m);
+	return file;
+}
+
+/* The module is stored apart from the task: the API shows it redacted,
+ * every start message carries it whole, an update replaces it. */
+static void
+test_module_apart(void **state)
+{
+	struct fixture *f = *state;
+	char path[160], id[CORE_UUID_STR_LEN + 1], res[160];
+
+	heartbeat(f, P1);
+	snprintf(id, sizeof(id), "%s", create(f, "{\"name\":\"m\",\"file\":\""
+	    MOD1 "\"}"));
+	assert_string_equal(bstr(f, "file"), "AGFzbQEAAA<REDACTED>QAQQELAA==");
+	snprintf(path, sizeof(path), "/tasks/%s/start", id);
+	assert_int_equal(req(f, "POST", path, NULL), 200);
+	assert_string_equal(started_file(f), MOD1);
+	snprintf(res, sizeof(res), "{\"task_id\":\"%s\",\"results\":\"1\"}",
+	    id);
+	mqtt_in(f, MQTT_SUFFIX_RESULTS, res, CORE_OK);
+	snprintf(path, sizeof(path), "/tasks/%s", id);
+	assert_int_equal(req(f, "PUT", path, "{\"file\":\"" MOD2 "\"}"), 200);
+	assert_string_equal(bstr(f, "file"), "AGFzbQEAAA<REDACTED>QAQQILAA==");
+	assert_int_equal(req(f, "GET", "/tasks", NULL), 200);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(
+	    json_object_get(f->body, "tasks"), 0), "file")),
+	    "AGFzbQEAAA<REDACTED>QAQQILAA==");
+	snprintf(path, sizeof(path), "/tasks/%s/start", id);
+	assert_int_equal(req(f, "POST", path, NULL), 200);
+	assert_string_equal(started_file(f), MOD2);
+	/* An empty file removes the module: nothing left to start. */
+	snprintf(path, sizeof(path), "/tasks/%s/stop", id);
+	assert_int_equal(req(f, "POST", path, NULL), 200);
+	snprintf(path, sizeof(path), "/tasks/%s", id);
+	assert_int_equal(req(f, "PUT", path, "{\"file\":\"\"}"), 200);
+	assert_null(json_object_get(f->body, "file"));
+	snprintf(path, sizeof(path), "/tasks/%s/start", id);
+	assert_int_equal(req(f, "POST", path, NULL), 400);
+	assert_non_null(strstr(bstr(f, "error"), "neither file nor image_url"));
+}
+
+/* A task written by an earlier manager keeps its module inline in the
+ * document: it is still shown redacted and started whole. */
+static void
+test_module_inline_from_older_manager(void **state)
+{
+	struct fixture *f = *state;
+	struct manager_store *st = NULL;
+	const char *id = "33333333-3333-4333-8333-333333333333";
+	json_t *d;
+
+	manager_service_free(f->svc);
+	f->svc = NULL;
+	assert_int_equal(manager_store_open_sqlite(":memory:", &st, NULL),
+	    CORE_OK);
+	d = json_pack("{ss,ss,si,ss,s[],ss}", "id", id, "name", "old",
+	    "state", 0, "file", MOD1, "inputs", "updated_at",
+	    "2026-01-01T00:00:00Z");
+	assert_int_equal(manager_store_put(st, MANAGER_KIND_TASK, id, 1, d,
+	    NULL), CORE_OK);
+	json_decref(d);
+	assert_int_equal(manager_service_new(&f->cfg, st, capture, &f->cap,
+	    &f->svc, NULL), CORE_OK);
+	assert_int_equal(req(f, "GET", "/tasks/33333333-3333-4333-8333-"
+	    "333333333333", NULL), 200);
+	assert_string_equal(bstr(f, "file"), "AGFzbQEAAA<REDACTED>QAQQELAA==");
+	heartbeat(f, P1);
+	assert_int_equal(req(f, "POST", "/tasks/33333333-3333-4333-8333-"
+	    "333333333333/start", NULL), 200);
+	assert_string_equal(started_file(f), MOD1);
+}
+
 static void
 test_recover(void **state)
 {
@@ -692,6 +780,10 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_update_delete_and_messages,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_module_apart, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_module_inline_from_older_manager, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recover, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sweep_dead_proplet, setup,
 		    teardown),

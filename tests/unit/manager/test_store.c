@@ -300,7 +300,8 @@ test_sqlite_migrates_v2(void **state)
 	    NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	assert_int_equal(manager_store_open_sqlite(path, &st, &eb), CORE_OK);
-	assert_int_equal(manager_store_schema_version(st), 3);
+	assert_int_equal(manager_store_schema_version(st),
+	    MANAGER_SCHEMA_VERSION);
 	assert_int_equal(manager_store_query(st, MANAGER_KIND_TASK, 2, 0, -1,
 	    &docs, NULL, &eb), CORE_OK);
 	assert_int_equal(json_array_size(docs), 1);
@@ -355,6 +356,46 @@ teardown(void **state)
 	return 0;
 }
 
+/* A task's module lives apart: document writes leave it alone, put_file
+ * replaces or removes it, and deleting the task removes it. */
+static void
+test_task_files(void **state)
+{
+	struct manager_store *st = open_store("files.db");
+	const char *id = "70000000-0000-4000-8000-000000000007";
+	char *file = NULL;
+	json_t *d;
+
+	(void)state;
+	wipe(st);
+	d = json_pack("{ss,si}", "id", id, "state", 0);
+	assert_int_equal(manager_store_put(st, MANAGER_KIND_TASK, id, 1, d,
+	    NULL), CORE_OK);
+	assert_int_equal(manager_store_get_file(st, id, &file, NULL),
+	    CORE_ERR_NOT_FOUND);
+	assert_int_equal(manager_store_put_file(st, id, "AAAA", NULL), CORE_OK);
+	assert_int_equal(manager_store_put_file(st, id, "QUJD", NULL), CORE_OK);
+	json_object_set_new(d, "state", json_integer(2));
+	assert_int_equal(manager_store_put(st, MANAGER_KIND_TASK, id, 1, d,
+	    NULL), CORE_OK);
+	assert_int_equal(manager_store_get_file(st, id, &file, NULL), CORE_OK);
+	assert_string_equal(file, "QUJD");
+	free(file);
+	file = NULL;
+	assert_int_equal(manager_store_put_file(st, id, NULL, NULL), CORE_OK);
+	assert_int_equal(manager_store_put_file(st, id, NULL, NULL), CORE_OK);
+	assert_int_equal(manager_store_get_file(st, id, &file, NULL),
+	    CORE_ERR_NOT_FOUND);
+	assert_int_equal(manager_store_put_file(st, id, "QUJD", NULL), CORE_OK);
+	assert_int_equal(manager_store_delete(st, MANAGER_KIND_TASK, id, NULL),
+	    CORE_OK);
+	assert_int_equal(manager_store_get_file(st, id, &file, NULL),
+	    CORE_ERR_NOT_FOUND);
+	assert_null(file);
+	json_decref(d);
+	manager_store_free(st);
+}
+
 int
 main(void)
 {
@@ -365,6 +406,7 @@ main(void)
 		cmocka_unit_test(test_query_and_count),
 		cmocka_unit_test(test_sqlite_migrates_v2),
 		cmocka_unit_test(test_open_errors),
+		cmocka_unit_test(test_task_files),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
