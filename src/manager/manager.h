@@ -172,6 +172,9 @@ enum core_err manager_task_parse(const void *body, size_t len, json_t **out,
 json_t *manager_task_view(const json_t *doc);
 /* "abcdefghij<REDACTED>klmnopqrst" for long strings (malloc'd). */
 char *manager_redact(const char *s);
+/* True if s[0..n) holds only base64 characters, which a JSON string
+ * carries as they are (no escapes). */
+bool manager_base64_plain(const char *s, size_t n);
 
 /* ------------------------------------------------------------------ */
 /* Service                                                             */

@@ -26,6 +26,7 @@
 #define ZERO_TIME "0001-01-01T00:00:00Z"
 #define TASK_FILE_APART "_file_apart"
 #define START_ATTEMPTS 3  /* starts of one task racing with its updates */
+#define START_SPLICE_MIN 1024  /* modules from this size on are spliced */
 
 struct manager_service {
 	const struct manager_config *cfg;  /* borrowed from the daemon */
@@ -837,6 +838,50 @@ out:
 	return err;
 }
 
+/*
+ * Encodes a start message into *out (malloc'd). The module is most of the
+ * message and is base64, which JSON carries without escapes, so a large
+ * one is spliced in as the first member instead of going through the
+ * encoder (~13 ns a byte); any other module is encoded with the rest.
+ */
+static enum core_err
+task_start_encode(struct mqtt_start *m, char **out, struct core_errbuf *eb)
+{
+	static const char head[] = "{\"file\":\"";
+	char *file = m->file, *rest = NULL, *p;
+	size_t flen = file != NULL ? strlen(file) : 0, rlen, n;
+	enum core_err err;
+
+	*out = NULL;
+	if (flen < START_SPLICE_MIN || !manager_base64_plain(file, flen))
+		return mqtt_start_encode(m, out, eb);
+	m->file = NULL;
+	err = mqtt_start_encode(m, &rest, eb);
+	m->file = file;
+	if (err != CORE_OK)
+		return err;
+	/* rest is {"id":...}: never empty, as the encoder requires an id. */
+	rlen = strlen(rest);
+	if (rlen < 3 || rest[0] != '{' || rest[1] != '"') {
+		free(rest);
+		return core_errf(eb, CORE_ERR_INTERNAL, "unexpected start "
+		    "message encoding");
+	}
+	n = sizeof(head) - 1 + flen + 2 + (rlen - 1);
+	p = malloc(n + 1);
+	if (p == NULL) {
+		free(rest);
+		return core_errf(eb, CORE_ERR_NOMEM, "out of memory");
+	}
+	memcpy(p, head, sizeof(head) - 1);
+	memcpy(p + sizeof(head) - 1, file, flen);
+	memcpy(p + sizeof(head) - 1 + flen, "\",", 2);
+	memcpy(p + sizeof(head) + 1 + flen, rest + 1, rlen);  /* with NUL */
+	free(rest);
+	*out = p;
+	return CORE_OK;
+}
+
 enum core_err
 manager_task_start(struct manager_service *svc, const char *id,
     struct core_errbuf *eb)
@@ -856,7 +901,7 @@ manager_task_start(struct manager_service *svc, const char *id,
 		pthread_mutex_unlock(&svc->mu);
 		/* The module makes the message large: encode without mu. */
 		if (err == CORE_OK &&
-		    (err = mqtt_start_encode(&m, &payload, eb)) != CORE_OK)
+		    (err = task_start_encode(&m, &payload, eb)) != CORE_OK)
 			core_errbuf_prefix(eb, "start task %s", id);
 		if (err == CORE_OK) {
 			pthread_mutex_lock(&svc->mu);

@@ -511,6 +511,84 @@ test_module_apart(void **state)
 	assert_non_null(strstr(bstr(f, "error"), "neither file nor image_url"));
 }
 
+/* STATIC in task.c. */
+bool task_lift_file(const char *body, size_t len, size_t *off,
+    size_t *file_len);
+
+/* Large bodies have their module lifted out before the JSON parse; the
+ * result is the same as a whole parse, and odd bodies are parsed whole. */
+static void
+test_body_module_lift(void **state)
+{
+	struct fixture *f = *state;
+	struct core_buf mod, body;
+	char path[160], id[CORE_UUID_STR_LEN + 1];
+	size_t off = 0, len = 0;
+	const char *b;
+	int i;
+
+	core_buf_init(&mod, 0);
+	core_buf_init(&body, 0);
+	for (i = 0; i < 200; i++)
+		core_buf_append_str(&mod, "QUJDREVG");
+	core_buf_append(&mod, "", 1);
+	/* Scan: top-level key only, plain base64 only. */
+	b = "{\"a\":{\"file\":\"QUJD\"},\"file\" : \"QUJD\"}";
+	assert_true(task_lift_file(b, strlen(b), &off, &len));
+	assert_int_equal(off, 31);
+	assert_int_equal(len, 4);
+	b = "{\"a\":[1,\"]\",{}],\"f\\u0069le\":\"QUJD\"}";
+	assert_false(task_lift_file(b, strlen(b), &off, &len));
+	b = "{\"file\":\"QU\\/D\"}";
+	assert_false(task_lift_file(b, strlen(b), &off, &len));
+	b = "{\"a\":tru\"file\":\"QUJD\"}";
+	assert_false(task_lift_file(b, strlen(b), &off, &len));
+	b = "[\"file\",\"QUJD\"]";
+	assert_false(task_lift_file(b, strlen(b), &off, &len));
+
+	heartbeat(f, P1);
+	core_buf_printf(&body, "{\"name\":\"big\",\"metadata\":{\"file\":"
+	    "\"x\"},\"file\":\"%s\",\"inputs\":[1,2]}", (char *)mod.data);
+	core_buf_append(&body, "", 1);
+	snprintf(id, sizeof(id), "%s", create(f, (char *)body.data));
+	assert_string_equal(json_string_value(json_object_get(json_object_get(
+	    f->body, "metadata"), "file")), "x");
+	snprintf(path, sizeof(path), "/tasks/%s/start", id);
+	assert_int_equal(req(f, "POST", path, NULL), 200);
+	assert_int_equal(strlen(f->cap.payload) > mod.len, 1);
+	{
+		struct mqtt_start m;
+
+		memset(&m, 0, sizeof(m));
+		assert_int_equal(mqtt_start_decode(f->cap.payload,
+		    strlen(f->cap.payload), &m, NULL), CORE_OK);
+		assert_string_equal(m.file, (char *)mod.data);
+		assert_string_equal(m.inputs.v[1], "2");
+		mqtt_start_cleanup(&m);
+	}
+	/* Duplicate "file" and an error after the module: refused. */
+	core_buf_reset(&body);
+	core_buf_printf(&body, "{\"name\":\"d\",\"file\":\"%s\",\"file\":"
+	    "\"QUJD\"}", (char *)mod.data);
+	core_buf_append(&body, "", 1);
+	assert_int_equal(req(f, "POST", "/tasks", (char *)body.data), 400);
+	core_buf_reset(&body);
+	core_buf_printf(&body, "{\"name\":\"e\",\"file\":\"%s\",\"inputs\":"
+	    "[1,}", (char *)mod.data);
+	core_buf_append(&body, "", 1);
+	assert_int_equal(req(f, "POST", "/tasks", (char *)body.data), 400);
+	assert_non_null(strstr(bstr(f, "error"), "invalid JSON body"));
+	/* Escaped module text: parsed whole, same value. */
+	core_buf_reset(&body);
+	core_buf_printf(&body, "{\"name\":\"s\",\"file\":\"%s\\/A==\"}",
+	    (char *)mod.data);
+	core_buf_append(&body, "", 1);
+	snprintf(id, sizeof(id), "%s", create(f, (char *)body.data));
+	assert_string_equal(bstr(f, "name"), "s");
+	core_buf_cleanup(&mod);
+	core_buf_cleanup(&body);
+}
+
 /* A task written by an earlier manager keeps its module inline in the
  * document: it is still shown redacted and started whole. */
 static void
@@ -784,6 +862,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_module_inline_from_older_manager, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_body_module_lift, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_recover, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sweep_dead_proplet, setup,
 		    teardown),
