@@ -15,6 +15,14 @@
 #include "manager/manager.h"
 #include "mqtt/mqtt.h"
 
+/*
+ * Every topic the service handles is under control/proplet/ (discovery,
+ * heartbeats, results, metrics). The spec's manager takes {base}/# and
+ * ignores the rest; that rest is its own start and stop messages, each
+ * carrying a task's module back to it, and the proxy's chunk traffic.
+ */
+#define MANAGER_SUBSCRIBE "control/proplet/#"
+
 struct daemon {
 	struct manager_service *svc;  /* owned */
 	struct mqtt_client *mc;       /* owned */
@@ -139,7 +147,7 @@ main(int argc, char **argv)
 	mcfg.tls_insecure = cfg.mqtt_tls_insecure;
 	if (mqtt_client_new(&mcfg, daemon_on_message, daemon_on_connect, &d,
 	        &d.mc, &eb) != CORE_OK ||
-	    mqtt_topic(topic, cfg.tenant_id, cfg.channel_id, MQTT_SUFFIX_ALL,
+	    mqtt_topic(topic, cfg.tenant_id, cfg.channel_id, MANAGER_SUBSCRIBE,
 	        &eb) != CORE_OK ||
 	    mqtt_client_subscribe(d.mc, topic, &eb) != CORE_OK ||
 	    mqtt_client_start(d.mc, &eb) != CORE_OK) {

@@ -9,6 +9,11 @@
  * decoding, and the encoding of a start message (its module is the bulk of
  * it), after which the start checks that the task did not change meanwhile.
  *
+ * Round-robin scheduling reads the proplets from a table in memory (id,
+ * creation time, last heartbeat), loaded from the store on first use and
+ * kept in step by every proplet write, which all go through this file
+ * under mu; a start never lists and parses the proplet documents.
+ *
  * A task's module (`file`) is kept apart from its document in the store
  * (manager_store_put_file); the document holds the redacted form the API
  * shows and the marker TASK_FILE_APART. Documents written before the
@@ -28,6 +33,13 @@
 #define START_ATTEMPTS 3  /* starts of one task racing with its updates */
 #define START_SPLICE_MIN 1024  /* modules from this size on are spliced */
 
+/* A proplet as scheduling sees it. */
+struct svc_proplet {
+	char id[CORE_UUID_STR_LEN + 1];
+	int64_t created_ns;
+	int64_t last_alive_ns;  /* 0: never */
+};
+
 struct manager_service {
 	const struct manager_config *cfg;  /* borrowed from the daemon */
 	struct manager_store *st;          /* owned */
@@ -35,6 +47,11 @@ struct manager_service {
 	void *publish_arg;                 /* borrowed */
 	pthread_mutex_t mu;
 	uint64_t rr;                       /* round-robin cursor */
+
+	/* Proplets in listing order (created, id), under mu */
+	struct svc_proplet *pl;            /* owned */
+	size_t npl, cappl;
+	bool pl_loaded;
 
 	/* Counters (under mu) */
 	uint64_t n_created, n_started, n_stopped, n_deleted;
@@ -124,6 +141,7 @@ manager_service_free(struct manager_service *svc)
 {
 	if (svc == NULL)
 		return;
+	free(svc->pl);
 	manager_store_free(svc->st);
 	pthread_mutex_destroy(&svc->mu);
 	free(svc);
@@ -193,6 +211,90 @@ proplet_view(struct manager_service *svc, const json_t *p, int64_t now)
 	return o;
 }
 
+/* Index of id in the table, or npl. */
+static size_t
+pl_find(const struct manager_service *svc, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < svc->npl; i++)
+		if (strcmp(svc->pl[i].id, id) == 0)
+			break;
+	return i;
+}
+
+/* Records the stored proplet document p in the table (under mu). */
+static enum core_err
+pl_put(struct manager_service *svc, const json_t *p, struct core_errbuf *eb)
+{
+	const char *id = json_string_value(json_object_get(p, "id"));
+	struct svc_proplet e, *n;
+	size_t i;
+
+	if (id == NULL || strlen(id) > CORE_UUID_STR_LEN)
+		return CORE_OK;  /* not schedulable: never picked */
+	memset(&e, 0, sizeof(e));
+	memcpy(e.id, id, strlen(id));
+	e.created_ns = json_integer_value(json_object_get(p, "_created_ns"));
+	e.last_alive_ns = proplet_last_alive(p);
+	i = pl_find(svc, id);
+	if (i < svc->npl) {
+		svc->pl[i].last_alive_ns = e.last_alive_ns;
+		return CORE_OK;
+	}
+	if (svc->npl == svc->cappl) {
+		n = realloc(svc->pl, (svc->cappl * 2 + 8) * sizeof(*n));
+		if (n == NULL)
+			return core_errf(eb, CORE_ERR_NOMEM, "out of memory");
+		svc->pl = n;
+		svc->cappl = svc->cappl * 2 + 8;
+	}
+	/* Keep the store's listing order: created, then id. */
+	for (i = svc->npl; i > 0 && (svc->pl[i - 1].created_ns > e.created_ns ||
+	    (svc->pl[i - 1].created_ns == e.created_ns &&
+	    strcmp(svc->pl[i - 1].id, e.id) > 0)); i--)
+		svc->pl[i] = svc->pl[i - 1];
+	svc->pl[i] = e;
+	svc->npl++;
+	return CORE_OK;
+}
+
+static void
+pl_remove(struct manager_service *svc, const char *id)
+{
+	size_t i = pl_find(svc, id);
+
+	if (i == svc->npl)
+		return;
+	memmove(&svc->pl[i], &svc->pl[i + 1],
+	    (svc->npl - i - 1) * sizeof(*svc->pl));
+	svc->npl--;
+}
+
+/* Loads the table from the store once (under mu). */
+static enum core_err
+pl_load(struct manager_service *svc, struct core_errbuf *eb)
+{
+	json_t *all = NULL, *p;
+	enum core_err err;
+	size_t i;
+
+	if (svc->pl_loaded)
+		return CORE_OK;
+	err = manager_store_list(svc->st, MANAGER_KIND_PROPLET, &all, eb);
+	json_array_foreach(all, i, p) {
+		if (err == CORE_OK)
+			err = pl_put(svc, p, eb);
+	}
+	json_decref(all);
+	if (err != CORE_OK) {
+		svc->npl = 0;
+		return err;
+	}
+	svc->pl_loaded = true;
+	return CORE_OK;
+}
+
 /* Registers or refreshes a proplet. metadata (borrowed) replaces the old. */
 static enum core_err
 proplet_touch(struct manager_service *svc, const char *id, bool heartbeat,
@@ -232,6 +334,8 @@ proplet_touch(struct manager_service *svc, const char *id, bool heartbeat,
 			json_array_remove(h, 0);
 	}
 	err = svc_save(svc, MANAGER_KIND_PROPLET, p, eb);
+	if (err == CORE_OK && svc->pl_loaded)
+		err = pl_put(svc, p, eb);
 	json_decref(p);
 	return err;
 }
@@ -340,6 +444,8 @@ manager_proplet_delete(struct manager_service *svc, const char *id,
 		goto out;
 	}
 	err = manager_store_delete(svc->st, MANAGER_KIND_PROPLET, id, eb);
+	if (err == CORE_OK)
+		pl_remove(svc, id);
 out:
 	pthread_mutex_unlock(&svc->mu);
 	json_decref(p);
@@ -628,10 +734,10 @@ task_pick(struct manager_service *svc, const json_t *t, char **target,
     struct core_errbuf *eb)
 {
 	const char *pin = json_string_value(json_object_get(t, "proplet_id"));
-	json_t *all = NULL, *p = NULL, *alive = NULL;
-	int64_t now = core_wall_ns();
+	int64_t now = core_wall_ns(), horizon;
+	json_t *p = NULL;
 	enum core_err err;
-	size_t i;
+	size_t i, nalive = 0, k;
 
 	*target = NULL;
 	if (pin != NULL && *pin != '\0') {
@@ -648,30 +754,31 @@ task_pick(struct manager_service *svc, const json_t *t, char **target,
 		json_decref(p);
 		return err;
 	}
-	err = manager_store_list(svc->st, MANAGER_KIND_PROPLET, &all, eb);
+	err = pl_load(svc, eb);
 	if (err != CORE_OK)
 		return err;
-	if (json_array_size(all) == 0) {
-		err = core_errf(eb, CORE_ERR_NET, "no proplet was provided");
-		goto out;
+	if (svc->npl == 0)
+		return core_errf(eb, CORE_ERR_NET, "no proplet was provided");
+	/* Same rule as proplet_alive(). */
+	horizon = now - svc->cfg->liveness_timeout_ms * 1000000;
+	for (i = 0; i < svc->npl; i++)
+		if (svc->pl[i].last_alive_ns > 0 &&
+		    svc->pl[i].last_alive_ns >= horizon)
+			nalive++;
+	if (nalive == 0)
+		return core_errf(eb, CORE_ERR_NET, "all proplets are dead");
+	k = (size_t)(svc->rr++ % nalive);
+	for (i = 0; i < svc->npl; i++) {
+		if (svc->pl[i].last_alive_ns <= 0 ||
+		    svc->pl[i].last_alive_ns < horizon)
+			continue;
+		if (k-- == 0)
+			break;
 	}
-	alive = json_array();
-	json_array_foreach(all, i, p) {
-		if (proplet_alive(svc, p, now))
-			json_array_append(alive, p);
-	}
-	if (json_array_size(alive) == 0) {
-		err = core_errf(eb, CORE_ERR_NET, "all proplets are dead");
-		goto out;
-	}
-	p = json_array_get(alive, svc->rr++ % json_array_size(alive));
-	*target = strdup(json_string_value(json_object_get(p, "id")));
+	*target = strdup(svc->pl[i].id);
 	if (*target == NULL)
-		err = core_errf(eb, CORE_ERR_NOMEM, "out of memory");
-out:
-	json_decref(alive);
-	json_decref(all);
-	return err;
+		return core_errf(eb, CORE_ERR_NOMEM, "out of memory");
+	return CORE_OK;
 }
 
 /* Fills a start message from the task document (borrowing nothing). */

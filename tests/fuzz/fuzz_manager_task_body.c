@@ -3,7 +3,8 @@
  * module lift (task.c) checked against a plain parse: whenever
  * task_lift_file takes the "file" string out, parsing the rest must give
  * the same document (file put back) as parsing the whole body, or fail
- * exactly when it fails.
+ * exactly when it fails. And task_b64_valid, the module check, must
+ * accept exactly what core_b64_decode accepts.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -16,6 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* STATIC in task.c, reachable in builds with tests. */
 bool task_lift_file(const char *body, size_t len, size_t *off,
     size_t *file_len);
+bool task_b64_valid(const char *s, size_t slen);
 
 static void
 check_lift(const char *body, size_t len)
@@ -49,12 +51,25 @@ check_lift(const char *body, size_t len)
 	free(rest);
 }
 
+static void
+check_b64(const char *s, size_t n)
+{
+	uint8_t *bin = NULL;
+	size_t blen = 0;
+	bool ok = core_b64_decode(s, n, &bin, &blen, NULL) == CORE_OK;
+
+	free(bin);
+	if (ok != task_b64_valid(s, n))
+		abort();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	json_t *task = NULL;
 
 	check_lift((const char *)data, size);
+	check_b64((const char *)data, size);
 	if (manager_task_parse(data, size, &task, NULL) == CORE_OK) {
 		if (task == NULL)
 			abort();
