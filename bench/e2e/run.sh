@@ -16,7 +16,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 B=$(cd "${1:-$root/build}" && pwd)
 export PROPELLER_BINARY_DIR=$B
-cmake --build "$B" -j"$(nproc)" --target e2e_bench wasm_bench_tiny proplet \
+cmake --build "$B" -j"$(nproc)" --target e2e_bench wasm_bench_tiny proplet proplet-fetch \
 	propeller-manager propeller-kbs propeller wasm_addition >/dev/null
 # shellcheck source=../../tests/integration/e2e_lib.sh
 . "$root/tests/integration/e2e_lib.sh"
