@@ -106,10 +106,7 @@ enum core_err
 manager_config_load(struct manager_config *cfg, struct core_cfg *cc)
 {
 	const char *s, *st;
-	char *host = NULL, uuid[CORE_UUID_STR_LEN + 1];
-	bool tls;
-	int port;
-	struct core_errbuf eb;
+	char uuid[CORE_UUID_STR_LEN + 1];
 
 	memset(cfg, 0, sizeof(*cfg));
 
@@ -120,33 +117,11 @@ manager_config_load(struct manager_config *cfg, struct core_cfg *cc)
 		cfg->log_level = LOG_LEVEL_INFO;
 	}
 
-	cfg->mqtt_address = cfg_dup(core_env_str(cc,
-	    CORE_ENV("MANAGER_MQTT_ADDRESS"), "tcp://localhost:1883"));
-	core_errbuf_clear(&eb);
-	if (mqtt_address_parse(cfg->mqtt_address, &host, &port, &tls, &eb) !=
-	    CORE_OK)
-		core_cfg_error(cc, "MANAGER_MQTT_ADDRESS", cfg->mqtt_address,
-		    "%s", core_errbuf_msg(&eb));
-	free(host);
-	cfg->mqtt_qos = (int)core_env_int(cc, CORE_ENV("MANAGER_MQTT_QOS"), 2,
-	    0, 2);
-	cfg->mqtt_timeout_ms = core_env_duration_ms(cc,
-	    CORE_ENV("MANAGER_MQTT_TIMEOUT"), 30000);
-	cfg->mqtt_tls_ca = cfg_dup(core_env_str(cc,
-	    CORE_ENV("MANAGER_MQTT_TLS_CA_CERT"), NULL));
-	cfg->mqtt_tls_cert = cfg_dup(core_env_str(cc,
-	    CORE_ENV("MANAGER_MQTT_TLS_CLIENT_CERT"), NULL));
-	cfg->mqtt_tls_key = cfg_dup(core_env_str(cc,
-	    CORE_ENV("MANAGER_MQTT_TLS_CLIENT_KEY"), NULL));
-	cfg->mqtt_tls_insecure = core_env_bool(cc,
-	    CORE_ENV("MANAGER_MQTT_TLS_INSECURE_SKIP_VERIFY"), false);
-	if ((cfg->mqtt_tls_cert == NULL) != (cfg->mqtt_tls_key == NULL))
-		core_cfg_error(cc, "MANAGER_MQTT_TLS_CLIENT_CERT", "",
-		    "MANAGER_MQTT_TLS_CLIENT_CERT and "
-		    "MANAGER_MQTT_TLS_CLIENT_KEY must be set together");
-	if (cfg->mqtt_tls_ca != NULL && !core_fs_exists(cfg->mqtt_tls_ca))
-		core_cfg_error(cc, "MANAGER_MQTT_TLS_CA_CERT", cfg->mqtt_tls_ca,
-		    "file does not exist");
+	mqtt_settings_load(&cfg->mqtt, "MANAGER", cc);
+	if (cfg->mqtt.tls_ca_cert != NULL &&
+	    !core_fs_exists(cfg->mqtt.tls_ca_cert))
+		core_cfg_error(cc, "MANAGER_MQTT_TLS_CA_CERT",
+		    cfg->mqtt.tls_ca_cert, "file does not exist");
 
 	cfg_identity(cfg, cc);
 
@@ -224,7 +199,7 @@ manager_config_load(struct manager_config *cfg, struct core_cfg *cc)
 
 	if (core_uuid_v4(uuid) == CORE_OK)
 		cfg->instance_id = strdup(uuid);
-	if (cfg->mqtt_address == NULL || cfg->http_host == NULL ||
+	if (cfg->mqtt.address == NULL || cfg->http_host == NULL ||
 	    cfg->sqlite_path == NULL || cfg->pg_host == NULL ||
 	    cfg->instance_id == NULL)
 		core_cfg_error(cc, "MANAGER", "", "out of memory");
@@ -234,8 +209,7 @@ manager_config_load(struct manager_config *cfg, struct core_cfg *cc)
 void
 manager_config_cleanup(struct manager_config *cfg)
 {
-	char **s[] = { &cfg->mqtt_address, &cfg->mqtt_tls_ca,
-		&cfg->mqtt_tls_cert, &cfg->mqtt_tls_key, &cfg->tenant_id,
+	char **s[] = { &cfg->tenant_id,
 		&cfg->entity_id, &cfg->channel_id, &cfg->http_host,
 		&cfg->http_cert, &cfg->http_key, &cfg->sqlite_path,
 		&cfg->pg_host, &cfg->pg_port, &cfg->pg_user, &cfg->pg_db,
@@ -244,6 +218,7 @@ manager_config_cleanup(struct manager_config *cfg)
 
 	if (cfg == NULL)
 		return;
+	mqtt_settings_cleanup(&cfg->mqtt);
 	for (i = 0; i < CORE_ARRAY_LEN(s); i++) {
 		free(*s[i]);
 		*s[i] = NULL;

@@ -135,16 +135,7 @@ main(int argc, char **argv)
 		log_warnx("%zu running task(s) marked interrupted",
 		    json_array_size(recovered));
 
-	memset(&mcfg, 0, sizeof(mcfg));
-	mcfg.address = cfg.mqtt_address;
-	mcfg.client_id = cfg.entity_id;
-	mcfg.password = cfg.api_key;
-	mcfg.qos = cfg.mqtt_qos;
-	mcfg.connect_timeout_ms = cfg.mqtt_timeout_ms;
-	mcfg.tls_ca_cert = cfg.mqtt_tls_ca;
-	mcfg.tls_client_cert = cfg.mqtt_tls_cert;
-	mcfg.tls_client_key = cfg.mqtt_tls_key;
-	mcfg.tls_insecure = cfg.mqtt_tls_insecure;
+	mqtt_settings_config(&cfg.mqtt, cfg.entity_id, cfg.api_key, &mcfg);
 	if (mqtt_client_new(&mcfg, daemon_on_message, daemon_on_connect, &d,
 	        &d.mc, &eb) != CORE_OK ||
 	    mqtt_topic(topic, cfg.tenant_id, cfg.channel_id, MANAGER_SUBSCRIBE,

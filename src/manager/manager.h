@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "core/core.h"
+#include "mqtt/mqtt.h"
 
 /* ------------------------------------------------------------------ */
 /* Configuration (spec §2.1, §2.3)                                     */
@@ -40,12 +41,8 @@ enum manager_storage { MANAGER_STORAGE_MEMORY, MANAGER_STORAGE_SQLITE,
 struct manager_config {
 	/* Logging */
 	enum log_level log_level;
-	/* MQTT */
-	char *mqtt_address;
-	int mqtt_qos;
-	int64_t mqtt_timeout_ms;
-	char *mqtt_tls_ca, *mqtt_tls_cert, *mqtt_tls_key;
-	bool mqtt_tls_insecure;
+	/* MQTT: the MANAGER_MQTT_* settings (mqtt_settings_load) */
+	struct mqtt_settings mqtt;
 	/* Identity (newer names, older fallbacks, then config.toml) */
 	char *tenant_id, *entity_id, *api_key, *channel_id;
 	/* HTTP */

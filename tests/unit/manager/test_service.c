@@ -756,13 +756,14 @@ test_config_defaults_and_old_names(void **state)
 	assert_string_equal(cfg.tenant_id, "ten");
 	assert_string_equal(cfg.entity_id, "cli");
 	assert_string_equal(cfg.api_key, "key");
-	assert_int_equal(cfg.mqtt_qos, 2);
+	assert_int_equal(cfg.mqtt.qos, 2);
 	assert_int_equal(cfg.http_port, 7070);
 	assert_string_equal(cfg.http_host, "localhost");
 	assert_int_equal(cfg.storage, MANAGER_STORAGE_MEMORY);
 	assert_string_equal(cfg.sqlite_path, "./propeller.db");
-	assert_string_equal(cfg.mqtt_address, "tcp://localhost:1883");
-	assert_true(cfg.mqtt_timeout_ms == 30000);
+	assert_string_equal(cfg.mqtt.address, "tcp://localhost:1883");
+	assert_true(cfg.mqtt.timeout_ms == 30000);
+	assert_int_equal(cfg.mqtt.keepalive_s, 30);
 	assert_true(cfg.liveness_timeout_ms == 10000);
 	assert_null(cfg.api_token);
 	assert_true(core_uuid_valid(cfg.instance_id));
