@@ -8,6 +8,7 @@
 
 #include <inttypes.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <curl/curl.h>
@@ -17,6 +18,9 @@
 #define CLIENT_MAX_RESPONSE (64 * 1024 * 1024)
 #define TOKEN_MARGIN_S 10
 #define TOKEN_EXP_UNREAD (-1)
+/* "kbs-session-id=<value>": Trustee's ids are 32 hex digits or a UUID. */
+#define KBS_COOKIE_NAME "kbs-session-id="
+#define KBS_COOKIE_MAX 256
 
 struct kbs_client {
 	char *url;                         /* owned; no trailing slash */
@@ -24,7 +28,8 @@ struct kbs_client {
 	const struct kbs_attester *att;    /* borrowed */
 	char *init_data;                   /* owned or NULL */
 	int64_t timeout_ms;
-	CURL *curl;                        /* owned; keeps cookies */
+	CURL *curl;                        /* owned; keeps the connection */
+	char cookie[KBS_COOKIE_MAX];       /* the session cookie, "" if none */
 	struct crypto_key *tee_key;        /* owned; secret: TEE private key */
 	bool key_from_file;
 	char *token;                       /* owned; cached EAR token */
@@ -34,6 +39,7 @@ struct kbs_client {
 };
 
 static bool token_shape_ok(const char *t);
+STATIC size_t on_header(char *p, size_t sz, size_t n, void *ud);
 STATIC enum core_err token_reply_fast(const struct core_buf *b, char **out);
 static void token_exp_read(struct kbs_client *c);
 
@@ -108,14 +114,45 @@ on_write(char *p, size_t sz, size_t n, void *ud)
 }
 
 /*
+ * Keeps the kbs-session-id of a Set-Cookie header. The client handles this
+ * one cookie itself: curl's cookie engine parses every cookie's date and
+ * attributes, which cost more than the rest of the request. The KBS scopes
+ * the cookie to /kbs/v0 and this handle only talks to /kbs/v0; the KBS
+ * expires the session itself.
+ */
+STATIC size_t
+on_header(char *p, size_t sz, size_t n, void *ud)
+{
+	static const char name[] = "set-cookie:";
+	char *cookie = ud;
+	size_t len = sz * n, i = sizeof(name) - 1, v;
+
+	if (len < i || strncasecmp(p, name, i) != 0)
+		return len;
+	while (i < len && (p[i] == ' ' || p[i] == '\t'))
+		i++;
+	if (len - i < sizeof(KBS_COOKIE_NAME) - 1 ||
+	    memcmp(p + i, KBS_COOKIE_NAME, sizeof(KBS_COOKIE_NAME) - 1) != 0)
+		return len;
+	for (v = i; v < len && p[v] != ';' && p[v] != '\r' && p[v] != '\n' &&
+	    p[v] != ' '; v++)
+		;
+	if (v - i < KBS_COOKIE_MAX) {
+		memcpy(cookie, p + i, v - i);
+		cookie[v - i] = '\0';
+	}
+	return len;
+}
+
+/*
  * One HTTP exchange. body may be NULL (GET/DELETE). authz is a full
  * header value or NULL. The response body lands in resp.
  */
 static enum core_err
 http_do(CURL *h, const char *base, const char *cert_file, int64_t timeout_ms,
     const char *method, const char *path, const void *body, size_t len,
-    const char *ctype, const char *authz, long *status, struct core_buf *resp,
-    struct core_errbuf *eb)
+    const char *ctype, const char *authz, char *cookie, long *status,
+    struct core_buf *resp, struct core_errbuf *eb)
 {
 	struct curl_slist *hdrs = NULL;
 	char *url = NULL, hv[8192];
@@ -149,6 +186,12 @@ http_do(CURL *h, const char *base, const char *cert_file, int64_t timeout_ms,
 		snprintf(hv, sizeof(hv), "Authorization: %s", authz);
 		hdrs = curl_slist_append(hdrs, hv);
 	}
+	if (cookie != NULL && cookie[0] != '\0') {
+		snprintf(hv, sizeof(hv), "Cookie: %s", cookie);
+		hdrs = curl_slist_append(hdrs, hv);
+	}
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, cookie ? on_header : NULL);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, cookie);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
 	if (strcmp(method, "GET") == 0) {
 		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
@@ -251,7 +294,6 @@ kbs_client_new(const struct kbs_client_opts *o, struct kbs_client **out,
 		err = CORE_ERR_NOMEM;
 		goto fail;
 	}
-	curl_easy_setopt(c->curl, CURLOPT_COOKIEFILE, "");
 	if (o->tee_key_file != NULL) {
 		err = kbs_key_read(o->tee_key_file, true, &c->tee_key, eb);
 		if (err != CORE_OK)
@@ -295,7 +337,7 @@ kbs_client_forget(struct kbs_client *c)
 	c->token = NULL;
 	c->token_exp = 0;
 	c->bearer_only = false;
-	curl_easy_setopt(c->curl, CURLOPT_COOKIELIST, "ALL");
+	c->cookie[0] = '\0';
 }
 
 enum core_err
@@ -343,7 +385,7 @@ rcar(struct kbs_client *c, struct core_errbuf *eb)
 		if (err != CORE_OK)
 			goto out;
 	}
-	curl_easy_setopt(c->curl, CURLOPT_COOKIELIST, "ALL");
+	c->cookie[0] = '\0';
 	req = json_pack("{s:s,s:s,s:{}}", "version", KBS_PROTOCOL_VERSION,
 	    "tee", c->att->tee, "extra-params");
 	body = req ? core_json_dumps(req) : NULL;
@@ -353,7 +395,7 @@ rcar(struct kbs_client *c, struct core_errbuf *eb)
 	}
 	err = http_do(c->curl, c->url, c->cert_file, c->timeout_ms, "POST",
 	    "/kbs/v0/auth", body, strlen(body), "application/json", NULL,
-	    &status, &resp, eb);
+	    c->cookie, &status, &resp, eb);
 	if (err != CORE_OK)
 		goto out;
 	if (status != 200) {
@@ -390,7 +432,7 @@ rcar(struct kbs_client *c, struct core_errbuf *eb)
 	}
 	err = http_do(c->curl, c->url, c->cert_file, c->timeout_ms, "POST",
 	    "/kbs/v0/attest", body, strlen(body), "application/json", NULL,
-	    &status, &resp, eb);
+	    c->cookie, &status, &resp, eb);
 	if (err != CORE_OK)
 		goto out;
 	if (status != 200) {
@@ -575,7 +617,8 @@ kbs_client_get_resource(struct kbs_client *c, const char *path,
 		memcpy(authz, "Bearer ", 7);
 		memcpy(authz + 7, tok, strlen(tok) + 1);
 		err = http_do(c->curl, c->url, c->cert_file, c->timeout_ms,
-		    "GET", p, NULL, 0, NULL, authz, &status, &resp, eb);
+		    "GET", p, NULL, 0, NULL, authz, c->cookie, &status, &resp,
+		    eb);
 		if (err != CORE_OK)
 			goto out;
 		if (status == 200)
@@ -680,7 +723,7 @@ admin_call(const struct kbs_admin_opts *o, const char *method,
 		goto out;
 	}
 	err = http_do(h, base, o->cert_file, o->timeout_ms, method, path, body,
-	    len, ctype, authz, &status, &resp, eb);
+	    len, ctype, authz, NULL, &status, &resp, eb);
 	if (err == CORE_OK && status != 200)
 		err = refusal("admin request", status, &resp, eb, NULL, 0);
 out:

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -10,6 +11,41 @@
 #include "kbs/kbs_int.h"
 
 enum core_err token_reply_fast(const struct core_buf *b, char **out);
+size_t on_header(char *p, size_t sz, size_t n, void *ud);
+
+static void
+header(const char *line, char *cookie)
+{
+	char buf[512];
+
+	snprintf(buf, sizeof(buf), "%s", line);
+	assert_int_equal(on_header(buf, 1, strlen(buf), cookie), strlen(line));
+}
+
+/* The session cookie is kept from Set-Cookie, whatever its attributes. */
+static void
+test_session_cookie(void **state)
+{
+	char cookie[256] = "";
+	char big[400];
+
+	(void)state;
+	header("HTTP/1.1 200 OK\r\n", cookie);
+	header("Content-Type: application/json\r\n", cookie);
+	header("Set-Cookie: other=1; Path=/\r\n", cookie);
+	assert_string_equal(cookie, "");
+	header("set-cookie:kbs-session-id=0123abcd; Expires=Wed, 25 Nov 2026 "
+	    "15:00:00 GMT; Path=/kbs/v0; HttpOnly\r\n", cookie);
+	assert_string_equal(cookie, "kbs-session-id=0123abcd");
+	header("Set-Cookie: kbs-session-id=6f0e-4a\r\n", cookie);
+	assert_string_equal(cookie, "kbs-session-id=6f0e-4a");
+	/* A value too long for the buffer is ignored, not truncated. */
+	memcpy(big, "Set-Cookie: kbs-session-id=", 27);
+	memset(big + 27, 'a', 300);
+	big[327] = '\0';
+	header(big, cookie);
+	assert_string_equal(cookie, "kbs-session-id=6f0e-4a");
+}
 
 static enum core_err
 fast(const char *body, char **out)
@@ -67,6 +103,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_token_reply_fast),
+		cmocka_unit_test(test_session_cookie),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
