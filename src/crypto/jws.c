@@ -16,6 +16,9 @@
 
 static enum core_err jws_header_dump(const json_t *header, const char *alg,
     char **out, struct core_errbuf *eb);
+static enum core_err jws_sign(const struct crypto_key *k, const char *alg,
+    struct crypto_signer *signer, const json_t *header, const void *payload,
+    size_t payload_len, char **out, struct core_errbuf *eb);
 static enum core_err jwt_time_claim(const json_t *claims, const char *name,
     bool required, bool *present, int64_t *out, struct core_errbuf *eb);
 static bool jwt_aud_has(const json_t *aud, const char *want);
@@ -58,6 +61,24 @@ crypto_jws_sign(const struct crypto_key *k, const char *alg,
     const json_t *header, const void *payload, size_t payload_len,
     char **out, struct core_errbuf *eb)
 {
+	return jws_sign(k, alg, NULL, header, payload, payload_len, out, eb);
+}
+
+enum core_err
+crypto_jws_sign_with(struct crypto_signer *s, const json_t *header,
+    const void *payload, size_t payload_len, char **out,
+    struct core_errbuf *eb)
+{
+	return jws_sign(NULL, crypto_signer_alg(s), s, header, payload,
+	    payload_len, out, eb);
+}
+
+/* Signs with the signer when given, else with k and alg. */
+static enum core_err
+jws_sign(const struct crypto_key *k, const char *alg,
+    struct crypto_signer *signer, const json_t *header, const void *payload,
+    size_t payload_len, char **out, struct core_errbuf *eb)
+{
 	char *hjson = NULL, *h64 = NULL, *p64 = NULL, *s64 = NULL;
 	uint8_t *sig = NULL;
 	size_t sig_len = 0;
@@ -84,7 +105,9 @@ crypto_jws_sign(const struct crypto_key *k, const char *alg,
 		core_errf(eb, err, "JWS");
 		goto out;
 	}
-	err = crypto_sign(k, alg, b.data, b.len, &sig, &sig_len, eb);
+	err = signer != NULL ? crypto_signer_sign(signer, b.data, b.len, &sig,
+	    &sig_len, eb) : crypto_sign(k, alg, b.data, b.len, &sig, &sig_len,
+	    eb);
 	if (err != CORE_OK)
 		goto out;
 	s64 = core_b64url_encode(sig, sig_len);

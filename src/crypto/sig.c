@@ -41,6 +41,9 @@ static enum core_err sig_lookup(const struct crypto_key *k, const char *alg,
     const struct sig_alg **out, struct core_errbuf *eb);
 static enum core_err sig_init(EVP_MD_CTX *md, const struct sig_alg *a,
     const struct crypto_key *k, bool sign, struct core_errbuf *eb);
+static enum core_err ecdsa_raw(const struct sig_alg *a, const uint8_t *der,
+    size_t der_len, uint8_t **sig_out, size_t *sig_len,
+    struct core_errbuf *eb);
 
 static enum core_err
 sig_lookup(const struct crypto_key *k, const char *alg,
@@ -113,9 +116,8 @@ crypto_sign(const struct crypto_key *k, const char *alg, const void *p,
 {
 	const struct sig_alg *a = NULL;
 	EVP_MD_CTX *md = NULL;
-	ECDSA_SIG *es = NULL;
-	uint8_t *der = NULL, *raw = NULL;
-	size_t der_len = 0, flen;
+	uint8_t *der = NULL;
+	size_t der_len = 0;
 	enum core_err err;
 
 	*sig_out = NULL;
@@ -146,34 +148,121 @@ crypto_sign(const struct crypto_key *k, const char *alg, const void *p,
 		der = NULL;
 		goto out;
 	}
-	/* ECDSA: DER SEQUENCE{r, s} -> raw R||S, each field-size bytes. */
-	flen = crypto_ec_field_len(a->key);
-	{
-		const unsigned char *q = der;
-		const BIGNUM *r, *s;
-
-		es = d2i_ECDSA_SIG(NULL, &q, (long)der_len);
-		raw = malloc(2 * flen);
-		if (es == NULL || raw == NULL) {
-			err = crypto_ossl_err(eb, "%s signature form", alg);
-			goto out;
-		}
-		ECDSA_SIG_get0(es, &r, &s);
-		if (BN_bn2binpad(r, raw, (int)flen) < 0 ||
-		    BN_bn2binpad(s, raw + flen, (int)flen) < 0) {
-			err = crypto_ossl_err(eb, "%s signature form", alg);
-			goto out;
-		}
-	}
-	*sig_out = raw;
-	*sig_len = 2 * flen;
-	raw = NULL;
+	err = ecdsa_raw(a, der, der_len, sig_out, sig_len, eb);
 out:
-	ECDSA_SIG_free(es);
-	free(raw);
 	free(der);
 	EVP_MD_CTX_free(md);
 	return err;
+}
+
+/* ECDSA: DER SEQUENCE{r, s} -> raw R||S, each field-size bytes. */
+static enum core_err
+ecdsa_raw(const struct sig_alg *a, const uint8_t *der, size_t der_len,
+    uint8_t **sig_out, size_t *sig_len, struct core_errbuf *eb)
+{
+	size_t flen = crypto_ec_field_len(a->key);
+	const unsigned char *q = der;
+	const BIGNUM *r, *s;
+	ECDSA_SIG *es;
+	uint8_t *raw;
+
+	es = d2i_ECDSA_SIG(NULL, &q, (long)der_len);
+	raw = malloc(2 * flen);
+	if (es == NULL || raw == NULL) {
+		ECDSA_SIG_free(es);
+		free(raw);
+		return crypto_ossl_err(eb, "%s signature form", a->name);
+	}
+	ECDSA_SIG_get0(es, &r, &s);
+	if (BN_bn2binpad(r, raw, (int)flen) < 0 ||
+	    BN_bn2binpad(s, raw + flen, (int)flen) < 0) {
+		ECDSA_SIG_free(es);
+		free(raw);
+		return crypto_ossl_err(eb, "%s signature form", a->name);
+	}
+	ECDSA_SIG_free(es);
+	*sig_out = raw;
+	*sig_len = 2 * flen;
+	return CORE_OK;
+}
+
+/* ---- signers ---------------------------------------------------------- */
+
+struct crypto_signer {
+	const struct crypto_key *key; /* borrowed; must outlive the signer */
+	const struct sig_alg *alg;
+	EVP_PKEY_CTX *pctx;           /* owned; ECDSA: set up for
+	                                 EVP_PKEY_sign of a digest, reused */
+};
+
+enum core_err
+crypto_signer_new(const struct crypto_key *k, const char *alg,
+    struct crypto_signer **out, struct core_errbuf *eb)
+{
+	struct crypto_signer *s;
+	const struct sig_alg *a = NULL;
+	enum core_err err;
+
+	*out = NULL;
+	err = sig_lookup(k, alg, &a, eb);
+	if (err != CORE_OK)
+		return err;
+	if (!crypto_key_is_private(k))
+		return core_errf(eb, CORE_ERR_INVALID,
+		    "%s: signing needs a private key", alg);
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return core_errf(eb, CORE_ERR_NOMEM, "signer");
+	s->key = k;
+	s->alg = a;
+	if (a->kind == SIG_ECDSA) {
+		s->pctx = crypto_key_evp(k) ? EVP_PKEY_CTX_new_from_pkey(NULL,
+		    crypto_key_evp(k), NULL) : NULL;
+		if (s->pctx == NULL || EVP_PKEY_sign_init(s->pctx) != 1 ||
+		    EVP_PKEY_CTX_set_signature_md(s->pctx,
+		    crypto_hash_md(a->hash)) != 1) {
+			crypto_signer_free(s);
+			return crypto_ossl_err(eb, "%s signer", alg);
+		}
+	}
+	*out = s;
+	return CORE_OK;
+}
+
+void
+crypto_signer_free(struct crypto_signer *s)
+{
+	if (s == NULL)
+		return;
+	EVP_PKEY_CTX_free(s->pctx);
+	free(s);
+}
+
+const char *
+crypto_signer_alg(const struct crypto_signer *s)
+{
+	return s->alg->name;
+}
+
+enum core_err
+crypto_signer_sign(struct crypto_signer *s, const void *p, size_t n,
+    uint8_t **sig_out, size_t *sig_len, struct core_errbuf *eb)
+{
+	uint8_t digest[CRYPTO_HASH_MAX_LEN], der[160];
+	size_t dlen = crypto_hash_len(s->alg->hash), der_len = sizeof(der);
+	enum core_err err;
+
+	*sig_out = NULL;
+	*sig_len = 0;
+	if (s->pctx == NULL)
+		return crypto_sign(s->key, s->alg->name, p, n, sig_out, sig_len,
+		    eb);
+	err = crypto_hash(s->alg->hash, p, n, digest, eb);
+	if (err != CORE_OK)
+		return err;
+	if (EVP_PKEY_sign(s->pctx, der, &der_len, digest, dlen) != 1)
+		return crypto_ossl_err(eb, "%s sign", s->alg->name);
+	return ecdsa_raw(s->alg, der, der_len, sig_out, sig_len, eb);
 }
 
 enum core_err

@@ -43,6 +43,7 @@ struct vault_core {
 	char *dir;            /* owned */
 	char *res_dir;        /* owned: <dir>/resources */
 	struct crypto_key *key; /* owned; secret: the token signing key */
+	struct crypto_signer *signer; /* owned; ES256 with key */
 	json_t *token_hdr;    /* owned; {"typ","alg","jwk"} */
 	char *token_header;   /* owned; token_hdr serialized */
 	struct vault_cached cache[VAULT_CACHE_SLOTS]; /* owned */
@@ -73,6 +74,8 @@ core_token_key(struct vault_core *v, struct core_errbuf *eb)
 			err = core_fs_write_atomic(path, pem, strlen(pem),
 			    0600, eb);
 	}
+	if (err == CORE_OK)
+		err = crypto_signer_new(v->key, "ES256", &v->signer, eb);
 	if (err == CORE_OK)
 		err = kbs_pub_jwk(v->key, "ES256", &jwk, eb);
 	if (err == CORE_OK) {
@@ -155,6 +158,7 @@ vault_core_free(struct vault_core *v)
 		return;
 	for (size_t i = 0; i < VAULT_CACHE_SLOTS; i++)
 		cache_drop(&v->cache[i]);
+	crypto_signer_free(v->signer);
 	crypto_key_free(v->key);
 	json_decref(v->token_hdr);
 	free(v->token_header);
@@ -463,7 +467,7 @@ dispatch(struct vault_core *v, int fd, const struct kbs_msg_hdr *h,
 		claims = strndup((const char *)p, h->len);
 		if (claims == NULL)
 			return false;
-		err = crypto_jws_sign(v->key, "ES256", v->token_hdr, claims,
+		err = crypto_jws_sign_with(v->signer, v->token_hdr, claims,
 		    h->len, &token, &eb);
 		if (err == CORE_OK)
 			err = core_buf_append_str(&out, token);

@@ -403,6 +403,60 @@ test_jwt_es256_roundtrip(void **state)
 	crypto_key_free(k);
 }
 
+/*
+ * A signer signs like crypto_jws_sign (every alg; its ECDSA context is
+ * reused across signatures), refuses a public key and a misfit alg.
+ */
+static void
+test_signer(void **state)
+{
+	static const enum crypto_key_type types[] = { CRYPTO_KEY_EC_P256,
+		CRYPTO_KEY_EC_P384, CRYPTO_KEY_EC_P521, CRYPTO_KEY_ED25519,
+		CRYPTO_KEY_RSA, CRYPTO_KEY_RSA };
+	static const char *const algs[] = { "ES256", "ES384", "ES512",
+		"EdDSA", "RS256", "PS256" };
+	struct core_errbuf eb;
+
+	(void)state;
+	for (size_t i = 0; i < CORE_ARRAY_LEN(types); i++) {
+		const char *const allowed[] = { algs[i], NULL };
+		struct crypto_key *k = NULL, *pub = NULL;
+		struct crypto_signer *s = NULL;
+
+		assert_int_equal(crypto_key_generate(types[i], 0, &k, NULL),
+		    CORE_OK);
+		assert_int_equal(crypto_signer_new(k, algs[i], &s, NULL),
+		    CORE_OK);
+		assert_string_equal(crypto_signer_alg(s), algs[i]);
+		for (int round = 0; round < 3; round++) {
+			struct crypto_jws *j = NULL;
+			char payload[32], *tok = NULL;
+
+			snprintf(payload, sizeof(payload), "{\"n\":%d}", round);
+			assert_int_equal(crypto_jws_sign_with(s, NULL, payload,
+			    strlen(payload), &tok, NULL), CORE_OK);
+			assert_int_equal(crypto_jws_parse(tok, strlen(tok), 0,
+			    &j, NULL), CORE_OK);
+			assert_int_equal(crypto_jws_verify(j, k, allowed,
+			    NULL), CORE_OK);
+			assert_memory_equal(j->payload, payload,
+			    strlen(payload));
+			crypto_jws_free(j);
+			free(tok);
+		}
+		crypto_signer_free(s);
+		assert_int_equal(crypto_key_public(k, &pub, NULL), CORE_OK);
+		core_errbuf_clear(&eb);
+		assert_int_equal(crypto_signer_new(pub, algs[i], &s, &eb),
+		    CORE_ERR_INVALID);
+		TH_ASSERT_ERR_CONTAINS(&eb, "private key");
+		assert_int_equal(crypto_signer_new(k, i == 0 ? "ES384" :
+		    "ES256", &s, NULL), CORE_ERR_INVALID);
+		crypto_key_free(pub);
+		crypto_key_free(k);
+	}
+}
+
 int
 main(void)
 {
@@ -415,6 +469,7 @@ main(void)
 		cmocka_unit_test(test_parse_errors),
 		cmocka_unit_test(test_jwt_claims),
 		cmocka_unit_test(test_jwt_es256_roundtrip),
+		cmocka_unit_test(test_signer),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
