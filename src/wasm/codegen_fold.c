@@ -31,7 +31,8 @@
  *     loads keep their order against stores and traps keep their kind;
  *   - when the slot is overwritten unread and the expression may trap;
  *   - when the reader is a macro that may evaluate its argument twice
- *     (only variables and constants go into macros).
+ *     (only variables and constants go into macros), or, if it may trap, a
+ *     select (C's "?:" evaluates one arm, wasm both).
  *
  * Pending expressions hold no call and no trap other than the
  * out-of-bounds trap of a load, so evaluating two of them in another order
@@ -309,7 +310,10 @@ fold_reads(const char *base, const char *s, size_t n, struct fold_read *r)
 	int nr = 0, t;
 
 	for (i = 0; i < n; i++) {
-		if (s[i] != 'w' || (i > 0 && fold_is_ident(s[i - 1])))
+		/* Not part of a longer name, nor a member ("instance->w2c_i0"
+		 * is a global an export happened to name "i0"). */
+		if (s[i] != 'w' || (i > 0 && (fold_is_ident(s[i - 1]) ||
+		    s[i - 1] == '>' || s[i - 1] == '.')))
 			continue;
 		t = fold_var_at(s + i, s + n, fold_type_chars, &tl);
 		if (t < 0)
@@ -546,7 +550,10 @@ fold_line(struct fold *f, const char *line, size_t len)
 		if (s == NULL || fold_is_atom(s->expr))
 			continue;
 		count = fold_count_token(region, rlen, s->name, r[k].len);
-		if (macro || count != 1)
+		/* A select ("c ? a : b") evaluates one of a and b, wasm both:
+		 * what may trap must have been evaluated. */
+		if (macro || count != 1 || (s->vol &&
+		    memchr(region, '?', rlen) != NULL))
 			fold_materialize(f, s, line, ilen);
 	}
 	/* Everything else that must not stay pending past this line. */
@@ -584,11 +591,20 @@ fold_line(struct fold *f, const char *line, size_t len)
 	    region + r[0].len + 1 ==
 	    body + blen && fold_find(f, region, r[0].len) != NULL)
 		tee = region;
-	core_buf_init(&nb, 0);
-	fold_subst(f, &nb, line, line, (size_t)(body + blen - line), r, nr);
-	fold_emit(f, (char *)nb.data, nb.len);
+	for (k = 0; k < nr && fold_find(f, line + r[k].off, r[k].len) == NULL;
+	    k++)
+		;
+	if (k == nr) {
+		/* Nothing to substitute: the line as it was. */
+		fold_emit(f, line, len);
+	} else {
+		core_buf_init(&nb, 0);
+		fold_subst(f, &nb, line, line, (size_t)(body + blen - line), r,
+		    nr);
+		fold_emit(f, (char *)nb.data, nb.len);
+		core_buf_cleanup(&nb);
+	}
 	fold_emit(f, "\n", 1);
-	core_buf_cleanup(&nb);
 	if (tee != NULL) {
 		char name[FOLD_MAX_NAME];
 		char *e = strndup(body, lhs_len);

@@ -161,6 +161,13 @@ test_fold_snippets(void **state)
 		  "  w2c_l1 = w2c_i0;\n",
 		  "  w2c_i0 = ((u32)(instance->w2c_g0));\n"
 		  "  instance->w2c_g0 = 1u;\n  w2c_l1 = w2c_i0;\n" },
+		/* A select takes a load only as a variable. */
+		{ "  w2c_i1 = i32_load(&instance->w2c_memory, (u64)(w2c_l0));\n"
+		  "  w2c_i2 = w2c_l1;\n  w2c_i0 = w2c_i2 ? w2c_i0 : w2c_i1;\n"
+		  "  return w2c_i0;\n",
+		  "  w2c_i1 = ((u32)(i32_load(&instance->w2c_memory, "
+		  "(u64)(w2c_l0))));\n"
+		  "  return ((u32)(w2c_l1 ? w2c_i0 : w2c_i1));\n" },
 		/* Lines outside functions pass through. */
 		{ "static u32 w2c_f1(Z_m_instance_t*, u32);\n#define X 1\n",
 		  "static u32 w2c_f1(Z_m_instance_t*, u32);\n#define X 1\n" },
@@ -191,6 +198,7 @@ test_fold_traps_and_values(void **state)
 		{ "drop_load", { NULL }, 0, WASM_TRAP_OOB, NULL },
 		{ "load_then_div", { "0" }, 1, WASM_TRAP_OOB, NULL },
 		{ "load_then_unreachable", { NULL }, 0, WASM_TRAP_OOB, NULL },
+		{ "select_oob", { "1" }, 1, WASM_TRAP_OOB, NULL },
 		{ "load_before_store", { NULL }, 0, WASM_TRAP_NONE, "47\n" },
 		{ "load_before_call", { NULL }, 0, WASM_TRAP_NONE, "897\n" },
 		{ "tee", { "5" }, 1, WASM_TRAP_NONE, "130\n" },
@@ -198,6 +206,8 @@ test_fold_traps_and_values(void **state)
 		{ "select_f32", { "3", "2" }, 2, WASM_TRAP_NONE, "6\n" },
 		{ "select_f32", { "1.5", "2" }, 2, WASM_TRAP_NONE, "3.5\n" },
 		{ "rot", { "5", "3" }, 2, WASM_TRAP_NONE, "167772208\n" },
+		{ "i1", { "5" }, 1, WASM_TRAP_NONE, "13\n" },
+		{ "d0", { "1.5" }, 1, WASM_TRAP_NONE, "3\n" },
 	};
 	struct wasm_module *m = load("wt_fold.wasm");
 	struct wasm_result r;

@@ -2,7 +2,8 @@
 ;; must keep: a dropped load still traps, a load before a division traps
 ;; out-of-bounds first, a load is not moved past a store to its address,
 ;; local.tee leaves its value on the stack, and a call between a load and
-;; its use sees memory before the load's value is used.
+;; its use sees memory before the load's value is used. Exports named like
+;; wasm2c's temporaries ("i0", "i1", "d0") make it rename the temporaries.
 (module
   (memory 1)
   (global $g (mut i32) (i32.const 5))
@@ -54,4 +55,14 @@
             (f32.gt (local.get 0) (local.get 1))))
   (func (export "rot") (param i32 i32) (result i32)
     (i32.xor (i32.rotl (i32.add (local.get 0) (i32.const 1)) (local.get 1))
-             (i32.rotr (local.get 0) (i32.const 7)))))
+             (i32.rotr (local.get 0) (i32.const 7))))
+  (global $gi (export "i0") (mut i32) (i32.const 7))
+  (func (export "i1") (param i32) (result i32)
+    (i32.add (global.get $gi) (local.get 0))
+    (global.set $gi (i32.const 1))
+    (global.get $gi)
+    i32.add)
+  (func (export "d0") (param f64) (result f64)
+    (f64.mul (local.get 0) (f64.const 2)))
+  (func (export "select_oob") (param i32) (result i32)
+    (select (i32.const 1) (i32.load (i32.const 70000)) (local.get 0))))
