@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/mman.h>
+#include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -239,6 +241,47 @@ send_all(int sock, const void *p, size_t n)
 	return CORE_OK;
 }
 
+/*
+ * Waits until the helper has written to the socket, has exited, or the
+ * deadline has passed. Its exit is watched through a pidfd as well: a task
+ * process forked by another thread at the wrong moment may briefly hold
+ * the helper's end of the socket, delaying the EOF.
+ */
+static enum wait_outcome {
+	WAIT_REPORT, WAIT_EXITED, WAIT_TIMEOUT
+} wait_helper(int sock, pid_t pid)
+{
+	int64_t deadline = core_mono_ms() + PROPLET_FETCH_TIMEOUT_MS;
+	int pidfd = pidfd_open(pid, 0);
+	enum wait_outcome w = WAIT_TIMEOUT;
+
+	for (;;) {
+		struct pollfd pfd[2] = { { .fd = sock, .events = POLLIN },
+			{ .fd = pidfd, .events = POLLIN } };
+		int64_t left = deadline - core_mono_ms();
+		int n;
+
+		if (left <= 0)
+			break;
+		n = poll(pfd, pidfd >= 0 ? 2 : 1, left > 60000 ? 60000 : (int)left);
+		if (n < 0 && errno != EINTR)
+			break;
+		if (n <= 0)
+			continue;
+		if (pfd[0].revents != 0) {
+			w = WAIT_REPORT;
+			break;
+		}
+		if (pidfd >= 0 && pfd[1].revents != 0) {
+			w = WAIT_EXITED;
+			break;
+		}
+	}
+	if (pidfd >= 0)
+		close(pidfd);
+	return w;
+}
+
 static enum core_err
 send_request(int sock, const struct proplet_fetch_req *r, uint64_t req_id,
     struct core_errbuf *eb)
@@ -322,7 +365,19 @@ proplet_fetch_helper_run(const struct proplet_fetch_req *r, uint8_t **out,
 	err = send_request(sv[0], r, req_id, eb);
 	if (err != CORE_OK && err != CORE_ERR_IO)
 		goto out;
-	err = read_report(sv[0], req_id, &want, &got, &timed_out, eb);
+	switch (wait_helper(sv[0], pid)) {
+	case WAIT_REPORT:
+		err = read_report(sv[0], req_id, &want, &got, &timed_out, eb);
+		break;
+	case WAIT_EXITED:
+		got = timed_out = false;
+		break;
+	case WAIT_TIMEOUT:
+	default:
+		got = false;
+		timed_out = true;
+		break;
+	}
 	if (!got) {
 		err = describe_exit(pid, timed_out, eb);
 		pid = -1;

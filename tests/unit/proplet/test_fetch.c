@@ -261,9 +261,9 @@ test_pull_bad_image(void **state)
 static void
 test_helper_failures(void **state)
 {
-	char *dir = NULL, *h, *real;
+	char *dir = NULL, *h, *real, cmd[512];
 	struct core_errbuf eb;
-	uint8_t *out;
+	uint8_t *out, *pidtext;
 	size_t len;
 
 	(void)state;
@@ -291,6 +291,25 @@ test_helper_failures(void **state)
 	assert_int_equal(proplet_http_get("http://127.0.0.1:1/m.wasm", &out,
 	    &len, &eb), CORE_ERR_INTERNAL);
 	assert_non_null(strstr(eb.msg, "exited (status 3) without a report"));
+	free(h);
+
+	/*
+	 * Dies while a process of its own still holds the socket: the exit
+	 * is seen anyway (without it, this test would wait for the sleep).
+	 */
+	snprintf(cmd, sizeof(cmd), "sleep 300 2>/dev/null & echo $! >%s/held; "
+	    "exit 4", dir);
+	h = fake_helper(dir, "holder", cmd);
+	assert_int_equal(proplet_fetch_helper_init(h, NULL), CORE_OK);
+	core_errbuf_clear(&eb);
+	assert_int_equal(proplet_http_get("http://127.0.0.1:1/m.wasm", &out,
+	    &len, &eb), CORE_ERR_INTERNAL);
+	assert_non_null(strstr(eb.msg, "exited (status 4) without a report"));
+	free(h);
+	h = core_path_join(dir, "held");
+	assert_int_equal(core_fs_read(h, 64, &pidtext, &len, NULL), CORE_OK);
+	kill((pid_t)strtol((char *)pidtext, NULL, 10), SIGKILL);
+	free(pidtext);
 	free(h);
 
 	/* 24 bytes of header with a request id it was never given. */
