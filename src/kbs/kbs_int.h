@@ -165,11 +165,12 @@ enum core_err kbs_sessions_create(struct kbs_sessions *s, const char *tee,
 enum core_err kbs_sessions_take_nonce(struct kbs_sessions *s, const char *id,
     char tee[32], char nonce[64], struct core_errbuf *eb);
 /*
- * Stores the token and its claims (a reference is taken); the session
- * expiry becomes min(expiry, token_exp).
+ * Stores the claims of the token issued for the session (a reference is
+ * taken; the token itself is not kept: the cookie path only needs its
+ * claims); the session expiry becomes min(expiry, token_exp).
  */
 void kbs_sessions_attested(struct kbs_sessions *s, const char *id,
-    const char *token, json_t *claims, int64_t token_exp_wall_s);
+    json_t *claims, int64_t token_exp_wall_s);
 /* Drops a session (failed attestation). */
 void kbs_sessions_drop(struct kbs_sessions *s, const char *id);
 /*

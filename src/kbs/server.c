@@ -225,7 +225,7 @@ handle_attest(struct kbs_server *s, struct MHD_Connection *c,
 	err = kbs_vault_sign(s->vault, claims_s, &token, &eb);
 	if (err != CORE_OK)
 		goto fail;
-	kbs_sessions_attested(s->sessions, sid, token, claims,
+	kbs_sessions_attested(s->sessions, sid, claims,
 	    now + s->token_lifetime_s);
 	/* A compact JWS is base64url and dots: nothing to escape. */
 	reply_json_str(r, "token", token, "");

@@ -19,7 +19,6 @@ struct session {
 	char nonce[64];                /* b64 of 32 bytes */
 	enum session_state state;
 	int64_t expires_ms;            /* monotonic */
-	char *token;                   /* owned once attested */
 	json_t *claims;                /* owned reference once attested */
 };
 
@@ -46,7 +45,6 @@ session_free(struct session *s)
 {
 	if (s == NULL)
 		return;
-	free(s->token);
 	json_decref(s->claims);
 	free(s);
 }
@@ -184,7 +182,7 @@ kbs_sessions_take_nonce(struct kbs_sessions *s, const char *id, char tee[32],
 
 void
 kbs_sessions_attested(struct kbs_sessions *s, const char *id,
-    const char *token, json_t *claims, int64_t token_exp_wall_s)
+    json_t *claims, int64_t token_exp_wall_s)
 {
 	struct session *e;
 	int64_t now = core_mono_ms();
@@ -193,11 +191,9 @@ kbs_sessions_attested(struct kbs_sessions *s, const char *id,
 	pthread_mutex_lock(&s->lock);
 	e = find_locked(s, id, now);
 	if (e != NULL && e->state == SESSION_ATTESTING) {
-		free(e->token);
 		json_decref(e->claims);
-		e->token = strdup(token);
 		e->claims = json_incref(claims);
-		e->state = e->token ? SESSION_ATTESTED : SESSION_ATTESTING;
+		e->state = SESSION_ATTESTED;
 		if (now + left_ms < e->expires_ms)
 			e->expires_ms = now + left_ms;
 	}
