@@ -647,6 +647,8 @@ kbs_server_new(const struct kbs_config *c, struct kbs_server **out,
     struct core_errbuf *eb)
 {
 	struct kbs_server *s;
+	/* TURBO: read and accept before asking epoll, and no shutdown()
+	 * before close(): ~4 syscalls fewer per flow on a new connection. */
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 	    MHD_USE_TURBO;
 	uint8_t *p = NULL;
