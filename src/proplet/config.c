@@ -203,6 +203,18 @@ load_execution(struct proplet_config *c, struct core_cfg *errs)
 	    CORE_ENV("PROPLET_TASK_MAX_MEMORY"), 0, 0, (int64_t)1 << 40);
 	c->task_timeout_ms = core_env_duration_ms(errs,
 	    CORE_ENV("PROPLET_TASK_TIMEOUT"), 0);
+	{
+		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+		c->wasm_workers = (unsigned)core_env_int(errs,
+		    CORE_ENV("PROPLET_WASM_WORKERS"), ncpu > 0 ? ncpu : 1, 0,
+		    256);
+	}
+	c->wasm_worker_idle_ms = core_env_duration_ms(errs,
+	    CORE_ENV("PROPLET_WASM_WORKER_IDLE"), 30000);
+	if (c->wasm_worker_idle_ms <= 0)
+		core_cfg_error(errs, "PROPLET_WASM_WORKER_IDLE", NULL,
+		    "must be positive");
 	if (dirs != NULL) {
 		if (split_list(dirs, ':', &c->dirs, &c->ndirs) != CORE_OK)
 			core_cfg_error(errs, "PROPLET_DIRS", dirs, "out of memory");

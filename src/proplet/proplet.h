@@ -54,6 +54,8 @@ struct proplet_config {
 	char *wasm_cache_dir;       /* owned; NULL = engine default */
 	int wasm_tier;              /* enum wasm_tier */
 	uint64_t max_memory_bytes;  /* per task linear memory; 0 = engine default */
+	unsigned wasm_workers;      /* persistent workers per module; 0 = off */
+	int64_t wasm_worker_idle_ms; /* an idle worker exits after this */
 	char **dirs;                /* owned; PROPLET_DIRS preopens */
 	size_t ndirs;
 

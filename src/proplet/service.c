@@ -27,8 +27,10 @@
 struct ptask {
 	struct mqtt_start msg;   /* owned: the start message */
 	struct proplet *p;       /* borrowed */
-	pid_t pid;               /* guarded by p->lock; the task's child, 0 when
-	                          * none (its own process group) */
+	struct wasm_task *wt;    /* guarded by p->lock; the running engine task
+	                          * (a one-shot child or a worker), NULL when
+	                          * none; freed by task_main only after it is
+	                          * cleared here */
 	bool stop_requested;     /* guarded by p->lock */
 	struct ptask *next;      /* guarded by p->lock */
 };
@@ -63,6 +65,8 @@ struct proplet {
 
 	char *secure_cache;      /* owned: private memory-backed tier-2 cache
 	                          * for encrypted modules, removed on exit */
+	struct wasm_pool *pool;  /* owned: persistent workers; NULL when
+	                          * PROPLET_WASM_WORKERS=0 */
 	struct core_waker wake;  /* proplet_stop() wakes the main loop */
 	volatile sig_atomic_t stopping;
 	int64_t cpu_prev_us, cpu_prev_at_ms;
@@ -502,12 +506,12 @@ task_main(void *arg)
 	fill_run_opts(p, mod, m, &inv, pre, &o, &cli_style);
 	o.env = (const char *const *)env;
 	o.nenv = nenv;
-	if (wasm_task_start(mod, &o, &wt, &eb) != CORE_OK)
+	if (wasm_pool_task_start(p->pool, mod, &o, &wt, &eb) != CORE_OK)
 		goto fail;
 	pthread_mutex_lock(&p->lock);
-	t->pid = wasm_task_pid(wt);
+	t->wt = wt;
 	if (t->stop_requested)
-		kill(-t->pid, SIGKILL);
+		wasm_task_kill(wt);
 	pthread_mutex_unlock(&p->lock);
 	log_kv(LOG_LEVEL_INFO, fields, "started%s%s", m->daemon ? " (daemon)" : "",
 	    m->encrypted ? " (encrypted, in memory)" : "");
@@ -517,14 +521,18 @@ task_main(void *arg)
 		published = true;
 	}
 	/*
-	 * wasm_task_wait reaps the child and frees wt, so stop requests kill
-	 * the child's process group by pid, under the lock, never through wt.
+	 * Stop requests kill through t->wt under the lock. wasm_task_finish
+	 * leaves wt allocated (a kill after the end is a no-op: the worker
+	 * may already serve another task), so it is freed only once t->wt
+	 * is cleared.
 	 */
-	err = wasm_task_wait(wt, &r, &eb);
+	err = wasm_task_finish(wt, &r, &eb);
 	pthread_mutex_lock(&p->lock);
-	t->pid = 0;
+	t->wt = NULL;
 	stopped = t->stop_requested;
 	pthread_mutex_unlock(&p->lock);
+	wasm_task_free(wt);
+	wt = NULL;
 	if (err != CORE_OK)
 		goto fail;
 	if (stopped && r.outcome != WASM_OUT_RETURNED &&
@@ -532,7 +540,8 @@ task_main(void *arg)
 		r.outcome = WASM_OUT_KILLED;
 	render_outcome(m->id, &r, cli_style, &results, &error);
 	log_kv(error != NULL ? LOG_LEVEL_WARN : LOG_LEVEL_INFO, fields,
-	    "finished tier=%d compile_ms=%lld run_ms=%lld%s%s", (int)r.tier_used,
+	    "finished tier=%d worker=%d compile_ms=%lld run_ms=%lld%s%s",
+	    (int)r.tier_used, (int)r.on_worker,
 	    (long long)r.compile_ms, (long long)r.run_ms,
 	    error != NULL ? " error=" : "", error != NULL ? error : "");
 	if (!published)
@@ -661,8 +670,8 @@ handle_stop(struct proplet *p, const void *payload, size_t len)
 			continue;
 		found = true;
 		t->stop_requested = true;
-		if (t->pid > 0)
-			kill(-t->pid, SIGKILL);
+		if (t->wt != NULL)
+			wasm_task_kill(t->wt);
 	}
 	pthread_mutex_unlock(&p->lock);
 	log_info("stop: task %s %s", m.id, found ? "stopping" : "not running");
@@ -728,7 +737,7 @@ invoke_main(void *arg)
 		o.invoke = NULL;
 	o.env = (const char *const *)env;
 	o.nenv = nenv;
-	if (wasm_run(mod, &o, &r, &eb) != CORE_OK) {
+	if (wasm_pool_run(p->pool, mod, &o, &r, &eb) != CORE_OK) {
 		publish_invoke_result(p, j->msg.id, j->msg.invocation_id, NULL,
 		    eb.msg);
 		goto out;
@@ -1029,6 +1038,15 @@ proplet_new(const struct proplet_config *c, struct proplet **out,
 	if (p->secure_cache != NULL)
 		log_info("compiled encrypted modules are cached in %s "
 		    "(memory-backed, removed on exit)", p->secure_cache);
+	if (c->wasm_workers > 0) {
+		struct wasm_pool_opts po = {
+			.max_per_module = c->wasm_workers,
+			.idle_timeout_ms = c->wasm_worker_idle_ms,
+		};
+
+		if ((err = wasm_pool_new(&po, &p->pool, eb)) != CORE_OK)
+			goto fail;
+	}
 	if ((err = mqtt_client_new(&mc, on_message, on_connect, p, &p->mqtt,
 	    eb)) != CORE_OK)
 		goto fail;
@@ -1099,8 +1117,8 @@ proplet_free(struct proplet *p)
 	pthread_mutex_lock(&p->lock);
 	for (t = p->running; t != NULL; t = t->next) {
 		t->stop_requested = true;
-		if (t->pid > 0)
-			kill(-t->pid, SIGKILL);
+		if (t->wt != NULL)
+			wasm_task_kill(t->wt);
 	}
 	/* Task threads publish their last result and leave. */
 	while (p->nthreads > 0)
@@ -1114,6 +1132,7 @@ proplet_free(struct proplet *p)
 	p->latents = NULL;
 	pthread_mutex_unlock(&p->lock);
 	mqtt_client_free(p->mqtt);
+	wasm_pool_free(p->pool);
 	proplet_chunks_free(p->chunks);
 	if (p->secure_cache != NULL) {
 		(void)core_fs_rmtree(p->secure_cache, NULL);

@@ -47,6 +47,7 @@
 
 #include "wasm/engine.h"
 #include "wasm/wasi.h"
+#include "wasm/worker.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define RUN_UNDER_ASAN 1
@@ -90,9 +91,15 @@ struct wasm_task {
 	char *lock_path;                /* owned: the tier-2 build's lock file */
 	int64_t t_start_ms;
 	int64_t next_switch_check_ms;
+	struct wasm_wrun *wr;           /* owned: the run is on a worker */
+	pthread_mutex_t klock;          /* orders kill against reaping */
+	bool ended;                     /* guarded by klock: kill is a no-op */
 };
 
 static enum core_err task_spawn(struct wasm_task *t, struct core_errbuf *eb);
+static enum core_err task_start(struct wasm_pool *pool,
+    const struct wasm_module *m, const struct wasm_run_opts *o,
+    struct wasm_task **out, struct core_errbuf *eb);
 static void child_run(struct wasm_task *t) __attribute__((noreturn));
 static void child_exec_external(struct wasm_task *t)
     __attribute__((noreturn));
@@ -585,7 +592,9 @@ task_spawn(struct wasm_task *t, struct core_errbuf *eb)
 		child_run(t);
 	}
 	(void)setpgid(pid, pid);
+	pthread_mutex_lock(&t->klock);
 	t->pid = pid;
+	pthread_mutex_unlock(&t->klock);
 	close(po[1]);
 	close(pe[1]);
 	close(ps[1]);
@@ -677,6 +686,38 @@ enum core_err
 wasm_task_start(const struct wasm_module *m, const struct wasm_run_opts *o,
     struct wasm_task **out, struct core_errbuf *eb)
 {
+	return task_start(NULL, m, o, out, eb);
+}
+
+enum core_err
+wasm_pool_task_start(struct wasm_pool *p, const struct wasm_module *m,
+    const struct wasm_run_opts *o, struct wasm_task **out,
+    struct core_errbuf *eb)
+{
+	return task_start(p, m, o, out, eb);
+}
+
+enum core_err
+wasm_pool_run(struct wasm_pool *p, const struct wasm_module *m,
+    const struct wasm_run_opts *o, struct wasm_result *r,
+    struct core_errbuf *eb)
+{
+	struct wasm_task *t = NULL;
+	enum core_err err;
+
+	err = wasm_pool_task_start(p, m, o, &t, eb);
+	if (err != CORE_OK) {
+		wasm_result_init(r);
+		return err;
+	}
+	return wasm_task_wait(t, r, eb);
+}
+
+static enum core_err
+task_start(struct wasm_pool *pool, const struct wasm_module *m,
+    const struct wasm_run_opts *o, struct wasm_task **out,
+    struct core_errbuf *eb)
+{
 	struct wasm_task *t = NULL;
 	const struct wasm_export *ex;
 	const char *name = o->invoke ? o->invoke : "_start";
@@ -690,6 +731,7 @@ wasm_task_start(const struct wasm_module *m, const struct wasm_run_opts *o,
 	t->m = m;
 	t->o = *o;
 	t->pid = -1;
+	pthread_mutex_init(&t->klock, NULL);
 	t->out_fd = t->err_fd = t->status_fd = t->stdin_fd = -1;
 	core_buf_init(&t->out, 0);
 	core_buf_init(&t->err, 0);
@@ -776,6 +818,14 @@ wasm_task_start(const struct wasm_module *m, const struct wasm_run_opts *o,
 		}
 	}
 
+	if (pool != NULL) {
+		bool fallback = true;
+
+		err = wasm_wrun_start(pool, m, o, t->export_idx, t->args,
+		    &t->wr, &fallback, eb);
+		if (err != CORE_OK || !fallback)
+			goto out;
+	}
 	wasm_tier1_read_env();
 	t->tier = o->tier == WASM_TIER_AUTO ? WASM_TIER_1 : o->tier;
 	if (o->tier != WASM_TIER_1) {
@@ -820,15 +870,23 @@ out:
 pid_t
 wasm_task_pid(const struct wasm_task *t)
 {
+	if (t->wr != NULL)
+		return wasm_wrun_pid(t->wr);
 	return t->pid;
 }
 
 void
 wasm_task_kill(struct wasm_task *t)
 {
+	pthread_mutex_lock(&t->klock);
 	t->kill_requested = 1;
-	if (t->pid > 0)
-		(void)kill(-t->pid, SIGKILL);
+	if (!t->ended) {
+		if (t->wr != NULL)
+			wasm_wrun_kill(t->wr);
+		else if (t->pid > 0)
+			(void)kill(-t->pid, SIGKILL);
+	}
+	pthread_mutex_unlock(&t->klock);
 }
 
 static void
@@ -862,11 +920,15 @@ static void
 drain_child(struct wasm_task *t)
 {
 	int st;
+	pid_t pid;
 
-	(void)kill(-t->pid, SIGKILL);
-	close_parent_fds(t);
-	(void)waitpid(t->pid, &st, 0);
+	pthread_mutex_lock(&t->klock);
+	pid = t->pid;
+	(void)kill(-pid, SIGKILL);
 	t->pid = -1;
+	pthread_mutex_unlock(&t->klock);
+	close_parent_fds(t);
+	(void)waitpid(pid, &st, 0);
 }
 
 static enum core_err
@@ -950,6 +1012,17 @@ enum core_err
 wasm_task_wait(struct wasm_task *t, struct wasm_result *r,
     struct core_errbuf *eb)
 {
+	enum core_err err;
+
+	err = wasm_task_finish(t, r, eb);
+	wasm_task_free(t);
+	return err;
+}
+
+enum core_err
+wasm_task_finish(struct wasm_task *t, struct wasm_result *r,
+    struct core_errbuf *eb)
+{
 	struct pollfd pfd[3];
 	uint8_t chunk[65536];
 	size_t max_out = t->o.stdout_max ? t->o.stdout_max : DEFAULT_STDOUT_MAX;
@@ -963,6 +1036,13 @@ wasm_task_wait(struct wasm_task *t, struct wasm_result *r,
 
 	(void)eb;
 	wasm_result_init(r);
+	if (t->wr != NULL) {
+		err = wasm_wrun_wait(t->wr, r);
+		pthread_mutex_lock(&t->klock);
+		t->ended = true;
+		pthread_mutex_unlock(&t->klock);
+		return err;
+	}
 	while (t->pid > 0 && (t->out_fd >= 0 || t->err_fd >= 0 ||
 	    t->status_fd >= 0)) {
 		now = core_mono_ms();
@@ -1065,6 +1145,9 @@ wasm_task_wait(struct wasm_task *t, struct wasm_result *r,
 		}
 	}
 	flush_held(t);
+	pthread_mutex_lock(&t->klock);
+	t->ended = true;
+	pthread_mutex_unlock(&t->klock);
 	if (t->pid > 0) {
 		struct rusage ru;
 
@@ -1091,6 +1174,17 @@ wasm_task_wait(struct wasm_task *t, struct wasm_result *r,
 	close_parent_fds(t);
 	if (t->tmpdir != NULL)
 		(void)core_fs_rmtree(t->tmpdir, NULL);
+	t->pid = -1;
+	return err;
+}
+
+void
+wasm_task_free(struct wasm_task *t)
+{
+	if (t == NULL)
+		return;
+	wasm_wrun_free(t->wr);
+	close_parent_fds(t);
 	free(t->tmpdir);
 	free(t->module_path);
 	free(t->cache_dir);
@@ -1099,8 +1193,8 @@ wasm_task_wait(struct wasm_task *t, struct wasm_result *r,
 	core_buf_cleanup(&t->out);
 	core_buf_cleanup(&t->err);
 	core_buf_cleanup(&t->status);
+	pthread_mutex_destroy(&t->klock);
 	free(t);
-	return err;
 }
 
 enum core_err

@@ -209,6 +209,9 @@ struct wasm_result {
 	int64_t run_ms;           /* wall time of the whole run */
 	int64_t cpu_ms;           /* CPU (user+sys) of the child and its helpers */
 	int64_t run_cpu_ms;       /* CPU after the code was ready (the run) */
+	bool on_worker;           /* served by a persistent worker */
+	int64_t worker_cpu_us;    /* on_worker: the worker's CPU for this run
+	                           * (plus loading the code if it was new) */
 };
 
 void wasm_result_init(struct wasm_result *r);
@@ -233,9 +236,72 @@ void wasm_task_kill(struct wasm_task *t);
 /* Waits for the end, fills r (init'ed by the call) and frees the task. */
 enum core_err wasm_task_wait(struct wasm_task *t, struct wasm_result *r,
     struct core_errbuf *eb);
+/*
+ * wasm_task_wait without the free: t stays valid, and wasm_task_kill on it
+ * is a harmless no-op from the moment the run has ended, so another thread
+ * may keep a pointer to t until wasm_task_free.
+ */
+enum core_err wasm_task_finish(struct wasm_task *t, struct wasm_result *r,
+    struct core_errbuf *eb);
+/* Frees a task after wasm_task_finish (NULL is a no-op). */
+void wasm_task_free(struct wasm_task *t);
 
 /* wasm_task_start + wasm_task_wait. */
 enum core_err wasm_run(const struct wasm_module *m,
+    const struct wasm_run_opts *o, struct wasm_result *r,
+    struct core_errbuf *eb);
+
+/* ------------------------------------------------------------------ */
+/* Persistent workers                                                  */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A pool of persistent workers: child processes that each load one
+ * module's compiled code (tier 1 or 2) once and then serve runs, each on a
+ * fresh instance (memory, globals, tables, WASI args/env/stdio), with the
+ * same isolation as a one-shot child: own process, clean environment, CPU
+ * and memory rlimits, SIGKILL on timeout or kill (the worker is replaced).
+ * docs/wasm.md says which runs may use a worker. Thread-safe.
+ */
+struct wasm_pool;
+
+struct wasm_pool_opts {
+	unsigned max_per_module;  /* workers per (module, tier); 0 = CPUs */
+	unsigned max_total;       /* all workers; 0 = 4 x max_per_module */
+	int64_t idle_timeout_ms;  /* idle workers exit after this; 0 = 30 s */
+	int64_t wait_ms;          /* how long a run waits for a busy module's
+	                           * worker before going one-shot; 0 = 100 ms,
+	                           * negative = never wait */
+};
+
+struct wasm_pool_stats {
+	unsigned workers, idle;   /* now */
+	uint64_t spawned;         /* workers started */
+	uint64_t served;          /* runs that ended on a worker kept alive */
+	uint64_t fallbacks;       /* runs sent to a one-shot child */
+	uint64_t expired;         /* idle workers ended by the timeout */
+	uint64_t evicted;         /* idle workers ended to make room */
+};
+
+/* o may be NULL (defaults). */
+enum core_err wasm_pool_new(const struct wasm_pool_opts *o,
+    struct wasm_pool **out, struct core_errbuf *eb);
+/* Ends every worker. No run of the pool may still be in progress. */
+void wasm_pool_free(struct wasm_pool *p);
+void wasm_pool_get_stats(struct wasm_pool *p, struct wasm_pool_stats *s);
+
+/*
+ * wasm_task_start through the pool: a run a worker can serve goes to an
+ * idle worker of the module (spawned if needed); any other run, or one
+ * that finds the pool full, starts a one-shot child as wasm_task_start
+ * does. Results are the same either way (r->on_worker tells). p NULL =
+ * wasm_task_start.
+ */
+enum core_err wasm_pool_task_start(struct wasm_pool *p,
+    const struct wasm_module *m, const struct wasm_run_opts *o,
+    struct wasm_task **out, struct core_errbuf *eb);
+/* wasm_pool_task_start + wasm_task_wait. */
+enum core_err wasm_pool_run(struct wasm_pool *p, const struct wasm_module *m,
     const struct wasm_run_opts *o, struct wasm_result *r,
     struct core_errbuf *eb);
 
