@@ -974,6 +974,11 @@ worker_spawn(const struct wasm_module *m, enum wasm_tier tier,
 	envp[ne] = NULL;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawnattr_init(&sa);
+	/* stdin/stdout of the caller are not the worker's business; stderr
+	 * stays for the runtime's own diagnostics (the guest never sees it:
+	 * its stdio comes with each request). */
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, child, WK_FD);
 	posix_spawn_file_actions_addclosefrom_np(&fa, WK_FD + 1);
 	sigemptyset(&none);
