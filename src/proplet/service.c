@@ -23,6 +23,25 @@
 
 #define CHUNK_SWEEP_MS 60000
 #define STOPPED_FMT "Task %s was stopped before completion"
+/* Parsed `file` modules kept for repeated starts (see modcache_get). */
+#define MODCACHE_MAX_ENTRIES 8
+#define MODCACHE_MAX_BYTES (16u * 1024 * 1024)
+#define MODCACHE_IDLE_MS 60000
+
+/*
+ * A module parsed from a start message's `file`, keyed by the base64 text
+ * itself, so a repeated start skips base64, sha256 and parsing. Shared
+ * read-only by the tasks holding a reference.
+ */
+struct modcache_ent {
+	char *text;              /* owned: the base64 `file` value */
+	size_t len;
+	struct wasm_module *mod; /* owned */
+	int refs;                /* guarded by p->lock; tasks using mod */
+	bool dropped;            /* guarded by p->lock; freed at refs == 0 */
+	int64_t used_ms;         /* guarded by p->lock */
+	struct modcache_ent *next; /* guarded by p->lock */
+};
 
 struct ptask {
 	struct mqtt_start msg;   /* owned: the start message */
@@ -67,6 +86,8 @@ struct proplet {
 	                          * for encrypted modules, removed on exit */
 	struct wasm_pool *pool;  /* owned: persistent workers; NULL when
 	                          * PROPLET_WASM_WORKERS=0 */
+	struct modcache_ent *modcache; /* guarded by lock; owned */
+	size_t modcache_bytes;   /* guarded by lock */
 	struct core_waker wake;  /* proplet_stop() wakes the main loop */
 	volatile sig_atomic_t stopping;
 	int64_t cpu_prev_us, cpu_prev_at_ms;
@@ -380,6 +401,288 @@ fetch_module(struct proplet *p, const struct mqtt_start *m, uint8_t **out,
 	}
 }
 
+/* ------------------------------------------------------------------ */
+/* The start message's `file`: a fast lane and a module cache          */
+/* ------------------------------------------------------------------ */
+
+/* Skips a JSON string whose opening quote is at p[*i]; *i ends after the
+ * closing quote. *plain: no escape and only printable ASCII inside. */
+static bool
+json_skip_string(const char *p, size_t n, size_t *i, bool *plain)
+{
+	size_t k = *i + 1;
+	unsigned char c;
+
+	*plain = true;
+	while (k < n) {
+		c = (unsigned char)p[k];
+		if (c == '"') {
+			*i = k + 1;
+			return true;
+		}
+		if (c == '\\') {
+			*plain = false;
+			k += 2;
+			continue;
+		}
+		if (c < 0x20 || c > 0x7e)
+			*plain = false;
+		k++;
+	}
+	return false;
+}
+
+/*
+ * Finds the string value of the top-level member "file" of the JSON object
+ * in (p, n): *off and *len bound its contents (between the quotes). False
+ * when there is none, or the value is not a plain string (escapes, bytes
+ * outside printable ASCII), or the text is not an object this scanner can
+ * follow; the caller then decodes the message the ordinary way. A value
+ * found here is byte for byte what jansson would return for it.
+ */
+STATIC bool
+start_file_span(const char *p, size_t n, size_t *off, size_t *len)
+{
+	size_t i = 0, ks, ke;
+	int depth = 0;
+	bool want_key = false, plain;
+
+	while (i < n) {
+		switch (p[i]) {
+		case '"':
+			ks = i;
+			if (!json_skip_string(p, n, &i, &plain))
+				return false;
+			ke = i;
+			if (depth != 1 || !want_key)
+				break;
+			want_key = false;
+			while (i < n && (p[i] == ' ' || p[i] == '\t' ||
+			    p[i] == '\n' || p[i] == '\r'))
+				i++;
+			if (i >= n || p[i] != ':')
+				return false;
+			if (ke - ks != 6 || memcmp(p + ks, "\"file\"", 6) != 0)
+				break;
+			i++;
+			while (i < n && (p[i] == ' ' || p[i] == '\t' ||
+			    p[i] == '\n' || p[i] == '\r'))
+				i++;
+			if (i >= n || p[i] != '"')
+				return false;
+			ks = i;
+			if (!json_skip_string(p, n, &i, &plain) || !plain)
+				return false;
+			*off = ks + 1;
+			*len = i - 1 - (ks + 1);
+			return true;
+		case '{':
+		case '[':
+			if (++depth > 64)
+				return false;
+			want_key = depth == 1 && p[i] == '{';
+			i++;
+			break;
+		case '}':
+		case ']':
+			depth--;
+			i++;
+			break;
+		case ',':
+			want_key = depth == 1;
+			i++;
+			break;
+		default:
+			i++;
+		}
+	}
+	return false;
+}
+
+/*
+ * mqtt_start_decode, with the fast lane: jansson copies a long string at
+ * ~15 ns a byte (~300 us for a 15 KB module as base64, more than running
+ * it), so when start_file_span finds a plain `file` value the message is
+ * decoded with that value cut out and the value is copied as is. Any
+ * failure of the reduced message is reported by decoding the original, so
+ * the errors are unchanged.
+ */
+/* Shorter values are not worth the second pass (tests lower it). */
+STATIC size_t start_fast_min = 4096;
+
+STATIC enum core_err
+start_decode(const void *payload, size_t n, struct mqtt_start *m,
+    struct core_errbuf *eb)
+{
+	const char *p = payload;
+	size_t off = 0, len = 0;
+	char *reduced = NULL, *file = NULL;
+	enum core_err err;
+
+	if (n > MQTT_MAX_START || !start_file_span(p, n, &off, &len) ||
+	    len < start_fast_min || (reduced = malloc(n - len)) == NULL ||
+	    (file = strndup(p + off, len)) == NULL) {
+		free(reduced);
+		return mqtt_start_decode(payload, n, m, eb);
+	}
+	memcpy(reduced, p, off);
+	memcpy(reduced + off, p + off + len, n - off - len);
+	err = mqtt_start_decode(reduced, n - len, m, NULL);
+	free(reduced);
+	if (err != CORE_OK || m->file == NULL || *m->file != '\0') {
+		free(file);
+		mqtt_start_cleanup(m);
+		memset(m, 0, sizeof(*m));
+		return mqtt_start_decode(payload, n, m, eb);
+	}
+	free(m->file);
+	m->file = file;
+	return CORE_OK;
+}
+
+/* Frees an entry no task uses any more. */
+static void
+modcache_ent_free(struct modcache_ent *e)
+{
+	free(e->text);
+	wasm_module_free(e->mod);
+	free(e);
+}
+
+/* Unlinks entries (lock held): with idle_ms >= 0 those unused for that
+ * long, else the least recently used ones until the bounds hold. Returns
+ * the unlinked entries no task holds (to be freed by the caller). */
+static struct modcache_ent *
+modcache_trim(struct proplet *p, int64_t idle_ms)
+{
+	struct modcache_ent **pp, **victim, *e, *gone = NULL;
+	int64_t now = core_mono_ms();
+	size_t n;
+
+	for (;;) {
+		victim = NULL;
+		n = 0;
+		for (pp = &p->modcache; *pp != NULL; pp = &(*pp)->next) {
+			n++;
+			if (idle_ms >= 0) {
+				if (victim == NULL &&
+				    now - (*pp)->used_ms >= idle_ms)
+					victim = pp;
+			} else if (victim == NULL ||
+			    (*pp)->used_ms < (*victim)->used_ms) {
+				victim = pp;
+			}
+		}
+		if (victim == NULL || (idle_ms < 0 &&
+		    n <= MODCACHE_MAX_ENTRIES &&
+		    p->modcache_bytes <= MODCACHE_MAX_BYTES))
+			break;
+		e = *victim;
+		*victim = e->next;
+		p->modcache_bytes -= e->len + e->mod->len;
+		e->dropped = true;
+		if (e->refs == 0) {
+			e->next = gone;
+			gone = e;
+		}
+	}
+	return gone;
+}
+
+static void
+modcache_free_list(struct modcache_ent *e)
+{
+	struct modcache_ent *next;
+
+	for (; e != NULL; e = next) {
+		next = e->next;
+		modcache_ent_free(e);
+	}
+}
+
+/*
+ * The parsed module of a plain start's `file`: from the cache, or decoded,
+ * checked and parsed now (then cached). On success *ent holds a reference
+ * (modcache_put). Errors are those of the uncached path.
+ */
+static enum core_err
+modcache_get(struct proplet *p, const char *file,
+    struct modcache_ent **ent, struct core_errbuf *eb)
+{
+	struct modcache_ent *e;
+	struct wasm_module *mod = NULL;
+	size_t flen = strlen(file), len = 0;
+	uint8_t *bytes = NULL;
+	enum core_err err;
+
+	*ent = NULL;
+	pthread_mutex_lock(&p->lock);
+	for (e = p->modcache; e != NULL; e = e->next) {
+		if (e->len == flen && memcmp(e->text, file, flen) == 0) {
+			e->refs++;
+			e->used_ms = core_mono_ms();
+			*ent = e;
+			pthread_mutex_unlock(&p->lock);
+			return CORE_OK;
+		}
+	}
+	pthread_mutex_unlock(&p->lock);
+	err = core_b64_decode(file, flen, &bytes, &len, eb);
+	if (err != CORE_OK) {
+		core_errbuf_prefix(eb, "file");
+		return err;
+	}
+	if (len < 4 || memcmp(bytes, "\0asm", 4) != 0) {
+		err = core_errf(eb, CORE_ERR_INVALID,
+		    "not a WebAssembly module (no \\0asm magic)");
+		goto out;
+	}
+	if ((err = wasm_module_parse(bytes, len, &mod, eb)) != CORE_OK ||
+	    (err = wasm_module_check_imports(mod, eb)) != CORE_OK)
+		goto out;
+	e = calloc(1, sizeof(*e));
+	if (e == NULL || (e->text = strndup(file, flen)) == NULL) {
+		free(e);
+		err = core_errf(eb, CORE_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	e->len = flen;
+	e->mod = mod;
+	mod = NULL;
+	e->refs = 1;
+	e->used_ms = core_mono_ms();
+	pthread_mutex_lock(&p->lock);
+	e->next = p->modcache;
+	p->modcache = e;
+	p->modcache_bytes += e->len + e->mod->len;
+	{
+		struct modcache_ent *gone = modcache_trim(p, -1);
+
+		pthread_mutex_unlock(&p->lock);
+		modcache_free_list(gone);
+	}
+	*ent = e;
+out:
+	wasm_module_free(mod);
+	free(bytes);
+	return err;
+}
+
+/* Drops a reference taken by modcache_get. */
+static void
+modcache_put(struct proplet *p, struct modcache_ent *e)
+{
+	bool free_it;
+
+	if (e == NULL)
+		return;
+	pthread_mutex_lock(&p->lock);
+	free_it = --e->refs == 0 && e->dropped;
+	pthread_mutex_unlock(&p->lock);
+	if (free_it)
+		modcache_ent_free(e);
+}
+
 static void
 running_remove(struct proplet *p, struct ptask *t)
 {
@@ -453,6 +756,7 @@ task_main(void *arg)
 	struct wasm_run_opts o;
 	struct wasm_result r;
 	struct wasm_task *wt = NULL;
+	struct modcache_ent *ce = NULL;
 	struct core_errbuf eb;
 	char **env = NULL, *results = NULL, *error = NULL, fields[64];
 	uint8_t *bytes = NULL;
@@ -466,6 +770,14 @@ task_main(void *arg)
 	memset(&inv, 0, sizeof(inv));
 	if (proplet_invocation_parse(&m->cli_args, &inv, &eb) != CORE_OK)
 		goto fail;
+	if (!m->encrypted && !m->latent && m->file != NULL &&
+	    *m->file != '\0') {
+		/* A plain module sent inline: parsed once per distinct file. */
+		if (modcache_get(p, m->file, &ce, &eb) != CORE_OK)
+			goto fail;
+		mod = ce->mod; /* borrowed from the cache entry */
+		goto have_module;
+	}
 	if (fetch_module(p, m, &bytes, &len, &eb) != CORE_OK)
 		goto fail;
 	if (len < 4 || memcmp(bytes, "\0asm", 4) != 0) {
@@ -498,6 +810,7 @@ task_main(void *arg)
 		published = true; /* latent: no result unless it fails */
 		goto out;
 	}
+have_module:
 	if ((env = build_env(p, &m->env, &inv, &nenv)) == NULL ||
 	    (pre = calloc(p->cfg->ndirs + 1, sizeof(*pre))) == NULL) {
 		core_errf(&eb, CORE_ERR_NOMEM, "out of memory");
@@ -563,7 +876,10 @@ out:
 	free(pre);
 	free_env(env, nenv);
 	wasm_result_cleanup(&r);
-	wasm_module_free(mod);
+	if (ce != NULL)
+		modcache_put(p, ce);
+	else
+		wasm_module_free(mod);
 	proplet_invocation_cleanup(&inv);
 	mqtt_start_cleanup(&t->msg);
 	free(t);
@@ -596,7 +912,7 @@ handle_start(struct proplet *p, const void *payload, size_t len)
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return;
 	t->p = p;
-	if (mqtt_start_decode(payload, len, &t->msg, &eb) != CORE_OK) {
+	if (start_decode(payload, len, &t->msg, &eb) != CORE_OK) {
 		log_warnx("start: malformed message ignored: %s", eb.msg);
 		goto drop;
 	}
@@ -1087,6 +1403,14 @@ proplet_run(struct proplet *p, struct core_errbuf *eb)
 		}
 		if (now >= next_sweep) {
 			proplet_chunks_sweep(p->chunks);
+			pthread_mutex_lock(&p->lock);
+			{
+				struct modcache_ent *gone = modcache_trim(p,
+				    MODCACHE_IDLE_MS);
+
+				pthread_mutex_unlock(&p->lock);
+				modcache_free_list(gone);
+			}
 			next_sweep = now + CHUNK_SWEEP_MS;
 		}
 		wait = next_hb - now;
@@ -1130,6 +1454,15 @@ proplet_free(struct proplet *p)
 		free(l);
 	}
 	p->latents = NULL;
+	{
+		struct modcache_ent *e, *en;
+
+		for (e = p->modcache; e != NULL; e = en) {
+			en = e->next;
+			modcache_ent_free(e); /* no task holds one now */
+		}
+		p->modcache = NULL;
+	}
 	pthread_mutex_unlock(&p->lock);
 	mqtt_client_free(p->mqtt);
 	wasm_pool_free(p->pool);

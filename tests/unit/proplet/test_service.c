@@ -13,6 +13,10 @@
 char *utf8_lossy(const uint8_t *p, size_t n);
 void render_outcome(const char *task_id, const struct wasm_result *r,
     bool cli_style, char **results, char **error);
+bool start_file_span(const char *p, size_t n, size_t *off, size_t *len);
+enum core_err start_decode(const void *payload, size_t n,
+    struct mqtt_start *m, struct core_errbuf *eb);
+extern size_t start_fast_min;
 
 static void
 test_utf8_lossy(void **state)
@@ -95,12 +99,84 @@ test_render_outcomes(void **state)
 	wasm_result_cleanup(&r);
 }
 
+/* The start fast lane gives what the ordinary decoder gives. */
+static void
+test_start_decode(void **state)
+{
+	static const struct {
+		const char *json;
+		bool fast;          /* the scanner finds the value */
+		const char *file;   /* NULL: decoding fails */
+	} cases[] = {
+		{ "{\"id\":\"67c8dfa8-1111-4a2d-a489-660b5f7ab461\","
+		  "\"name\":\"a\",\"inputs\":[1],\"file\":\"AGFzbQ==\"}",
+		  true, "AGFzbQ==" },
+		/* A nested "file" first, spaces around the colon. */
+		{ "{\"env\":{\"file\":\"no\"},\"x\":[\"file\",{\"file\":1}],"
+		  "\"id\":\"67c8dfa8-1111-4a2d-a489-660b5f7ab461\","
+		  "\"name\":\"a\",\"inputs\":[],\"file\" :  \"QUJD\"}",
+		  true, "QUJD" },
+		/* Escapes: the ordinary path ("\/" is "/"). */
+		{ "{\"id\":\"67c8dfa8-1111-4a2d-a489-660b5f7ab461\","
+		  "\"name\":\"a\",\"inputs\":[],\"file\":\"A\\/B\"}",
+		  false, "A/B" },
+		/* A key containing \"file\" is not the key file. */
+		{ "{\"id\":\"67c8dfa8-1111-4a2d-a489-660b5f7ab461\","
+		  "\"name\":\"a\\\"file\\\"\",\"inputs\":[],\"file\":\"QQ==\"}",
+		  true, "QQ==" },
+		/* Duplicate keys are refused either way. */
+		{ "{\"id\":\"67c8dfa8-1111-4a2d-a489-660b5f7ab461\","
+		  "\"name\":\"a\",\"inputs\":[],\"file\":\"QQ==\","
+		  "\"file\":\"\"}", true, NULL },
+		/* Malformed after the value: the original error. */
+		{ "{\"id\":\"67c8dfa8-1111-4a2d-a489-660b5f7ab461\","
+		  "\"name\":\"a\",\"inputs\":[],\"file\":\"QQ==\",}",
+		  true, NULL },
+		{ "{\"file\":\"QQ==\"", true, NULL },
+		{ "{\"file\":\"Q\x01Q\"}", false, NULL },
+	};
+	struct mqtt_start a, b;
+	struct core_errbuf ea, eb;
+	size_t i, off, len;
+	enum core_err ra, rb;
+
+	(void)state;
+	start_fast_min = 0;
+	for (i = 0; i < CORE_ARRAY_LEN(cases); i++) {
+		const char *j = cases[i].json;
+
+		assert_int_equal(start_file_span(j, strlen(j), &off, &len),
+		    cases[i].fast);
+		memset(&a, 0, sizeof(a));
+		memset(&b, 0, sizeof(b));
+		core_errbuf_clear(&ea);
+		core_errbuf_clear(&eb);
+		ra = mqtt_start_decode(j, strlen(j), &a, &ea);
+		rb = start_decode(j, strlen(j), &b, &eb);
+		assert_int_equal(ra, rb);
+		assert_string_equal(ea.msg, eb.msg);
+		if (cases[i].file == NULL) {
+			assert_int_not_equal(ra, CORE_OK);
+		} else {
+			assert_int_equal(ra, CORE_OK);
+			assert_string_equal(a.file, cases[i].file);
+			assert_string_equal(b.file, cases[i].file);
+			assert_string_equal(b.id, a.id);
+			assert_string_equal(b.name, a.name);
+		}
+		mqtt_start_cleanup(&a);
+		mqtt_start_cleanup(&b);
+	}
+	start_fast_min = 4096;
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_utf8_lossy),
 		cmocka_unit_test(test_render_outcomes),
+		cmocka_unit_test(test_start_decode),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
