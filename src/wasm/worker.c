@@ -1443,19 +1443,17 @@ wrun_read_pipe(struct wasm_wrun *r, int *fdp, struct core_buf *dst,
 static bool
 wrun_read_msg(struct wasm_wrun *r, struct wasm_result *res, bool *done)
 {
-	static const size_t cap = WK_MSG_MAX;
+	/* Replies are small: one value at most, a message of at most
+	 * CORE_ERRBUF_LEN; anything longer is truncated, i.e. refused. */
+	uint8_t buf[4096];
 	struct wk_hdr h;
 	struct wk_done d;
 	struct wk_ready rd;
-	uint8_t *buf;
 	int fds[WK_MAX_FDS], nfds = 0, i;
 	ssize_t n;
 	bool ok = false;
 
-	buf = malloc(cap);
-	if (buf == NULL)
-		return false;
-	n = wk_recv(r->w->sock, &h, buf, cap, fds, &nfds);
+	n = wk_recv(r->w->sock, &h, buf, sizeof(buf), fds, &nfds);
 	for (i = 0; i < nfds; i++)
 		close(fds[i]); /* a worker never sends fds */
 	if (n < 0 || nfds != 0)
@@ -1505,7 +1503,6 @@ wrun_read_msg(struct wasm_wrun *r, struct wasm_result *res, bool *done)
 	*done = true;
 	ok = true;
 out:
-	free(buf);
 	return ok;
 }
 
