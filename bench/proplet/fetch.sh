@@ -73,6 +73,10 @@ for r in $(seq 1 "$ROUNDS"); do
 			echo "scale=1; ($c1 - $c0) * 1000 / $hz / $W" | bc >>"$TMP/$n.$kind.cpu"
 		done
 		awk '/^VmRSS/ {print $2}' "/proc/$PROPLET_PID/status" >>"$TMP/$n.rss"
+		awk '/^[0-9a-f]+-[0-9a-f]+ / {name = (NF >= 6) ? $6 : "[anon]"; sub(/.*\//, "", name); next}
+			/^Rss:/ {rss[name] += $2}
+			END {for (k in rss) if (rss[k] >= 64) printf "%d kB %s, ", rss[k], k}' \
+			"/proc/$PROPLET_PID/smaps" >"$TMP/$n.smaps"
 		kill "$PROPLET_PID"
 		wait "$PROPLET_PID" 2>/dev/null || true
 	done
@@ -87,6 +91,6 @@ for bin in $PROPLETS; do
 			"$(sort -n "$TMP/$n.$kind.ms" | tail -n1)" "$(wc -l <"$TMP/$n.$kind.ms")" \
 			"$(median <"$TMP/$n.$kind.cpu")" "$ROUNDS"
 	done
-	printf '%s VmRSS after its tasks: %s kB (median of %d rounds)\n' "$bin" \
-		"$(median <"$TMP/$n.rss")" "$ROUNDS"
+	printf '%s VmRSS after its tasks: %s kB (median of %d rounds); last round: %s\n' \
+		"$bin" "$(median <"$TMP/$n.rss")" "$ROUNDS" "$(cat "$TMP/$n.smaps")"
 done

@@ -42,7 +42,8 @@ enum core_err proplet_chunks_wait(struct proplet_chunks *cs,
 /* Drops assemblies idle for longer than PROPLET_CHUNK_EXPIRY_MS. */
 void proplet_chunks_sweep(struct proplet_chunks *cs);
 
-/* GETs an http(s) URL holding a module (spec §6.2 step 4), bounded. */
+/* GETs an http(s) URL holding a module (spec §6.2 step 4), bounded. This,
+ * proplet_registry_pull and proplet_encrypted_fetch run the fetch helper. */
 enum core_err proplet_http_get(const char *url, uint8_t **out, size_t *len,
     struct core_errbuf *eb);
 
@@ -73,8 +74,9 @@ void proplet_invocation_cleanup(struct proplet_invocation *inv);
 
 
 /*
- * The encrypted-task pipeline (encrypted.c): in a short-lived child
- * process, pull image_url, find the key id of its encrypted layer, attest
+ * The encrypted-task pipeline (encrypted.c, run by the fetch helper
+ * proplet-fetch, see fetch_helper.h): in that short-lived process, pull
+ * image_url, find the key id of its encrypted layer, attest
  * to the KBS with the given attester, fetch the key, unwrap the layer key,
  * verify the HMAC over the whole layer and decrypt; the plaintext module
  * comes back over a memfd and is copied into *out (malloc'd; the caller
