@@ -240,6 +240,9 @@ ec_to_evp(const struct crypto_key *k)
 out:
 	ERR_clear_error();
 	EVP_PKEY_CTX_free(ctx);
+	/* ec_priv is a secure BIGNUM here (ec_generate, jwk_ec: keys from
+	 * EVP never come this way), so its parameter was in the secure heap
+	 * and OSSL_PARAM_free clears it. */
 	OSSL_PARAM_free(params);
 	OSSL_PARAM_BLD_free(bld);
 	return pkey;
