@@ -4,8 +4,9 @@
  *   one-shot   wasm_run: a child per request (the old path)
  *   worker     wasm_pool_run from one thread: one persistent worker
  *   pool xT    wasm_pool_run from T threads sharing a pool (N per module)
- * CPU is user+sys of this process plus its children (RUSAGE_CHILDREN for
- * one-shot children) plus what the workers report per request.
+ * CPU is user+sys of this process plus its reaped children: one-shot
+ * children, and the workers, which the pool reaps when it is freed at the
+ * end of each mode (so their start and code loading are included).
  *
  * Usage: bench_worker [seconds-per-mode (2)] [threads (4)] [N per module]
  */
@@ -83,9 +84,11 @@ cmp64(const void *a, const void *b)
 }
 
 static void
-mode(const char *name, struct wasm_pool *pool, const struct wasm_module *m,
+mode(const char *name, unsigned per_module, const struct wasm_module *m,
     const char *cache_dir, int threads, double secs)
 {
+	struct wasm_pool_opts po;
+	struct wasm_pool *pool = NULL;
 	struct ctx *c = calloc((size_t)threads, sizeof(*c));
 	pthread_t *th = calloc((size_t)threads, sizeof(*th));
 	int64_t t0, s0, k0, wall_ms, cpu, *all;
@@ -96,6 +99,12 @@ mode(const char *name, struct wasm_pool *pool, const struct wasm_module *m,
 
 	s0 = cpu_us(RUSAGE_SELF);
 	k0 = cpu_us(RUSAGE_CHILDREN);
+	if (per_module > 0) {
+		memset(&po, 0, sizeof(po));
+		po.max_per_module = per_module;
+		if (wasm_pool_new(&po, &pool, NULL) != CORE_OK)
+			exit(1);
+	}
 	t0 = core_mono_ms();
 	for (k = 0; k < threads; k++) {
 		c[k].pool = pool;
@@ -109,6 +118,7 @@ mode(const char *name, struct wasm_pool *pool, const struct wasm_module *m,
 	for (k = 0; k < threads; k++)
 		pthread_join(th[k], NULL);
 	wall_ms = core_mono_ms() - t0;
+	wasm_pool_free(pool); /* reaps the workers: their CPU is counted */
 	cpu = cpu_us(RUSAGE_SELF) - s0 + cpu_us(RUSAGE_CHILDREN) - k0;
 	all = calloc(2000000 * (size_t)threads, sizeof(int64_t));
 	for (k = 0; k < threads; k++) {
@@ -121,16 +131,12 @@ mode(const char *name, struct wasm_pool *pool, const struct wasm_module *m,
 		free(c[k].lat_us);
 	}
 	qsort(all, nl, sizeof(*all), cmp64);
-	/* One-shot children are in RUSAGE_CHILDREN; workers are not reaped
-	 * during the run, so their reported CPU is added. */
-	cpu += wcpu;
-	printf("%-12s %2d thr  %8.0f req/s  p50 %6lld us  p99 %6lld us  "
-	    "cpu/req %7.1f us (caller %6.1f, worker %6.1f)  on worker %llu/%llu"
+	printf("%-10s %2d thr  %7.0f req/s  p50 %6lld us  p99 %6lld us  "
+	    "CPU/req %7.1f us (worker-reported %5.1f)  on worker %llu/%llu"
 	    "%s\n", name, threads, (double)n * 1000.0 / (double)wall_ms,
 	    (long long)(nl ? all[nl / 2] : 0),
 	    (long long)(nl ? all[nl * 99 / 100] : 0),
 	    n ? (double)cpu / (double)n : 0.0,
-	    n ? (double)(cpu - wcpu) / (double)n : 0.0,
 	    n ? (double)wcpu / (double)n : 0.0,
 	    (unsigned long long)onw, (unsigned long long)n,
 	    bad ? " ERRORS" : "");
@@ -146,8 +152,6 @@ main(int argc, char **argv)
 	double secs = argc > 1 ? atof(argv[1]) : 2.0;
 	int threads = argc > 2 ? (int)strtol(argv[2], NULL, 10) : 4;
 	unsigned per = argc > 3 ? (unsigned)strtoul(argv[3], NULL, 10) : 0;
-	struct wasm_pool_opts po;
-	struct wasm_pool *p1 = NULL, *pn = NULL;
 	struct wasm_module *m = NULL;
 	struct core_errbuf eb;
 	uint8_t *bytes = NULL;
@@ -167,17 +171,15 @@ main(int argc, char **argv)
 	printf("tiny.wasm (%zu bytes), add 10 20, tier 2 cached; %.1f s per "
 	    "mode; load average %.2f %.2f %.2f\n", len, secs, la[0], la[1],
 	    la[2]);
-	memset(&po, 0, sizeof(po));
-	po.max_per_module = 1;
-	wasm_pool_new(&po, &p1, NULL);
-	po.max_per_module = per;
-	wasm_pool_new(&po, &pn, NULL);
-	mode("one-shot", NULL, m, dir, 1, secs);
-	mode("worker", p1, m, dir, 1, secs);
-	mode("one-shot", NULL, m, dir, threads, secs);
-	mode("pool", pn, m, dir, threads, secs);
-	wasm_pool_free(p1);
-	wasm_pool_free(pn);
+	if (per == 0) {
+		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+		per = ncpu > 0 ? (unsigned)ncpu : 1;
+	}
+	mode("one-shot", 0, m, dir, 1, secs);
+	mode("worker", 1, m, dir, 1, secs);
+	mode("one-shot", 0, m, dir, threads, secs);
+	mode("pool", per, m, dir, threads, secs);
 	(void)core_fs_rmtree(dir, NULL);
 	free(dir);
 	free(bytes);

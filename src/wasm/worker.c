@@ -649,9 +649,30 @@ worker_serve(struct wk_state *s, const struct wk_hdr *h, size_t n, int *fds,
 		_exit(0);
 }
 
+/*
+ * The worker's only other thread: when the pool's end of the socket goes
+ * away (the caller exited or was killed), end the worker even if a guest
+ * is spinning in the main thread.
+ */
+static void *
+worker_watchdog(void *arg)
+{
+	struct pollfd pfd = { *(int *)arg, POLLRDHUP, 0 };
+
+	for (;;) {
+		if (poll(&pfd, 1, -1) < 0 && errno == EINTR)
+			continue;
+		if (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL))
+			_exit(0);
+	}
+	return NULL;
+}
+
 static void
 worker_main(int sock)
 {
+	static int wsock;
+	pthread_t wd;
 	struct wk_state *s;
 	struct wk_hdr h;
 	struct rlimit rl;
@@ -667,6 +688,9 @@ worker_main(int sock)
 	s->sock = sock;
 	s->empty_stdin = -1;
 	s->code.memfd = -1;
+	wsock = sock;
+	if (pthread_create(&wd, NULL, worker_watchdog, &wsock) != 0)
+		_exit(125);
 	worker_init(s);
 	for (;;) {
 		n = wk_recv(sock, &h, s->buf, sizeof(s->buf), fds, &nfds);

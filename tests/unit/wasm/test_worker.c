@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -566,6 +567,69 @@ test_idle_expiry(void **state)
 	wasm_pool_free(p);
 }
 
+/* True while pid runs (not gone, not a zombie). */
+static bool
+alive(pid_t pid)
+{
+	char path[64], buf[256], *p;
+	FILE *f;
+	bool up = false;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return false;
+	if (fgets(buf, sizeof(buf), f) != NULL &&
+	    (p = strrchr(buf, ')')) != NULL)
+		up = p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+	fclose(f);
+	return up;
+}
+
+static void
+test_orphan_worker_exits(void **state)
+{
+	struct wasm_module *m = load("wt_spin.wasm");
+	int pfd[2];
+	pid_t child, wpid = -1;
+	int i, st;
+
+	(void)state;
+	assert_int_equal(pipe(pfd), 0);
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		/* A caller that dies while its worker spins. */
+		struct wasm_pool *p = NULL;
+		struct wasm_task *t = NULL;
+		struct wasm_run_opts o;
+		pid_t pid;
+
+		opts_init(&o, WASM_TIER_2);
+		o.invoke = "spin";
+		o.timeout_ms = 0;
+		if (wasm_pool_new(NULL, &p, NULL) != CORE_OK ||
+		    wasm_pool_task_start(p, m, &o, &t, NULL) != CORE_OK)
+			_exit(1);
+		pid = wasm_task_pid(t);
+		usleep(200 * 1000);
+		(void)!write(pfd[1], &pid, sizeof(pid));
+		_exit(0);
+	}
+	close(pfd[1]);
+	assert_int_equal(read(pfd[0], &wpid, sizeof(wpid)), sizeof(wpid));
+	close(pfd[0]);
+	assert_int_equal(waitpid(child, &st, 0), child);
+	assert_true(wpid > 0);
+	for (i = 0; i < 100 && alive(wpid); i++)
+		usleep(50 * 1000);
+	if (alive(wpid)) {
+		kill(wpid, SIGKILL);
+		fail_msg("worker %d outlived its caller", (int)wpid);
+	}
+	wasm_module_free(m);
+}
+
 struct hammer {
 	struct wasm_pool *p;
 	const struct wasm_module *m, *ms;
@@ -649,6 +713,7 @@ main(void)
 		cmocka_unit_test(test_auto_and_fallbacks),
 		cmocka_unit_test(test_idle_expiry),
 		cmocka_unit_test(test_threads_share_pool),
+		cmocka_unit_test(test_orphan_worker_exits),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
