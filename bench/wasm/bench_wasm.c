@@ -5,7 +5,10 @@
  *
  *   build/bench/wasm/bench_wasm [RUNS]        (default 3; medians)
  *
- * Prints a Markdown table (the one in bench/README.md).
+ * Prints a Markdown table (the one in bench/README.md). Each round runs
+ * native, tier 1, tier 2 and Node once; a ratio is the median over rounds
+ * of that round's ratio to native, so the load of the shared machine
+ * weighs on both sides of it.
  */
 #include "wasm/wasm.h"
 
@@ -151,9 +154,10 @@ main(int argc, char **argv)
 {
 	double nat[MAXRUNS], t1[MAXRUNS], t2[MAXRUNS], nd[MAXRUNS];
 	double c1a[MAXRUNS], c1b[MAXRUNS];
+	double r1[MAXRUNS], r2[MAXRUNS], rn[MAXRUNS], x_t1, x_t2, x_nd;
 	double g_nat = 0, g_t1 = 0, g_t2 = 0, g_nd = 0, g_c1 = 0;
 	double m_nat, m_t1, m_t2, m_nd, m_c1a, m_c1b, c2;
-	char path[1024], *o_nat, *o_t1, *o_t2, *o_nd, *nerr;
+	char path[1024], npath[1024], *o_nat, *o_t1, *o_t2, *o_nd, *nerr;
 	char *cache = NULL;
 	size_t i;
 	int k, np = (int)CORE_ARRAY_LEN(progs);
@@ -177,15 +181,11 @@ main(int argc, char **argv)
 	for (i = 0; i < (size_t)np; i++) {
 		const char *nargv[3], *jargv[6];
 
-		snprintf(path, sizeof(path), "%s/native/%s", BENCH_DIR,
+		snprintf(npath, sizeof(npath), "%s/native/%s", BENCH_DIR,
 		    progs[i].name);
-		nargv[0] = path;
+		nargv[0] = npath;
 		nargv[1] = progs[i].arg;
 		nargv[2] = NULL;
-		for (k = 0; k < runs; k++)
-			nat[k] = spawn_ms(nargv, k == 0 ? &o_nat : NULL, NULL);
-		m_nat = median(nat, runs);
-
 		snprintf(path, sizeof(path), "%s/wasm/bench_%s.wasm",
 		    BENCH_DIR, progs[i].name);
 		m = load(path);
@@ -198,27 +198,27 @@ main(int argc, char **argv)
 		}
 		m_c1a = median(c1a, runs);
 		m_c1b = median(c1b, runs);
-		for (k = 0; k < runs; k++)
-			t1[k] = engine_ms(m, progs[i].arg, WASM_TIER_1, cache,
-			    k == 0 ? &o_t1 : NULL, NULL, false);
-		m_t1 = median(t1, runs);
 		if (wasm_cache_build(cache, m, &c2ms, NULL) != CORE_OK)
 			return 1;
 		c2 = (double)c2ms;
-		for (k = 0; k < runs; k++)
+		jargv[0] = node;
+		jargv[1] = "--no-warnings";
+		jargv[2] = BENCH_NODE_SCRIPT;
+		jargv[3] = path;
+		jargv[4] = progs[i].arg;
+		jargv[5] = NULL;
+		o_nd = NULL;
+		/*
+		 * One round runs every variant once, so each ratio compares
+		 * runs made under about the same load (the machine is shared).
+		 */
+		for (k = 0; k < runs; k++) {
+			nat[k] = spawn_ms(nargv, k == 0 ? &o_nat : NULL, NULL);
+			t1[k] = engine_ms(m, progs[i].arg, WASM_TIER_1, cache,
+			    k == 0 ? &o_t1 : NULL, NULL, false);
 			t2[k] = engine_ms(m, progs[i].arg, WASM_TIER_2, cache,
 			    k == 0 ? &o_t2 : NULL, NULL, false);
-		m_t2 = median(t2, runs);
-		m_nd = NAN;
-		o_nd = NULL;
-		if (node != NULL) {
-			jargv[0] = node;
-			jargv[1] = "--no-warnings";
-			jargv[2] = BENCH_NODE_SCRIPT;
-			jargv[3] = path;
-			jargv[4] = progs[i].arg;
-			jargv[5] = NULL;
-			for (k = 0; k < runs; k++) {
+			if (node != NULL) {
 				double c = 0, r = 0, w = 0;
 				char *s;
 
@@ -232,8 +232,20 @@ main(int argc, char **argv)
 				nd[k] = r;
 				free(nerr);
 			}
-			m_nd = median(nd, runs);
 		}
+		/* Ratios: the median of each round's ratio. */
+		for (k = 0; k < runs; k++) {
+			r1[k] = t1[k] / nat[k];
+			r2[k] = t2[k] / nat[k];
+			rn[k] = node != NULL ? nd[k] / nat[k] : NAN;
+		}
+		x_t1 = median(r1, runs);
+		x_t2 = median(r2, runs);
+		x_nd = node != NULL ? median(rn, runs) : NAN;
+		m_nat = median(nat, runs);
+		m_t1 = median(t1, runs);
+		m_t2 = median(t2, runs);
+		m_nd = node != NULL ? median(nd, runs) : NAN;
 		if (strcmp(o_nat, o_t1) != 0 || strcmp(o_nat, o_t2) != 0 ||
 		    (o_nd != NULL && strcmp(o_nat, o_nd) != 0))
 			fprintf(stderr, "bench: %s: outputs differ\n",
@@ -241,13 +253,13 @@ main(int argc, char **argv)
 		printf("| %s %s | %zu | %.0f | %.0f (%.2fx) | %.0f (%.2fx) | "
 		    "%.0f (%.2fx) | %.0f (%.0f+%.0f) | %.0f |\n",
 		    progs[i].name, progs[i].arg, m->len / 1024, m_nat, m_t1,
-		    m_t1 / m_nat, m_t2, m_t2 / m_nat, m_nd, m_nd / m_nat,
+		    x_t1, m_t2, x_t2, m_nd, x_nd,
 		    m_c1a + m_c1b, m_c1a, m_c1b, c2);
 		fflush(stdout);
 		g_nat += log(m_nat);
-		g_t1 += log(m_t1 / m_nat);
-		g_t2 += log(m_t2 / m_nat);
-		g_nd += log(m_nd / m_nat);
+		g_t1 += log(x_t1);
+		g_t2 += log(x_t2);
+		g_nd += log(x_nd);
 		g_c1 += log(m_c1a + m_c1b);
 		free(o_nat);
 		free(o_t1);
