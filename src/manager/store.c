@@ -333,9 +333,12 @@ sq_exec(sqlite3 *db, const char *sql, struct core_errbuf *eb)
  * operation and table, prepared on first use and reset after each. */
 enum sq_op { SQ_PUT, SQ_GET, SQ_DEL, SQ_LIST, SQ_COUNT, SQ_NOPS };
 
+static const char *const sq_tx_sql[] = { "BEGIN", "COMMIT", "ROLLBACK" };
+
 struct sq_db {
 	sqlite3 *db;                        /* owned */
 	sqlite3_stmt *stmt[3][SQ_NOPS];     /* owned: tasks, proplets, files */
+	sqlite3_stmt *tx[3];                /* owned: sq_tx_sql, same order */
 };
 
 static const char *const sq_sql[SQ_NOPS][2] = {
@@ -510,10 +513,26 @@ sq_version_db(sqlite3 *h)
 	return v;
 }
 
+/* Transaction statements are prepared once, like the others. */
 static enum core_err
 sq_tx(void *hv, const char *sql, struct core_errbuf *eb)
 {
-	return sq_exec(((struct sq_db *)hv)->db, sql, eb);
+	struct sq_db *h = hv;
+	enum core_err err = CORE_OK;
+	size_t i;
+
+	for (i = 0; i < CORE_ARRAY_LEN(sq_tx_sql); i++)
+		if (strcmp(sql, sq_tx_sql[i]) == 0)
+			break;
+	if (i == CORE_ARRAY_LEN(sq_tx_sql))
+		return sq_exec(h->db, sql, eb);
+	if (h->tx[i] == NULL && sqlite3_prepare_v2(h->db, sql, -1, &h->tx[i],
+	    NULL) != SQLITE_OK)
+		return sq_err(h->db, eb, "prepare");
+	if (sqlite3_step(h->tx[i]) != SQLITE_DONE)
+		err = sq_err(h->db, eb, sql);
+	sqlite3_reset(h->tx[i]);
+	return err;
 }
 
 static int
@@ -531,6 +550,8 @@ sq_close(void *hv)
 	for (t = 0; t < 3; t++)
 		for (op = 0; op < SQ_NOPS; op++)
 			sqlite3_finalize(h->stmt[t][op]);
+	for (t = 0; t < 3; t++)
+		sqlite3_finalize(h->tx[t]);
 	sqlite3_close(h->db);
 	free(h);
 }
