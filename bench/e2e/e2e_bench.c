@@ -19,7 +19,8 @@
  * plus the change of its reaped children's (cutime+cstime), plus the CPU
  * of live descendants at the end minus that of live descendants at the
  * start. Children that run and are reaped within the run are counted
- * whole; long-lived workers are counted by their change.
+ * whole; long-lived workers are counted by their change. The part spent
+ * in children (engine processes, workers, helpers) is also given alone.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -55,6 +56,7 @@ struct group {
 	int pid;
 	long long ticks0;  /* group CPU at the start, clock ticks */
 	long long ticks1;
+	long long self0, self1;  /* the process alone (its threads) */
 };
 
 /* One /proc/<pid>/stat snapshot. */
@@ -363,18 +365,24 @@ groups_snapshot(bool end)
 	int n = proc_all(all), g, i;
 
 	for (g = 0; g < ngroups; g++) {
-		long long t = 0;
+		long long t = 0, self = 0;
 
 		for (i = 0; i < n; i++) {
-			if (all[i].pid == groups[g].pid)
+			if (all[i].pid == groups[g].pid) {
 				t += all[i].self + all[i].children;
-			else if (proc_descends(all, n, all[i].pid, groups[g].pid))
+				self = all[i].self;
+			} else if (proc_descends(all, n, all[i].pid,
+			    groups[g].pid)) {
 				t += all[i].self;
+			}
 		}
-		if (end)
+		if (end) {
 			groups[g].ticks1 = t;
-		else
+			groups[g].self1 = self;
+		} else {
 			groups[g].ticks0 = t;
+			groups[g].self0 = self;
+		}
 	}
 }
 
@@ -425,8 +433,12 @@ report(double secs, double bench_ms, const char *load0, const char *load1)
 		printf(",\"%s\":%.3f", groups[g].label, ms);
 		total += ms;
 	}
-	printf(",\"total\":%.3f},\"cpu_cores_busy\":%.2f}\n", total,
-	    total * per / 1e3 / secs);
+	printf(",\"total\":%.3f},\"cpu_ms_per_task_children\":{", total);
+	for (g = 0; g < ngroups; g++)
+		printf("%s\"%s\":%.3f", g > 0 ? "," : "", groups[g].label,
+		    (double)(groups[g].ticks1 - groups[g].ticks0 -
+		    (groups[g].self1 - groups[g].self0)) * tick_ms / per);
+	printf("},\"cpu_cores_busy\":%.2f}\n", total * per / 1e3 / secs);
 }
 
 static bool

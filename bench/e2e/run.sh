@@ -8,7 +8,8 @@
 # usage: bench/e2e/run.sh [BUILD_DIR]   (default: build)
 #   N, C: tasks and client threads of the throughput run (3000, 32);
 #   SKIP_ENCRYPTED=1 stops after the throughput runs; MANAGER_ENV adds
-#   NAME=VALUE settings to the manager (e.g. MANAGER_STORAGE_TYPE=sqlite).
+#   NAME=VALUE settings to the manager (e.g. MANAGER_STORAGE_TYPE=sqlite),
+#   PROPLET_ENV to the four proplets of the throughput runs.
 # e2e_bench prints one JSON line per run: tasks/s, latency p50/p99, the
 # 1-minute load average before/after, and the CPU (user+sys, ms) each
 # process and its children spent per task.
@@ -46,7 +47,7 @@ for id in "${IDS[@]}"; do
 	n=$((n + 1))
 	PROPLET_ID=$id start_proplet PROPLET_TEE=none PROPLET_LOG_LEVEL=info \
 		PROPLET_LIVELINESS_INTERVAL=2 PROPLET_ENABLE_MONITORING=false \
-		PROPLET_WASM_TIER=2
+		PROPLET_WASM_TIER=2 ${PROPLET_ENV:-}
 	CPU_PIDS+=(--pid "proplet$n=$PROPLET_PID")
 done
 sleep 3
