@@ -405,16 +405,33 @@ fetch_module(struct proplet *p, const struct mqtt_start *m, uint8_t **out,
 /* The start message's `file`: a fast lane and a module cache          */
 /* ------------------------------------------------------------------ */
 
+/* Nonzero if a byte of x is zero (exact as a whole, SWAR). */
+#define SWAR_ONES 0x0101010101010101ull
+#define SWAR_HIGHS 0x8080808080808080ull
+#define SWAR_ZERO(x) (((x) - SWAR_ONES) & ~(x) & SWAR_HIGHS)
+#define SWAR_HAS(x, c) SWAR_ZERO((x) ^ (SWAR_ONES * (uint64_t)(c)))
+
 /* Skips a JSON string whose opening quote is at p[*i]; *i ends after the
- * closing quote. *plain: no escape and only printable ASCII inside. */
+ * closing quote. *plain: no escape and only printable ASCII inside. Plain
+ * runs (a whole module as base64) are skipped eight bytes at a time. */
 static bool
 json_skip_string(const char *p, size_t n, size_t *i, bool *plain)
 {
 	size_t k = *i + 1;
 	unsigned char c;
+	uint64_t x;
 
 	*plain = true;
 	while (k < n) {
+		if (*plain && n - k >= 8) {
+			memcpy(&x, p + k, 8);
+			if ((((x - SWAR_ONES * 0x20) & ~x & SWAR_HIGHS) |
+			    (x & SWAR_HIGHS) | SWAR_HAS(x, '"') |
+			    SWAR_HAS(x, '\\') | SWAR_HAS(x, 0x7f)) == 0) {
+				k += 8;
+				continue;
+			}
+		}
 		c = (unsigned char)p[k];
 		if (c == '"') {
 			*i = k + 1;

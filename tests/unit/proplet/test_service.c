@@ -167,6 +167,36 @@ test_start_decode(void **state)
 		mqtt_start_cleanup(&a);
 		mqtt_start_cleanup(&b);
 	}
+	/* One odd byte anywhere in a long value: never the fast lane. */
+	{
+		static const char *const odd[] = { "\x01", "\x7f", "\xc3\xa9",
+		    "\\/", "\\\"" };
+		char j[512], val[128];
+		size_t k, pos;
+
+		for (k = 0; k < CORE_ARRAY_LEN(odd); k++) {
+			for (pos = 0; pos < 40; pos++) {
+				snprintf(val, sizeof(val), "%.*s%s%.*s", (int)pos,
+				    "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZn",
+				    odd[k], (int)(40 - pos),
+				    "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZn");
+				snprintf(j, sizeof(j), "{\"id\":\"67c8dfa8-1111-4a2d-"
+				    "a489-660b5f7ab461\",\"name\":\"a\",\"inputs\":"
+				    "[],\"file\":\"%s\"}", val);
+				assert_false(start_file_span(j, strlen(j), &off,
+				    &len));
+				memset(&a, 0, sizeof(a));
+				memset(&b, 0, sizeof(b));
+				ra = mqtt_start_decode(j, strlen(j), &a, NULL);
+				rb = start_decode(j, strlen(j), &b, NULL);
+				assert_int_equal(ra, rb);
+				if (ra == CORE_OK)
+					assert_string_equal(a.file, b.file);
+				mqtt_start_cleanup(&a);
+				mqtt_start_cleanup(&b);
+			}
+		}
+	}
 	start_fast_min = 4096;
 }
 
