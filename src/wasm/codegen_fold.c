@@ -302,7 +302,7 @@ fold_flush(struct fold *f, bool all, bool vol, const char *var,
 }
 
 /* Slot reads in s[0..n), offsets relative to base. Returns the count, or -1
- * if there are too many to track. */
+ * if there are too many to track or a name is too long to be pending. */
 static int
 fold_reads(const char *base, const char *s, size_t n, struct fold_read *r)
 {
@@ -318,7 +318,7 @@ fold_reads(const char *base, const char *s, size_t n, struct fold_read *r)
 		t = fold_var_at(s + i, s + n, fold_type_chars, &tl);
 		if (t < 0)
 			continue;
-		if (nr == FOLD_MAX_READS)
+		if (nr == FOLD_MAX_READS || tl >= FOLD_MAX_NAME)
 			return -1;
 		r[nr].off = (size_t)(s + i - base);
 		r[nr].len = tl;
@@ -403,8 +403,10 @@ fold_classify(const char *body, size_t n, int *lt, size_t *lhs_off,
 	if (n > 15 && strncmp(body, "instance->w2c_g", 15) == 0)
 		p = body + 10;
 	t = fold_var_at(p, end, "ijfdlpg", &tl);
-	if (t < 0 || tl >= FOLD_MAX_NAME)
+	if (t < 0)
 		return FOLD_STMT;
+	if (tl >= FOLD_MAX_NAME)
+		return FOLD_CONTROL;
 	*lt = t;
 	*lhs_off = (size_t)(p - body);
 	*lhs_len = tl;
@@ -502,18 +504,68 @@ out:
 	core_buf_cleanup(&nb);
 }
 
+/*
+ * Before line (of kind, target lhs, reads r in region) is written: writes
+ * out the pending values it cannot take or must not outlive it. Returns
+ * whether the line may have an effect or trap.
+ */
+static bool
+fold_write_back(struct fold *f, enum fold_kind kind, const char *line,
+    size_t ilen, const char *lhs, size_t lhs_len, const char *region,
+    size_t rlen, const struct fold_read *r, int nr)
+{
+	struct fold_slot *s;
+	char var[FOLD_MAX_NAME];
+	bool macro = fold_has_macro(region, rlen), effect;
+	int k, count;
+
+	/* Reads that cannot take their expression. */
+	for (k = 0; k < nr; k++) {
+		s = fold_find(f, line + r[k].off, r[k].len);
+		if (s == NULL || fold_is_atom(s->expr))
+			continue;
+		count = fold_count_token(region, rlen, s->name, r[k].len);
+		/* A select ("c ? a : b") evaluates one of a and b, wasm both:
+		 * what may trap must have been evaluated. */
+		if (macro || count != 1 || (s->vol &&
+		    memchr(region, '?', rlen) != NULL))
+			fold_materialize(f, s, line, ilen);
+	}
+	/* Everything else that must not stay pending past this line. */
+	effect = kind == FOLD_STMT || fold_has_effect(region, rlen);
+	if (kind == FOLD_CONTROL || kind == FOLD_BRANCH) {
+		fold_flush(f, true, false, NULL, line, r, nr, line, ilen);
+		return effect;
+	}
+	if (kind == FOLD_STMT) {
+		fold_flush(f, false, true, NULL, line, r, nr, line, ilen);
+		return effect;
+	}
+	memcpy(var, lhs, lhs_len);
+	var[lhs_len] = '\0';
+	fold_flush(f, false, effect, var, line, r, nr, line, ilen);
+	/* An overwritten slot's expression is dead unless it may trap. */
+	s = fold_find(f, var, lhs_len);
+	if (kind == FOLD_ASSIGN && s != NULL && !fold_consumed(line, r, nr, s)) {
+		if (s->vol)
+			fold_materialize(f, s, line, ilen);
+		else
+			fold_drop(f, s);
+	}
+	return effect;
+}
+
 static void
 fold_line(struct fold *f, const char *line, size_t len)
 {
 	struct fold_read r[FOLD_MAX_READS] = { { 0, 0, 0 } };
-	struct fold_slot *s;
 	struct core_buf nb;
 	const char *body = line, *end = line + len, *op = NULL, *rhs = NULL;
 	const char *region, *tee = NULL;
 	enum fold_kind kind;
 	size_t ilen, blen, lhs_off = 0, lhs_len = 0, oplen = 0, rlen;
-	int nr = 0, k, lt = -1, count;
-	bool macro, effect;
+	int nr = 0, k, lt = -1;
+	bool effect;
 
 	while (body < end && *body == ' ')
 		body++;
@@ -543,42 +595,8 @@ fold_line(struct fold *f, const char *line, size_t len)
 		kind = FOLD_CONTROL;
 		nr = 0;
 	}
-	macro = fold_has_macro(region, rlen);
-	/* Reads that cannot take their expression: materialize first. */
-	for (k = 0; k < nr; k++) {
-		s = fold_find(f, line + r[k].off, r[k].len);
-		if (s == NULL || fold_is_atom(s->expr))
-			continue;
-		count = fold_count_token(region, rlen, s->name, r[k].len);
-		/* A select ("c ? a : b") evaluates one of a and b, wasm both:
-		 * what may trap must have been evaluated. */
-		if (macro || count != 1 || (s->vol &&
-		    memchr(region, '?', rlen) != NULL))
-			fold_materialize(f, s, line, ilen);
-	}
-	/* Everything else that must not stay pending past this line. */
-	effect = kind == FOLD_STMT || fold_has_effect(region, rlen);
-	if (kind == FOLD_CONTROL || kind == FOLD_BRANCH) {
-		fold_flush(f, true, false, NULL, line, r, nr, line, ilen);
-	} else if (kind == FOLD_STMT) {
-		fold_flush(f, false, true, NULL, line, r, nr, line, ilen);
-	} else {
-		char var[FOLD_MAX_NAME];
-
-		memcpy(var, body + lhs_off, lhs_len);
-		var[lhs_len] = '\0';
-		fold_flush(f, false, effect, var, line, r, nr, line, ilen);
-		/* An overwritten slot's expression is dead unless it may
-		 * trap. */
-		s = fold_find(f, var, lhs_len);
-		if (kind == FOLD_ASSIGN && s != NULL &&
-		    !fold_consumed(line, r, nr, s)) {
-			if (s->vol)
-				fold_materialize(f, s, line, ilen);
-			else
-				fold_drop(f, s);
-		}
-	}
+	effect = fold_write_back(f, kind, line, ilen, body + lhs_off, lhs_len,
+	    region, rlen, r, nr);
 	if (kind == FOLD_ASSIGN || kind == FOLD_COMPOUND) {
 		fold_assign(f, line, ilen, body, blen, lt, lhs_len, op, oplen,
 		    rhs, r, nr, effect);

@@ -168,6 +168,9 @@ test_fold_snippets(void **state)
 		  "  w2c_i1 = ((u32)(i32_load(&instance->w2c_memory, "
 		  "(u64)(w2c_l0))));\n"
 		  "  return ((u32)(w2c_l1 ? w2c_i0 : w2c_i1));\n" },
+		/* A name too long to track writes everything out. */
+		{ "  w2c_i0 = w2c_l1;\n  w2c_i1234567890123456789012 = w2c_i0;\n",
+		  "  w2c_i0 = w2c_l1;\n  w2c_i1234567890123456789012 = w2c_i0;\n" },
 		/* Lines outside functions pass through. */
 		{ "static u32 w2c_f1(Z_m_instance_t*, u32);\n#define X 1\n",
 		  "static u32 w2c_f1(Z_m_instance_t*, u32);\n#define X 1\n" },
