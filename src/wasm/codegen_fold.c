@@ -379,6 +379,24 @@ fold_is_label(const char *body, size_t n)
 	return i > 0 && i < n && body[i] == ':';
 }
 
+/* An assignment or increment other than "==" / "!=": a statement that
+ * writes something the pass did not recognise. */
+static bool
+fold_has_write(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] == '=' && !(i + 1 < n && s[i + 1] == '=') &&
+		    !(i > 0 && (s[i - 1] == '=' || s[i - 1] == '!')))
+			return true;
+		if (i + 1 < n && ((s[i] == '+' && s[i + 1] == '+') ||
+		    (s[i] == '-' && s[i + 1] == '-')))
+			return true;
+	}
+	return false;
+}
+
 /* Parses the statement at body (length n, trailing ';' included). */
 static enum fold_kind
 fold_classify(const char *body, size_t n, int *lt, size_t *lhs_off,
@@ -585,6 +603,10 @@ fold_line(struct fold *f, const char *line, size_t len)
 	}
 	kind = fold_classify(body, blen, &lt, &lhs_off, &lhs_len, &op, &oplen,
 	    &rhs);
+	/* A statement that writes what the pass cannot name: nothing may
+	 * stay pending across it. */
+	if (kind == FOLD_STMT && fold_has_write(body, blen))
+		kind = FOLD_CONTROL;
 	/* Reads: the whole statement, but not an assignment's target. */
 	region = kind == FOLD_ASSIGN || kind == FOLD_SET_LOCAL ||
 	    kind == FOLD_SET_GLOBAL ? rhs : body;

@@ -171,6 +171,16 @@ test_fold_snippets(void **state)
 		/* A name too long to track writes everything out. */
 		{ "  w2c_i0 = w2c_l1;\n  w2c_i1234567890123456789012 = w2c_i0;\n",
 		  "  w2c_i0 = w2c_l1;\n  w2c_i1234567890123456789012 = w2c_i0;\n" },
+		/* An unrecognised write (a global an export named "l1", a
+		 * declaration) writes everything out first. */
+		{ "  w2c_i0 = w2c_l1;\n  instance->w2c_l1 = 3u;\n"
+		  "  w2c_l2 = w2c_i0;\n",
+		  "  w2c_i0 = w2c_l1;\n  instance->w2c_l1 = 3u;\n"
+		  "  w2c_l2 = w2c_i0;\n" },
+		{ "  w2c_i0 = w2c_l1;\n  w2c_l1 = 0, w2c_l3 = 0;\n"
+		  "  w2c_l2 = w2c_i0;\n",
+		  "  w2c_i0 = w2c_l1;\n  w2c_l1 = 0, w2c_l3 = 0;\n"
+		  "  w2c_l2 = w2c_i0;\n" },
 		/* Lines outside functions pass through. */
 		{ "static u32 w2c_f1(Z_m_instance_t*, u32);\n#define X 1\n",
 		  "static u32 w2c_f1(Z_m_instance_t*, u32);\n#define X 1\n" },
