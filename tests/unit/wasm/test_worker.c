@@ -543,6 +543,43 @@ test_auto_and_fallbacks(void **state)
 	wasm_pool_free(p);
 }
 
+/* A confidential module (an encrypted task's) runs on a worker from the
+ * memory-backed cache, as a one-shot child would. */
+static void
+test_confidential(void **state)
+{
+	struct wasm_pool *p = pool_new(1, 0);
+	struct wasm_module *m = load("wt_traps.wasm");
+	struct wasm_run_opts o;
+	struct wasm_result r, a;
+	const char *three[] = { "3" };
+	char *dir = NULL;
+
+	(void)state;
+	if (wasm_cache_dir(cache_dir, true, &dir, NULL) != CORE_OK) {
+		wasm_module_free(m);
+		wasm_pool_free(p);
+		skip(); /* no tmpfs here */
+	}
+	assert_true(core_fs_is_memory_backed(dir));
+	opts_init(&o, WASM_TIER_2);
+	o.confidential = true;
+	o.invoke = "t_ok";
+	o.args = three;
+	o.nargs = 1;
+	orun(m, &o, &a);
+	prun(p, m, &o, &r);
+	assert_same(&a, &r);
+	assert_string_equal(r.results, "6\n");
+	assert_true(wasm_cache_valid(dir, m));
+	wasm_result_cleanup(&r);
+	wasm_result_cleanup(&a);
+	(void)core_fs_rmtree(dir, NULL);
+	free(dir);
+	wasm_module_free(m);
+	wasm_pool_free(p);
+}
+
 static void
 test_idle_expiry(void **state)
 {
@@ -711,6 +748,7 @@ main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_timeout_kill_crash),
 		cmocka_unit_test(test_auto_and_fallbacks),
+		cmocka_unit_test(test_confidential),
 		cmocka_unit_test(test_idle_expiry),
 		cmocka_unit_test(test_threads_share_pool),
 		cmocka_unit_test(test_orphan_worker_exits),
