@@ -2,7 +2,9 @@
  * e2e_bench.c -- tasks per second through the whole system: each of C
  * client threads creates a task at the manager (HTTP), starts it, and waits
  * for its result, seen on the results topic (MQTT) as the manager sees it.
- * Reports throughput, start-to-result latency percentiles and, for every
+ * Reports throughput, start-to-result latency percentiles (start request
+ * sent to result received), the median HTTP round trips of the create and
+ * start requests and, for every
  * process named with --pid, the CPU time (user+sys) it and its descendants
  * spent per task during the run.
  *
@@ -74,7 +76,8 @@ static int ntasks = 1000, conc = 16;
 static bool wait_state;
 static int next_task;
 static int64_t *latencies_ns;
-static int nlat, nfailed;
+static int64_t *create_ns, *startreq_ns;  /* HTTP round trips */
+static int nlat, nfailed, ncreate, nstartreq;
 static long nconnects;
 static struct group groups[MAX_GROUPS];
 static int ngroups;
@@ -187,6 +190,8 @@ client_task(CURL *h, struct core_buf *b)
 	const char *id = NULL;
 	char url[512];
 
+	int64_t t0 = core_mono_ns(), t1;
+
 	snprintf(url, sizeof(url), "%s/tasks", manager_url);
 	if (http(h, url, task_body, task_body_len, b) != 201 ||
 	    core_json_parse_object(b->data, b->len, 0, &v, NULL) != CORE_OK ||
@@ -196,6 +201,10 @@ client_task(CURL *h, struct core_buf *b)
 		count_failed();
 		return;
 	}
+	t1 = core_mono_ns();
+	pthread_mutex_lock(&lock);
+	create_ns[ncreate++] = t1 - t0;
+	pthread_mutex_unlock(&lock);
 	p = calloc(1, sizeof(*p));
 	if (p == NULL)
 		abort();
@@ -213,6 +222,10 @@ client_task(CURL *h, struct core_buf *b)
 		count_failed();
 		return;
 	}
+	t1 = core_mono_ns();
+	pthread_mutex_lock(&lock);
+	startreq_ns[nstartreq++] = t1 - p->t_start_ns;
+	pthread_mutex_unlock(&lock);
 	if (wait_state) {
 		bool failed = false;
 		int64_t deadline = core_mono_ms() + MAX_WAIT_MS;
@@ -417,13 +430,18 @@ report(double secs, double bench_ms, const char *load0, const char *load1)
 	int g;
 
 	qsort(latencies_ns, (size_t)nlat, sizeof(*latencies_ns), cmp64);
+	qsort(create_ns, (size_t)ncreate, sizeof(*create_ns), cmp64);
+	qsort(startreq_ns, (size_t)nstartreq, sizeof(*startreq_ns), cmp64);
 	printf("{\"tasks\":%d,\"completed\":%d,\"failed\":%d,\"concurrency\":%d,"
 	    "\"connections\":%ld,\"seconds\":%.3f,\"tasks_per_s\":%.1f,"
-	    "\"p50_ms\":%.2f,\"p99_ms\":%.2f,\"load_1m\":[%s,%s],"
+	    "\"p50_ms\":%.2f,\"p99_ms\":%.2f,\"create_p50_ms\":%.2f,"
+	    "\"start_request_p50_ms\":%.2f,\"load_1m\":[%s,%s],"
 	    "\"cpu_ms_per_task\":{\"bench\":%.3f", ntasks, nlat, nfailed, conc,
 	    nconnects, secs, nlat / secs,
 	    nlat ? latencies_ns[nlat / 2] / 1e6 : 0.0,
 	    nlat ? latencies_ns[(nlat * 99) / 100] / 1e6 : 0.0,
+	    ncreate ? create_ns[ncreate / 2] / 1e6 : 0.0,
+	    nstartreq ? startreq_ns[nstartreq / 2] / 1e6 : 0.0,
 	    *load0 ? load0 : "0", *load1 ? load1 : "0", bench_ms / per);
 	total = bench_ms / per;
 	for (g = 0; g < ngroups; g++) {
@@ -544,8 +562,11 @@ main(int argc, char **argv)
 		usleep(200000); /* let the subscription settle */
 	}
 	latencies_ns = calloc((size_t)ntasks, sizeof(*latencies_ns));
+	create_ns = calloc((size_t)ntasks, sizeof(*create_ns));
+	startreq_ns = calloc((size_t)ntasks, sizeof(*startreq_ns));
 	th = calloc((size_t)conc, sizeof(*th));
-	if (latencies_ns == NULL || th == NULL)
+	if (latencies_ns == NULL || create_ns == NULL || startreq_ns == NULL ||
+	    th == NULL)
 		return 1;
 	loadavg(load0);
 	groups_snapshot(false);
@@ -570,6 +591,8 @@ main(int argc, char **argv)
 		}
 	}
 	free(latencies_ns);
+	free(create_ns);
+	free(startreq_ns);
 	free(th);
 	free(task_body);
 	return nfailed > 0 ? 1 : 0;

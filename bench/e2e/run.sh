@@ -9,7 +9,8 @@
 #   N, C: tasks and client threads of the throughput run (3000, 32);
 #   SKIP_ENCRYPTED=1 stops after the throughput runs; MANAGER_ENV adds
 #   NAME=VALUE settings to the manager (e.g. MANAGER_STORAGE_TYPE=sqlite),
-#   PROPLET_ENV to the four proplets of the throughput runs.
+#   PROPLET_ENV to the four proplets of the throughput runs; MANAGER=path
+#   runs another manager binary (e.g. a baseline).
 # e2e_bench prints one JSON line per run: tasks/s, latency p50/p99, the
 # 1-minute load average before/after, and the CPU (user+sys, ms) each
 # process and its children spent per task.
@@ -21,6 +22,7 @@ cmake --build "$B" -j"$(nproc)" --target e2e_bench wasm_bench_tiny proplet propl
 	propeller-manager propeller-kbs propeller wasm_addition >/dev/null
 # shellcheck source=../../tests/integration/e2e_lib.sh
 . "$root/tests/integration/e2e_lib.sh"
+MANAGER_BIN=${MANAGER:-$MANAGER_BIN}
 N=${N:-3000}
 C=${C:-32}
 TINY=$B/bench/e2e/bench_tiny.wasm
