@@ -6,7 +6,7 @@
 #  3. encrypted task latency, cold (first pull, attest, compile) and warm;
 #  4. proplet idle RSS.
 # usage: bench/e2e/run.sh [BUILD_DIR]   (default: build)
-#   N, C: tasks and client threads of the throughput run (3000, 32);
+#   N, C: tasks and client threads of the throughput run (3000, 64);
 #   SKIP_ENCRYPTED=1 stops after the throughput runs; MANAGER_ENV adds
 #   NAME=VALUE settings to the manager (e.g. MANAGER_STORAGE_TYPE=sqlite),
 #   PROPLET_ENV to the four proplets of the throughput runs; MANAGER=path
@@ -24,7 +24,7 @@ cmake --build "$B" -j"$(nproc)" --target e2e_bench wasm_bench_tiny proplet propl
 . "$root/tests/integration/e2e_lib.sh"
 MANAGER_BIN=${MANAGER:-$MANAGER_BIN}
 N=${N:-3000}
-C=${C:-32}
+C=${C:-64}
 TINY=$B/bench/e2e/bench_tiny.wasm
 
 start_broker
