@@ -44,6 +44,7 @@ kill -HUP "$BROKER_PID"
 sleep 0.3
 start_manager MANAGER_LOG_LEVEL=warn ${MANAGER_ENV:-}
 CPU_PIDS=(--pid "manager=$MGR_PID" --pid "mosquitto=$BROKER_PID")
+PL_PIDS=()
 n=0
 for id in "${IDS[@]}"; do
 	n=$((n + 1))
@@ -51,11 +52,12 @@ for id in "${IDS[@]}"; do
 		PROPLET_LIVELINESS_INTERVAL=2 PROPLET_ENABLE_MONITORING=false \
 		PROPLET_WASM_TIER=2 ${PROPLET_ENV:-}
 	CPU_PIDS+=(--pid "proplet$n=$PROPLET_PID")
+	PL_PIDS+=("$PROPLET_PID")
 done
 sleep 3
 rss() { # label
 	local pid
-	for pid in $(pgrep -f "$PROPLET_BIN"); do
+	for pid in "${PL_PIDS[@]}"; do
 		awk -v l="$1" -v pid="$pid" '/VmRSS/ {printf "proplet %s (%s): RSS %s kB\n", pid, l, $2}' "/proc/$pid/status"
 	done
 }
@@ -80,7 +82,6 @@ rss "after $N tasks"
 
 [ "${SKIP_ENCRYPTED:-0}" = 1 ] && exit 0
 echo "== encrypted task latency (sample attester, KBS, registry on loopback)"
-kill "$(pgrep -f "$PROPLET_BIN" | head -n1)" 2>/dev/null || true
 start_registry
 start_kbs
 openssl rand -base64 32 >"$TMP/key.b64"
@@ -95,7 +96,8 @@ mosquitto_passwd -b "$TMP/passwd" "$ENC_ID" "$PROPLET_KEY" >/dev/null
 printf 'user %s\ntopic read %s/control/manager/#\ntopic write %s/control/proplet/#\n' \
 	"$ENC_ID" "$BASE" "$BASE" >>"$TMP/acl"
 kill -HUP "$BROKER_PID"
-pkill -f "$PROPLET_BIN" || true
+# The throughput proplets, by the ids started above.
+kill "${PL_PIDS[@]}" 2>/dev/null || true
 sleep 0.5
 PROPLET_ID=$ENC_ID start_proplet PROPLET_TEE=sample PROPLET_KBS_URI="$KBS_URL" \
 	PROPLET_LOG_LEVEL=info PROPLET_LIVELINESS_INTERVAL=2
