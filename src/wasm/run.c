@@ -105,7 +105,6 @@ static void child_exec_external(struct wasm_task *t)
     __attribute__((noreturn));
 static void status_printf(const char *fmt, ...) CORE_PRINTF(1, 2);
 static void exit_hook(void *arg, int code);
-static enum wasm_trap trap_from_rt(wasm_rt_trap_t t);
 static const char *trap_key(enum wasm_trap t);
 static char *start_background_build(const struct wasm_module *m,
     const char *cache_dir);
@@ -159,8 +158,8 @@ trap_key(enum wasm_trap t)
 	return "other";
 }
 
-static enum wasm_trap
-trap_from_rt(wasm_rt_trap_t t)
+enum wasm_trap
+wasm_trap_from_rt(wasm_rt_trap_t t)
 {
 	switch (t) {
 	case WASM_RT_TRAP_OOB: return WASM_TRAP_OOB;
@@ -438,7 +437,7 @@ child_run(struct wasm_task *t)
 	wasm_rt_init();
 	trap = wasm_rt_impl_try();
 	if (trap != WASM_RT_TRAP_NONE) {
-		status_printf("trap %s", trap_key(trap_from_rt(trap)));
+		status_printf("trap %s", trap_key(wasm_trap_from_rt(trap)));
 		_exit(126);
 	}
 	code.entry.instantiate(ctx);

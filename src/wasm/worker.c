@@ -327,22 +327,6 @@ wk_fail(int sock, uint64_t id, const char *msg)
 	_exit(125);
 }
 
-static enum wasm_trap
-wk_trap_from_rt(wasm_rt_trap_t t)
-{
-	switch (t) {
-	case WASM_RT_TRAP_OOB: return WASM_TRAP_OOB;
-	case WASM_RT_TRAP_INT_OVERFLOW: return WASM_TRAP_INT_OVERFLOW;
-	case WASM_RT_TRAP_DIV_BY_ZERO: return WASM_TRAP_DIV_ZERO;
-	case WASM_RT_TRAP_INVALID_CONVERSION:
-		return WASM_TRAP_INVALID_CONVERSION;
-	case WASM_RT_TRAP_UNREACHABLE: return WASM_TRAP_UNREACHABLE;
-	case WASM_RT_TRAP_CALL_INDIRECT: return WASM_TRAP_INDIRECT_CALL;
-	case WASM_RT_TRAP_EXHAUSTION: return WASM_TRAP_STACK;
-	default: return WASM_TRAP_OTHER;
-	}
-}
-
 /* Loads the module and its code as WK_INIT describes; replies READY. */
 static void
 worker_init(struct wk_state *s)
@@ -492,7 +476,7 @@ worker_call(struct wk_state *s, const struct wk_run *rq,
 	trap = wasm_rt_impl_try();
 	if (trap != WASM_RT_TRAP_NONE) {
 		d->outcome = WASM_OUT_TRAPPED;
-		d->trap = wk_trap_from_rt(trap);
+		d->trap = wasm_trap_from_rt(trap);
 		core_buf_reset(res);
 		if (instantiating)
 			d->retire = 1;

@@ -23,7 +23,13 @@
 #include <assert.h>
 #include <stdint.h>
 
+#include <wasm-rt.h>
+
 #include "wasm/wasm.h"
+
+/* The engine's trap kind for a wasm2c runtime trap (run.c; shared by the
+ * one-shot child and the worker). */
+enum wasm_trap wasm_trap_from_rt(wasm_rt_trap_t t);
 
 /* Ceiling on one message (a run request with its args and env). */
 #define WK_MSG_MAX (256u * 1024)
