@@ -56,7 +56,7 @@ heartbeat
 api POST "/tasks/$TASK/start"
 expect_code 200 "start"
 [ "$RESP" = '{"started":true}' ] || fail "start body: $RESP"
-wait "$SUB_PID" || fail "no start message received"
+sub_wait || fail "no start message received"
 want=$(jq -cn --arg id "$TASK" --arg p "$PROPLET_ID" '{id:$id,name:"add",state:0,
 	file:"AGFzbQEAAAA=",inputs:["10","20"],cli_args:["--invoke","add"],
 	broadcast:false,daemon:false,latent:false,env:{K:"V"},encrypted:false,
@@ -114,7 +114,7 @@ proplet_sub control/manager/stop "$TMP/stop.json"
 api POST "/tasks/$LONG/stop"
 expect_code 200 "stop"
 [ "$RESP" = '{"stopped":true}' ] || fail "stop body: $RESP"
-wait "$SUB_PID" || fail "no stop message"
+sub_wait || fail "no stop message"
 want=$(jq -cnS --arg id "$LONG" --arg p "$PROPLET_ID" '{id:$id,broadcast:false,proplet_id:$p}')
 [ "$(jq -cS . "$TMP/stop.json")" = "$want" ] || fail "stop payload: $(cat "$TMP/stop.json")"
 api GET "/tasks/$LONG"
@@ -137,11 +137,13 @@ proplet_pub control/proplet/create '[1,2,3]'
 head -c 2000000 /dev/zero | tr '\0' 'a' >"$TMP/big"
 mosquitto_pub -h 127.0.0.1 -p "$MQ_PORT" -i "$PROPLET_ID" -u "$PROPLET_ID" \
 	-P "$PROPLET_KEY" -t "$BASE/control/proplet/alive" -f "$TMP/big"
-sleep 0.5
-api GET /metrics
-expect_code 200 metrics
-rejected=$(printf '%s\n' "$RESP" | awk '/^propeller_manager_mqtt_messages_rejected_total/ {print $2}')
-[ "${rejected:-0}" -ge 6 ] || fail "rejected count $rejected"
+all_rejected() {
+	api GET /metrics
+	[ "$CODE" = 200 ] || return 1
+	rejected=$(printf '%s\n' "$RESP" | awk '/^propeller_manager_mqtt_messages_rejected_total/ {print $2}')
+	[ "${rejected:-0}" -ge 6 ]
+}
+wait_for all_rejected || fail "rejected count ${rejected:-none} (metrics $CODE)"
 grep -q 'field \\"task_id\\" must be a UUID' "$TMP/manager.log" || \
 	grep -q 'task_id' "$TMP/manager.log" || fail "no clear refusal logged"
 grep -q 'exceeds the limit' "$TMP/manager.log" || fail "oversize payload not reported"

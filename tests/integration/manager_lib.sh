@@ -128,12 +128,25 @@ proplet_pub() {
 
 # proplet_sub SUFFIX OUTFILE: receive one message in the background
 proplet_sub() {
-	mosquitto_sub -h 127.0.0.1 -p "$MQ_PORT" -i "$PROPLET_ID-sub" \
+	SUB_OUT=$2
+	: >"$SUB_OUT.raw"
+	stdbuf -oL mosquitto_sub -h 127.0.0.1 -p "$MQ_PORT" -i "$PROPLET_ID-sub" \
 		-u "$PROPLET_ID" -P "$PROPLET_KEY" -q 2 -t "$BASE/$1" -C 1 \
-		-W 10 >"$2" 2>>"$TMP/sub.log" &
+		-W 10 -d >"$SUB_OUT.raw" 2>>"$TMP/sub.log" &
 	SUB_PID=$!
 	PIDS+=("$SUB_PID")
-	sleep 0.3
+	# Wait for the broker's SUBACK (not a fixed sleep: a loaded machine
+	# can take longer than any guess), so nothing published next is missed.
+	wait_for grep -q 'received SUBACK' "$SUB_OUT.raw" ||
+		fail "subscription to $1 not acknowledged"
+}
+
+# sub_wait: waits for proplet_sub's message and leaves only its payload
+# (one line) in the OUTFILE given to proplet_sub.
+sub_wait() {
+	wait "$SUB_PID" || return 1
+	grep -v -e '^Client ' -e '^Subscribed (' "$SUB_OUT.raw" >"$SUB_OUT"
+	[ -s "$SUB_OUT" ]
 }
 
 heartbeat() {
