@@ -82,9 +82,9 @@ for bad in '{' '[]' '{"id":"x"}' "{\"id\":\"$(uuid)\",\"name\":\"\"}" \
 done
 mosquitto_pub -h 127.0.0.1 -p "$MQ_PORT" -i "$MGR_ID-bad" -u "$MGR_ID" \
 	-P "$MGR_KEY" -q 1 -t "$BASE/registry/server" -m '{"app_name":"x","chunk_idx":9,"total_chunks":2,"data":"AA=="}'
-sleep 0.5
+wait_for grep -qs "malformed message ignored" "$TMP/proplet.log" ||
+	fail "no log of the malformed start"
 kill -0 "$PROPLET_PID" || fail "the proplet died on malformed messages"
-grep -q "malformed message ignored" "$TMP/proplet.log" || fail "no log of the malformed start"
 run_task "{\"name\":\"add\",\"file\":\"$FILE\",\"inputs\":[2,2]}"
 [ "$(jget .results)" = 4 ] || fail "after malformed input: $RESP"
 ok "malformed MQTT payloads are logged and ignored"
