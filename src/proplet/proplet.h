@@ -6,7 +6,9 @@
  * Owns: the proplet's configuration, its MQTT client, the set of running
  * tasks and their child processes, the chunk reassembly store.
  *
- * Depends on: core, mqtt, wasm, oci, ocicrypt, kbs, tee.
+ * Depends on: core, mqtt, wasm, tee (detection); the fetch helper
+ * `proplet-fetch` (a separate program, fork+exec'd per fetch) carries oci,
+ * ocicrypt, kbs and libcurl, so the daemon never loads them.
  * Never: writes a decrypted module or key to persistent storage, passes the
  * proplet's own environment to a task, or sets an MQTT last will on the
  * alive topic (an upstream manager would read it as a heartbeat).
