@@ -1233,6 +1233,26 @@ run_eligible(const struct wasm_run_opts *o)
 	return o->tier != WASM_TIER_EXTERNAL && o->npreopens == 0;
 }
 
+/*
+ * The fd a worker writes one output stream to: stdfd itself when the
+ * caller inherits it, else the write end of a new pipe, whose read end goes
+ * to *keep and whose write end is also left in *wend for the caller to
+ * close once it is sent. -1 if the pipe cannot be made.
+ */
+static int
+output_end(bool inherit, int stdfd, int *keep, int *wend)
+{
+	int pfd[2];
+
+	if (inherit)
+		return stdfd;
+	if (pipe2(pfd, O_CLOEXEC) != 0)
+		return -1;
+	*keep = pfd[0];
+	*wend = pfd[1];
+	return pfd[1];
+}
+
 enum core_err
 wasm_wrun_start(struct wasm_pool *p, const struct wasm_module *m,
     const struct wasm_run_opts *o, uint32_t export_idx, const uint64_t *args,
@@ -1243,7 +1263,7 @@ wasm_wrun_start(struct wasm_pool *p, const struct wasm_module *m,
 	struct core_buf pl;
 	enum wasm_tier tier = o->tier;
 	char *cache_dir = NULL;
-	int po[2] = { -1, -1 }, pe[2] = { -1, -1 }, in = -1, fds[3], nfds = 0;
+	int wend[2] = { -1, -1 }, in = -1, fd, fds[3], nfds = 0;
 	bool spawn = false;
 	int attempts = 0;
 	enum core_err err = CORE_OK;
@@ -1314,28 +1334,16 @@ again:
 	}
 	if (in >= 0)
 		fds[nfds++] = in;
-	if (o->inherit_stdout) {
-		fds[nfds++] = 1;
-	} else {
-		if (pipe2(po, O_CLOEXEC) != 0) {
-			err = core_errf_errno(eb, CORE_ERR_IO, "wasm: pipe");
-			goto out;
-		}
-		fds[nfds++] = po[1];
-		r->out_fd = po[0];
-		po[0] = -1;
+	if ((fd = output_end(o->inherit_stdout, 1, &r->out_fd, &wend[0])) < 0) {
+		err = core_errf_errno(eb, CORE_ERR_IO, "wasm: stdout pipe");
+		goto out;
 	}
-	if (o->inherit_stderr) {
-		fds[nfds++] = 2;
-	} else {
-		if (pipe2(pe, O_CLOEXEC) != 0) {
-			err = core_errf_errno(eb, CORE_ERR_IO, "wasm: pipe");
-			goto out;
-		}
-		fds[nfds++] = pe[1];
-		r->err_fd = pe[0];
-		pe[0] = -1;
+	fds[nfds++] = fd;
+	if ((fd = output_end(o->inherit_stderr, 2, &r->err_fd, &wend[1])) < 0) {
+		err = core_errf_errno(eb, CORE_ERR_IO, "wasm: stderr pipe");
+		goto out;
 	}
+	fds[nfds++] = fd;
 send:
 	r->w = w;
 	r->id = w->next_id++;
@@ -1360,14 +1368,10 @@ send:
 out:
 	if (in >= 0)
 		close(in);
-	if (po[0] >= 0)
-		close(po[0]);
-	if (po[1] >= 0)
-		close(po[1]);
-	if (pe[0] >= 0)
-		close(pe[0]);
-	if (pe[1] >= 0)
-		close(pe[1]);
+	if (wend[0] >= 0)
+		close(wend[0]);
+	if (wend[1] >= 0)
+		close(wend[1]);
 	if (r != NULL) {
 		if (r->out_fd >= 0)
 			close(r->out_fd);
