@@ -74,6 +74,8 @@ enum core_err kbs_jws_parse(const char *jws, size_t len, json_t **header,
  *   DELETE  path                         -> OK: ""
  * Failures answer ERR: u32 enum core_err, then the message text. Replies
  * echo the request id. The child exits on a malformed or unknown message.
+ * The HTTP process has several channels (socketpairs) to the one child,
+ * one per worker thread, each with at most one request in flight.
  */
 enum kbs_msg_type {
 	KBS_MSG_OK = 1,
@@ -95,9 +97,10 @@ static_assert(sizeof(struct kbs_msg_hdr) == 16, "kbs_msg_hdr is 16 bytes");
 #define KBS_VAULT_MAX_RESOURCE (64 * 1024 * 1024)
 #define KBS_VAULT_MAX_CLAIMS (1024 * 1024)
 #define KBS_VAULT_MAX_MSG (KBS_VAULT_MAX_RESOURCE + 4096)
+#define KBS_VAULT_MAX_CHANNELS 64
 
 /*
- * Sends one message (header, then p1 and p2) with a single writev when the
+ * Sends one message (header, then p1 and p2) with a single sendmsg when the
  * socket takes it whole.
  */
 enum core_err kbs_ipc_send(int fd, const struct kbs_msg_hdr *h,
@@ -112,21 +115,26 @@ enum core_err kbs_ipc_send(int fd, const struct kbs_msg_hdr *h,
 enum core_err kbs_ipc_recv(int fd, struct kbs_msg_hdr *h, uint8_t **p,
     size_t max);
 
-/* Forks the vault child for data_dir; *fd is the parent's socket end. */
-enum core_err kbs_vault_spawn(const char *data_dir, int *fd, pid_t *pid,
-    struct core_errbuf *eb);
+/*
+ * Forks the vault child for data_dir with nfd channels (1 ..
+ * KBS_VAULT_MAX_CHANNELS); fds[0..nfd) receive the parent's socket ends.
+ */
+enum core_err kbs_vault_spawn(const char *data_dir, size_t nfd, int *fds,
+    pid_t *pid, struct core_errbuf *eb);
 
 /* ---- store.c -------------------------------------------------------- */
 
 /*
  * The server's handle on its secrets: the vault child (signing key,
  * resources) and the resource policy (kept in this process: it is not
- * secret). Every call is thread-safe.
+ * secret). Every call is thread-safe: up to `channels` calls (one per HTTP
+ * worker thread) are in flight at once, each on its own socketpair; more
+ * wait for a free channel.
  */
 struct kbs_vault;
 
-enum core_err kbs_vault_open(const char *data_dir, struct kbs_vault **out,
-    struct core_errbuf *eb);
+enum core_err kbs_vault_open(const char *data_dir, size_t channels,
+    struct kbs_vault **out, struct core_errbuf *eb);
 void kbs_vault_free(struct kbs_vault *v);
 /* Signs claims (JSON text) as an EAR token. */
 enum core_err kbs_vault_sign(struct kbs_vault *v, const char *claims_json,

@@ -666,7 +666,7 @@ kbs_server_new(const struct kbs_config *c, struct kbs_server **out,
 	s->on_req = c->on_request;
 	s->on_req_arg = c->on_request_arg;
 	s->last_sweep_s = (int64_t)time(NULL);
-	err = kbs_vault_open(c->data_dir, &s->vault, eb);
+	err = kbs_vault_open(c->data_dir, c->threads, &s->vault, eb);
 	if (err != CORE_OK)
 		goto fail;
 	err = kbs_admin_new(c, &s->admin, eb);

@@ -5,9 +5,11 @@
  *
  *   <data>/resource-policy.json      the active policy (0600)
  *
- * One request is in flight at a time (a mutex around write + read); every
- * reply is checked like network input: type, exact length bound, and the
- * request id.
+ * Each HTTP worker thread gets its own channel (a socketpair to the one
+ * vault child) for the length of a call, so a thread waiting for the vault
+ * never holds up another thread's request; each channel has one request in
+ * flight. Every reply is checked like network input: type, exact length
+ * bound, and the request id.
  */
 #include "kbs/kbs_int.h"
 
@@ -15,13 +17,21 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+struct vault_chan {
+	int fd;                    /* owned; socket to the vault child */
+	uint64_t next_id;          /* used by the thread holding the channel */
+};
+
 struct kbs_vault {
 	char *dir;                 /* owned */
-	int fd;                    /* owned; socket to the vault child */
 	pid_t pid;                 /* the vault child */
-	uint64_t next_id;          /* guarded by ipc */
+	struct vault_chan *chan;   /* owned; nchan channels */
+	size_t nchan;
+	size_t *idle;              /* owned; guarded by ipc: free channels */
+	size_t nidle;              /* guarded by ipc */
 	bool broken;               /* guarded by ipc: the child is gone */
-	pthread_mutex_t ipc;       /* one request in flight */
+	pthread_mutex_t ipc;       /* the idle list and broken */
+	pthread_cond_t idle_cv;    /* a channel was put back */
 	struct crypto_key *token_pub; /* owned; public half of the signing key */
 	struct kbs_policy *policy; /* owned; guarded by lock */
 	pthread_mutex_t lock;      /* policy swaps and writes */
@@ -29,21 +39,56 @@ struct kbs_vault {
 
 static enum core_err vault_load_policy(struct kbs_vault *v,
     struct core_errbuf *eb);
+static enum core_err vault_spawn_channels(struct kbs_vault *v, size_t n,
+    struct core_errbuf *eb);
 static enum core_err vault_call(struct kbs_vault *v, uint32_t type,
     const void *p1, size_t n1, const void *p2, size_t n2,
     struct core_buf *out, struct core_errbuf *eb);
 
+/* Takes a free channel (waiting for one); NULL once the vault is broken. */
+static struct vault_chan *
+chan_take(struct kbs_vault *v)
+{
+	struct vault_chan *c = NULL;
+
+	pthread_mutex_lock(&v->ipc);
+	while (!v->broken && v->nidle == 0)
+		pthread_cond_wait(&v->idle_cv, &v->ipc);
+	if (!v->broken)
+		c = &v->chan[v->idle[--v->nidle]];
+	pthread_mutex_unlock(&v->ipc);
+	return c;
+}
+
+/* Puts a channel back; broken marks the whole vault unusable. */
+static void
+chan_put(struct kbs_vault *v, struct vault_chan *c, bool broken)
+{
+	pthread_mutex_lock(&v->ipc);
+	v->idle[v->nidle++] = (size_t)(c - v->chan);
+	if (broken) {
+		v->broken = true;
+		pthread_cond_broadcast(&v->idle_cv);
+	} else {
+		pthread_cond_signal(&v->idle_cv);
+	}
+	pthread_mutex_unlock(&v->ipc);
+}
+
 /*
- * Sends one request (payload p1 then p2) and reads its reply into out.
- * A transport failure marks the vault broken: later calls fail at once.
+ * Sends one request (payload p1 then p2) on a free channel and reads its
+ * reply into out. A transport failure marks the vault broken: later calls
+ * fail at once.
  */
 static enum core_err
 vault_call(struct kbs_vault *v, uint32_t type, const void *p1, size_t n1,
     const void *p2, size_t n2, struct core_buf *out, struct core_errbuf *eb)
 {
 	struct kbs_msg_hdr h, r;
+	struct vault_chan *c;
 	uint8_t *p = NULL;
 	uint32_t code;
+	bool broken = false;
 	enum core_err err;
 
 	if (n1 + n2 > KBS_VAULT_MAX_MSG)
@@ -53,14 +98,12 @@ vault_call(struct kbs_vault *v, uint32_t type, const void *p1, size_t n1,
 	memset(&r, 0, sizeof(r));
 	h.type = type;
 	h.len = (uint32_t)(n1 + n2);
-	pthread_mutex_lock(&v->ipc);
-	if (v->broken) {
-		err = core_errf(eb, CORE_ERR_IO, "vault process is gone");
-		goto out;
-	}
-	h.id = ++v->next_id;
-	if (kbs_ipc_send(v->fd, &h, p1, n1, p2, n2) != CORE_OK ||
-	    kbs_ipc_recv(v->fd, &r, &p, KBS_VAULT_MAX_MSG) != CORE_OK)
+	c = chan_take(v);
+	if (c == NULL)
+		return core_errf(eb, CORE_ERR_IO, "vault process is gone");
+	h.id = ++c->next_id;
+	if (kbs_ipc_send(c->fd, &h, p1, n1, p2, n2) != CORE_OK ||
+	    kbs_ipc_recv(c->fd, &r, &p, KBS_VAULT_MAX_MSG) != CORE_OK)
 		goto broken;
 	if (r.id != h.id || (r.type != KBS_MSG_OK && r.type != KBS_MSG_ERR) ||
 	    (r.type == KBS_MSG_ERR && r.len < 4))
@@ -76,11 +119,11 @@ vault_call(struct kbs_vault *v, uint32_t type, const void *p1, size_t n1,
 	}
 	goto out;
 broken:
-	v->broken = true;
+	broken = true;
 	err = core_errf(eb, CORE_ERR_IO,
 	    "vault process: broken exchange (child exited?)");
 out:
-	pthread_mutex_unlock(&v->ipc);
+	chan_put(v, c, broken);
 	if (p != NULL)
 		core_wipe(p, r.len);
 	free(p);
@@ -88,7 +131,7 @@ out:
 }
 
 enum core_err
-kbs_vault_open(const char *data_dir, struct kbs_vault **out,
+kbs_vault_open(const char *data_dir, size_t channels, struct kbs_vault **out,
     struct core_errbuf *eb)
 {
 	struct kbs_vault *v;
@@ -101,17 +144,25 @@ kbs_vault_open(const char *data_dir, struct kbs_vault **out,
 	v = calloc(1, sizeof(*v));
 	if (v == NULL)
 		return CORE_ERR_NOMEM;
-	v->fd = -1;
 	pthread_mutex_init(&v->ipc, NULL);
+	pthread_cond_init(&v->idle_cv, NULL);
 	pthread_mutex_init(&v->lock, NULL);
+	if (channels == 0 || channels > KBS_VAULT_MAX_CHANNELS) {
+		err = core_errf(eb, CORE_ERR_INVALID,
+		    "vault channels: %zu (1..%d)", channels,
+		    KBS_VAULT_MAX_CHANNELS);
+		goto fail;
+	}
 	v->dir = strdup(data_dir);
-	if (v->dir == NULL) {
+	v->chan = calloc(channels, sizeof(*v->chan));
+	v->idle = calloc(channels, sizeof(*v->idle));
+	if (v->dir == NULL || v->chan == NULL || v->idle == NULL) {
 		err = CORE_ERR_NOMEM;
 		goto fail;
 	}
 	err = core_fs_mkdirs(data_dir, 0700, eb);
 	if (err == CORE_OK)
-		err = kbs_vault_spawn(data_dir, &v->fd, &v->pid, eb);
+		err = vault_spawn_channels(v, channels, eb);
 	if (err == CORE_OK)
 		err = vault_call(v, KBS_MSG_PUBKEY, NULL, 0, NULL, 0, &hdr, eb);
 	if (err == CORE_OK)
@@ -139,16 +190,36 @@ kbs_vault_free(struct kbs_vault *v)
 {
 	if (v == NULL)
 		return;
-	if (v->fd >= 0)
-		close(v->fd); /* the child exits on EOF */
+	for (size_t i = 0; i < v->nchan; i++)
+		close(v->chan[i].fd); /* the child exits on EOF */
 	if (v->pid > 0)
 		(void)waitpid(v->pid, NULL, 0);
 	crypto_key_free(v->token_pub);
 	kbs_policy_free(v->policy);
+	free(v->chan);
+	free(v->idle);
+	pthread_cond_destroy(&v->idle_cv);
 	pthread_mutex_destroy(&v->ipc);
 	pthread_mutex_destroy(&v->lock);
 	free(v->dir);
 	free(v);
+}
+
+/* Forks the child with n channels, all idle. */
+static enum core_err
+vault_spawn_channels(struct kbs_vault *v, size_t n, struct core_errbuf *eb)
+{
+	int fds[KBS_VAULT_MAX_CHANNELS];
+	enum core_err err;
+
+	err = kbs_vault_spawn(v->dir, n, fds, &v->pid, eb);
+	if (err != CORE_OK)
+		return err;
+	for (v->nchan = 0; v->nchan < n; v->nchan++) {
+		v->chan[v->nchan].fd = fds[v->nchan];
+		v->idle[v->nidle++] = v->nchan;
+	}
+	return CORE_OK;
 }
 
 static enum core_err

@@ -5,7 +5,10 @@
  * The HTTP process forks it at startup and talks to it over a socketpair
  * with fixed messages: a 16-byte header (type, payload length, request id)
  * and a payload whose length is checked exactly per type. Replies carry the
- * request id. Any malformed message or unknown type ends the child.
+ * request id. Any malformed message or unknown type ends the child. There
+ * is one socketpair (channel) per HTTP worker thread, each with at most one
+ * request in flight; the child stays one single-threaded process and serves
+ * whichever channels poll() finds ready.
  *
  * Layout under the data directory:
  *   token-key.pem                          EC P-256 signing key (0600)
@@ -15,6 +18,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -318,10 +322,15 @@ kbs_ipc_send(int fd, const struct kbs_msg_hdr *h, const void *p1, size_t n1,
 	struct iovec iov[3] = { { (void *)h, sizeof(*h) }, { (void *)p1, n1 },
 		{ (void *)p2, n2 } };
 	size_t left = sizeof(*h) + n1 + n2, i = 0;
+	struct msghdr m;
 	ssize_t w;
 
 	while (left > 0) {
-		w = writev(fd, iov + i, (int)(3 - i));
+		/* sendmsg rather than writev: no SIGPIPE if the peer is gone. */
+		memset(&m, 0, sizeof(m));
+		m.msg_iov = iov + i;
+		m.msg_iovlen = 3 - i;
+		w = sendmsg(fd, &m, MSG_NOSIGNAL);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
@@ -497,18 +506,52 @@ dispatch(struct vault_core *v, int fd, const struct kbs_msg_hdr *h,
 	return ok;
 }
 
-/* The child's main loop; never returns. */
-static void
-vault_child(int fd, const char *data_dir, int ready_fd)
+/*
+ * Serves one request waiting on fd; false ends the child (EOF: the parent
+ * closed its end, or a malformed message).
+ */
+static bool
+serve_one(struct vault_core *v, int fd)
 {
-	struct vault_core *v = NULL;
-	struct core_errbuf eb;
 	struct kbs_msg_hdr h;
 	uint8_t *p = NULL;
-	char status = 0;
-	int keep[2] = { fd, ready_fd };
+	bool ok;
 
-	core_close_fds_from(3, keep, 2);
+	if (kbs_ipc_recv(fd, &h, &p, KBS_VAULT_MAX_MSG) != CORE_OK) {
+		free(p);
+		return false;
+	}
+	ok = h.type != KBS_MSG_OK && h.type != KBS_MSG_ERR &&
+	    dispatch(v, fd, &h, p);
+	core_wipe(p, h.len);
+	free(p);
+	return ok;
+}
+
+/*
+ * The child's main loop over its nfd channels (one per HTTP thread, each
+ * with at most one request in flight); never returns. Every channel that
+ * poll() finds ready is served in turn, so no HTTP thread waits behind
+ * another one's request for longer than that request takes.
+ */
+static void
+vault_child(const int *fds, size_t nfd, const char *data_dir, int ready_fd)
+{
+	struct pollfd pfd[KBS_VAULT_MAX_CHANNELS];
+	int keep[KBS_VAULT_MAX_CHANNELS + 1];
+	struct vault_core *v = NULL;
+	struct core_errbuf eb;
+	char status = 0;
+	size_t i;
+	int n;
+
+	for (i = 0; i < nfd; i++) {
+		keep[i] = fds[i];
+		pfd[i].fd = fds[i];
+		pfd[i].events = POLLIN;
+	}
+	keep[nfd] = ready_fd;
+	core_close_fds_from(3, keep, nfd + 1);
 	signal(SIGINT, SIG_IGN);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);
@@ -525,33 +568,50 @@ vault_child(int fd, const char *data_dir, int ready_fd)
 	(void)core_write_all(ready_fd, &status, 1);
 	close(ready_fd);
 	for (;;) {
-		/* EOF (the parent closed the socket) or a bad message. */
-		if (kbs_ipc_recv(fd, &h, &p, KBS_VAULT_MAX_MSG) != CORE_OK ||
-		    h.type == KBS_MSG_OK || h.type == KBS_MSG_ERR)
+		n = poll(pfd, (nfds_t)nfd, -1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
 			break;
-		if (!dispatch(v, fd, &h, p))
-			break;
-		core_wipe(p, h.len);
-		free(p);
-		p = NULL;
+		for (i = 0; i < nfd; i++) {
+			if (pfd[i].revents == 0)
+				continue;
+			/* POLLHUP/POLLERR: the read sees EOF and we end. */
+			if (!serve_one(v, pfd[i].fd))
+				goto out;
+		}
 	}
-	free(p);
+out:
 	vault_core_free(v);
 	_exit(0);
 }
 
 enum core_err
-kbs_vault_spawn(const char *data_dir, int *fd_out, pid_t *pid_out,
-    struct core_errbuf *eb)
+kbs_vault_spawn(const char *data_dir, size_t nfd, int *fds_out,
+    pid_t *pid_out, struct core_errbuf *eb)
 {
-	int sv[2] = { -1, -1 }, rp[2] = { -1, -1 };
+	int parent[KBS_VAULT_MAX_CHANNELS], child[KBS_VAULT_MAX_CHANNELS];
+	int rp[2] = { -1, -1 }, sv[2];
 	char status = 1, msg[CORE_ERRBUF_LEN];
+	enum core_err err = CORE_ERR_IO;
+	size_t i, made = 0;
 	ssize_t n;
 	pid_t pid;
 
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0 ||
-	    pipe2(rp, O_CLOEXEC) != 0) {
-		core_errf_errno(eb, CORE_ERR_IO, "vault socketpair");
+	if (nfd == 0 || nfd > KBS_VAULT_MAX_CHANNELS)
+		return core_errf(eb, CORE_ERR_INVALID,
+		    "vault channels: %zu (1..%d)", nfd, KBS_VAULT_MAX_CHANNELS);
+	for (; made < nfd; made++) {
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) !=
+		    0) {
+			core_errf_errno(eb, CORE_ERR_IO, "vault socketpair");
+			goto fail;
+		}
+		parent[made] = sv[0];
+		child[made] = sv[1];
+	}
+	if (pipe2(rp, O_CLOEXEC) != 0) {
+		core_errf_errno(eb, CORE_ERR_IO, "vault pipe");
 		goto fail;
 	}
 	pid = fork();
@@ -560,33 +620,38 @@ kbs_vault_spawn(const char *data_dir, int *fd_out, pid_t *pid_out,
 		goto fail;
 	}
 	if (pid == 0) {
-		close(sv[0]);
+		for (i = 0; i < nfd; i++)
+			close(parent[i]);
 		close(rp[0]);
-		vault_child(sv[1], data_dir, rp[1]);
+		vault_child(child, nfd, data_dir, rp[1]);
 	}
-	close(sv[1]);
+	for (i = 0; i < nfd; i++)
+		close(child[i]);
 	close(rp[1]);
-	sv[1] = rp[1] = -1;
+	rp[1] = -1;
 	/* Wait for the child to load the key: report its error if not. */
 	if (read(rp[0], &status, 1) != 1 || status != 0) {
 		n = read(rp[0], msg, sizeof(msg) - 1);
 		msg[n > 0 ? n : 0] = '\0';
 		close(rp[0]);
-		close(sv[0]);
+		for (i = 0; i < nfd; i++)
+			close(parent[i]);
 		(void)waitpid(pid, NULL, 0);
 		return core_errf(eb, CORE_ERR_IO, "vault process: %s",
 		    msg[0] ? msg : "exited during startup");
 	}
 	close(rp[0]);
-	*fd_out = sv[0];
+	memcpy(fds_out, parent, nfd * sizeof(*fds_out));
 	*pid_out = pid;
 	return CORE_OK;
 fail:
-	for (int i = 0; i < 2; i++) {
-		if (sv[i] >= 0)
-			close(sv[i]);
-		if (rp[i] >= 0)
-			close(rp[i]);
+	for (i = 0; i < made; i++) {
+		close(parent[i]);
+		close(child[i]);
 	}
-	return CORE_ERR_IO;
+	if (rp[0] >= 0)
+		close(rp[0]);
+	if (rp[1] >= 0)
+		close(rp[1]);
+	return err;
 }

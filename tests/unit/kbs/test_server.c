@@ -898,7 +898,7 @@ test_vault_ipc(void **state)
 
 	(void)state;
 	/* A good request is answered with the same id. */
-	assert_int_equal(kbs_vault_spawn(fx.data, &fd, &pid, NULL), CORE_OK);
+	assert_int_equal(kbs_vault_spawn(fx.data, 1, &fd, &pid, NULL), CORE_OK);
 	vault_exchange(fd, KBS_MSG_PUBKEY, NULL, 0, 77, &r);
 	assert_int_equal(r.type, KBS_MSG_OK);
 	assert_int_equal(r.id, 77);
@@ -912,14 +912,14 @@ test_vault_ipc(void **state)
 	vault_exchange(fd, 99, NULL, 0, 79, NULL);
 	expect_child_gone(fd, pid);
 	/* So does a wrong length (PUBKEY carries no payload)... */
-	assert_int_equal(kbs_vault_spawn(fx.data, &fd, &pid, NULL), CORE_OK);
+	assert_int_equal(kbs_vault_spawn(fx.data, 1, &fd, &pid, NULL), CORE_OK);
 	vault_exchange(fd, KBS_MSG_PUBKEY, "x", 1, 1, NULL);
 	expect_child_gone(fd, pid);
 	/* ... a NUL inside a path, or a PUT whose path overruns. */
-	assert_int_equal(kbs_vault_spawn(fx.data, &fd, &pid, NULL), CORE_OK);
+	assert_int_equal(kbs_vault_spawn(fx.data, 1, &fd, &pid, NULL), CORE_OK);
 	vault_exchange(fd, KBS_MSG_GET, "a/b\0c", 5, 1, NULL);
 	expect_child_gone(fd, pid);
-	assert_int_equal(kbs_vault_spawn(fx.data, &fd, &pid, NULL), CORE_OK);
+	assert_int_equal(kbs_vault_spawn(fx.data, 1, &fd, &pid, NULL), CORE_OK);
 	{
 		uint8_t put[8] = { 200, 0, 0, 0, 'a', '/', 'b', '/' };
 
@@ -927,10 +927,10 @@ test_vault_ipc(void **state)
 	}
 	expect_child_gone(fd, pid);
 	/* A reply type sent as a request, and an oversized length. */
-	assert_int_equal(kbs_vault_spawn(fx.data, &fd, &pid, NULL), CORE_OK);
+	assert_int_equal(kbs_vault_spawn(fx.data, 1, &fd, &pid, NULL), CORE_OK);
 	vault_exchange(fd, KBS_MSG_OK, NULL, 0, 1, NULL);
 	expect_child_gone(fd, pid);
-	assert_int_equal(kbs_vault_spawn(fx.data, &fd, &pid, NULL), CORE_OK);
+	assert_int_equal(kbs_vault_spawn(fx.data, 1, &fd, &pid, NULL), CORE_OK);
 	vault_exchange(fd, KBS_MSG_SIGN, NULL, 0, 1, NULL);
 	expect_child_gone(fd, pid);
 }
@@ -966,7 +966,7 @@ test_vault_cache(void **state)
 	int fd, wfd;
 
 	(void)state;
-	assert_int_equal(kbs_vault_spawn(fx.data, &fd, &pid, NULL), CORE_OK);
+	assert_int_equal(kbs_vault_spawn(fx.data, 1, &fd, &pid, NULL), CORE_OK);
 	memcpy(put, &pl, 4);
 	memcpy(put + 4, "cache/key/one", 13);
 	memcpy(put + 17, "first", 5);
