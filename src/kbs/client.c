@@ -2,7 +2,8 @@
  * client.c -- the KBS client (G: kbs_protocol equivalent): RCAR with any
  * attester and a fresh P-256 TEE key per session, resource retrieval with
  * JWE decryption, token reuse while it is valid, and the admin calls of
- * kbs-client's `config` subcommands.
+ * kbs-client's `config` subcommands. Plain http:// goes through http1.c,
+ * https and proxied requests through libcurl.
  */
 #include "kbs/kbs_int.h"
 
@@ -18,9 +19,16 @@
 #define CLIENT_MAX_RESPONSE (64 * 1024 * 1024)
 #define TOKEN_MARGIN_S 10
 #define TOKEN_EXP_UNREAD (-1)
-/* "kbs-session-id=<value>": Trustee's ids are 32 hex digits or a UUID. */
-#define KBS_COOKIE_NAME "kbs-session-id="
-#define KBS_COOKIE_MAX 256
+
+/*
+ * The HTTP transport of a client or an admin call: http1.c for plain
+ * http:// URLs, libcurl for https, for proxies (curl's http_proxy,
+ * all_proxy, ALL_PROXY with NO_PROXY) and for URLs http1.c does not take.
+ */
+struct kbs_conn {
+	struct kbs_http1 *h1; /* owned; NULL when curl is used */
+	CURL *curl;           /* owned; NULL when h1 is used */
+};
 
 struct kbs_client {
 	char *url;                         /* owned; no trailing slash */
@@ -28,7 +36,7 @@ struct kbs_client {
 	const struct kbs_attester *att;    /* borrowed */
 	char *init_data;                   /* owned or NULL */
 	int64_t timeout_ms;
-	CURL *curl;                        /* owned; keeps the connection */
+	struct kbs_conn conn;              /* keeps the connection */
 	char cookie[KBS_COOKIE_MAX];       /* the session cookie, "" if none */
 	struct crypto_key *tee_key;        /* owned; secret: TEE private key */
 	bool key_from_file;
@@ -41,6 +49,7 @@ struct kbs_client {
 static bool token_shape_ok(const char *t);
 STATIC size_t on_header(char *p, size_t sz, size_t n, void *ud);
 STATIC enum core_err token_reply_fast(const struct core_buf *b, char **out);
+STATIC struct kbs_http1 *client_http1(const struct kbs_client *c);
 static void token_exp_read(struct kbs_client *c);
 
 static enum core_err
@@ -124,24 +133,58 @@ STATIC size_t
 on_header(char *p, size_t sz, size_t n, void *ud)
 {
 	static const char name[] = "set-cookie:";
-	char *cookie = ud;
-	size_t len = sz * n, i = sizeof(name) - 1, v;
+	size_t len = sz * n, i = sizeof(name) - 1;
 
-	if (len < i || strncasecmp(p, name, i) != 0)
-		return len;
-	while (i < len && (p[i] == ' ' || p[i] == '\t'))
-		i++;
-	if (len - i < sizeof(KBS_COOKIE_NAME) - 1 ||
-	    memcmp(p + i, KBS_COOKIE_NAME, sizeof(KBS_COOKIE_NAME) - 1) != 0)
-		return len;
-	for (v = i; v < len && p[v] != ';' && p[v] != '\r' && p[v] != '\n' &&
-	    p[v] != ' '; v++)
-		;
-	if (v - i < KBS_COOKIE_MAX) {
-		memcpy(cookie, p + i, v - i);
-		cookie[v - i] = '\0';
-	}
+	if (len >= i && strncasecmp(p, name, i) == 0)
+		kbs_http1_take_cookie(p + i, len - i, ud);
 	return len;
+}
+
+/* A proxy variable curl would honour for an http:// URL. */
+static bool
+proxy_env_set(void)
+{
+	static const char *const vars[] = { "http_proxy", "all_proxy",
+		"ALL_PROXY" };
+	const char *v;
+
+	for (size_t i = 0; i < CORE_ARRAY_LEN(vars); i++)
+		if ((v = getenv(vars[i])) != NULL && v[0] != '\0')
+			return true;
+	return false;
+}
+
+static enum core_err
+conn_open(struct kbs_conn *k, const char *base)
+{
+	enum core_err err = CORE_ERR_UNSUPPORTED;
+
+	k->h1 = NULL;
+	k->curl = NULL;
+	if (!proxy_env_set())
+		err = kbs_http1_new(base, &k->h1);
+	if (err == CORE_ERR_UNSUPPORTED) {
+		k->curl = curl_easy_init();
+		err = k->curl ? CORE_OK : CORE_ERR_NOMEM;
+	}
+	return err;
+}
+
+static void
+conn_close(struct kbs_conn *k)
+{
+	kbs_http1_free(k->h1);
+	if (k->curl != NULL)
+		curl_easy_cleanup(k->curl);
+	k->h1 = NULL;
+	k->curl = NULL;
+}
+
+/* The client's plain-HTTP connection, NULL with curl (for tests). */
+STATIC struct kbs_http1 *
+client_http1(const struct kbs_client *c)
+{
+	return c->conn.h1;
 }
 
 /*
@@ -149,7 +192,7 @@ on_header(char *p, size_t sz, size_t n, void *ud)
  * header value or NULL. The response body lands in resp.
  */
 static enum core_err
-http_do(CURL *h, const char *base, const char *cert_file, int64_t timeout_ms,
+http_do_curl(CURL *h, const char *base, const char *cert_file, int64_t timeout_ms,
     const char *method, const char *path, const void *body, size_t len,
     const char *ctype, const char *authz, char *cookie, long *status,
     struct core_buf *resp, struct core_errbuf *eb)
@@ -228,6 +271,27 @@ out:
 	return err;
 }
 
+static enum core_err
+http_do(struct kbs_conn *k, const char *base, const char *cert_file,
+    int64_t timeout_ms, const char *method, const char *path, const void *body,
+    size_t len, const char *ctype, const char *authz, char *cookie,
+    long *status, struct core_buf *resp, struct core_errbuf *eb)
+{
+	struct kbs_http1_req rq = { method, path, body, len, ctype, authz,
+		cookie };
+	enum core_err err;
+
+	if (k->h1 == NULL)
+		return http_do_curl(k->curl, base, cert_file, timeout_ms, method,
+		    path, body, len, ctype, authz, cookie, status, resp, eb);
+	if (authz != NULL && strlen(authz) + 16 >= 8192)
+		return core_errf(eb, CORE_ERR_TOO_BIG, "token too long");
+	err = kbs_http1_do(k->h1, &rq, timeout_ms, status, resp, cookie, eb);
+	if (err != CORE_OK)
+		core_errbuf_prefix(eb, "KBS %s", base);
+	return err;
+}
+
 /* Turns a non-200 reply into an error naming the KBS's type and detail. */
 static enum core_err
 refusal(const char *what, long status, const struct core_buf *resp,
@@ -288,8 +352,9 @@ kbs_client_new(const struct kbs_client_opts *o, struct kbs_client **out,
 	c->init_data = o->init_data ? strdup(o->init_data) : NULL;
 	c->att = o->attester ? o->attester : &kbs_sample_attester;
 	c->timeout_ms = o->timeout_ms;
-	c->curl = curl_easy_init();
-	if (c->url == NULL || c->curl == NULL ||
+	if (c->url != NULL && (err = conn_open(&c->conn, c->url)) != CORE_OK)
+		goto fail;
+	if (c->url == NULL ||
 	    (o->cert_file && !c->cert_file) || (o->init_data && !c->init_data)) {
 		err = CORE_ERR_NOMEM;
 		goto fail;
@@ -320,8 +385,7 @@ kbs_client_free(struct kbs_client *c)
 {
 	if (c == NULL)
 		return;
-	if (c->curl != NULL)
-		curl_easy_cleanup(c->curl);
+	conn_close(&c->conn);
 	crypto_key_free(c->tee_key);
 	free(c->url);
 	free(c->cert_file);
@@ -393,7 +457,7 @@ rcar(struct kbs_client *c, struct core_errbuf *eb)
 		err = CORE_ERR_NOMEM;
 		goto out;
 	}
-	err = http_do(c->curl, c->url, c->cert_file, c->timeout_ms, "POST",
+	err = http_do(&c->conn, c->url, c->cert_file, c->timeout_ms, "POST",
 	    "/kbs/v0/auth", body, strlen(body), "application/json", NULL,
 	    c->cookie, &status, &resp, eb);
 	if (err != CORE_OK)
@@ -430,7 +494,7 @@ rcar(struct kbs_client *c, struct core_errbuf *eb)
 		err = CORE_ERR_NOMEM;
 		goto out;
 	}
-	err = http_do(c->curl, c->url, c->cert_file, c->timeout_ms, "POST",
+	err = http_do(&c->conn, c->url, c->cert_file, c->timeout_ms, "POST",
 	    "/kbs/v0/attest", body, strlen(body), "application/json", NULL,
 	    c->cookie, &status, &resp, eb);
 	if (err != CORE_OK)
@@ -616,7 +680,7 @@ kbs_client_get_resource(struct kbs_client *c, const char *path,
 		}
 		memcpy(authz, "Bearer ", 7);
 		memcpy(authz + 7, tok, strlen(tok) + 1);
-		err = http_do(c->curl, c->url, c->cert_file, c->timeout_ms,
+		err = http_do(&c->conn, c->url, c->cert_file, c->timeout_ms,
 		    "GET", p, NULL, 0, NULL, authz, c->cookie, &status, &resp,
 		    eb);
 		if (err != CORE_OK)
@@ -683,7 +747,7 @@ admin_call(const struct kbs_admin_opts *o, const char *method,
     const char *path, const void *body, size_t len, const char *ctype,
     struct core_errbuf *eb)
 {
-	CURL *h = NULL;
+	struct kbs_conn k = { NULL, NULL };
 	char *tok = NULL, *authz = NULL, *base = NULL;
 	uint8_t *file = NULL;
 	size_t flen = 0;
@@ -717,18 +781,19 @@ admin_call(const struct kbs_admin_opts *o, const char *method,
 		memcpy(authz + 7, tok, strlen(tok) + 1);
 	}
 	base = trim_url(o->url ? o->url : KBS_DEFAULT_URL);
-	h = curl_easy_init();
-	if (base == NULL || h == NULL) {
+	if (base == NULL) {
 		err = CORE_ERR_NOMEM;
 		goto out;
 	}
-	err = http_do(h, base, o->cert_file, o->timeout_ms, method, path, body,
+	err = conn_open(&k, base);
+	if (err != CORE_OK)
+		goto out;
+	err = http_do(&k, base, o->cert_file, o->timeout_ms, method, path, body,
 	    len, ctype, authz, NULL, &status, &resp, eb);
 	if (err == CORE_OK && status != 200)
 		err = refusal("admin request", status, &resp, eb, NULL, 0);
 out:
-	if (h != NULL)
-		curl_easy_cleanup(h);
+	conn_close(&k);
 	free(tok);
 	free(authz);
 	free(base);

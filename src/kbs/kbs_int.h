@@ -226,6 +226,97 @@ void kbs_admin_free(struct kbs_admin *a);
 enum core_err kbs_admin_check(const struct kbs_admin *a, const char *authz,
     const char *uri, int64_t now_s, struct core_errbuf *eb);
 
+/* ---- http1.c: the client's plain-HTTP/1.1 transport -------------------- */
+
+/* "kbs-session-id=<value>": Trustee's ids are 32 hex digits or a UUID. */
+#define KBS_COOKIE_NAME "kbs-session-id="
+#define KBS_COOKIE_MAX 256
+#define KBS_HTTP1_LINE_MAX (8 * 1024)  /* one header or chunk-size line */
+#define KBS_HTTP1_HEAD_MAX (32 * 1024) /* status line + headers + trailers */
+
+/*
+ * An incremental HTTP/1.x response parser: status line, headers (bounded
+ * per line and in total), then a body delimited by Content-Length, chunked
+ * transfer coding (extensions and trailers ignored) or the end of the
+ * connection; none for 204, 304 and HEAD. Interim 1xx responses are
+ * skipped. The body goes to a core_buf whose max_len is the body limit.
+ */
+struct kbs_http1_parser {
+	/* Set by kbs_http1_parser_init */
+	bool no_body;          /* the request was HEAD */
+	struct core_buf *body; /* borrowed: receives the body */
+	char *cookie;          /* borrowed, KBS_COOKIE_MAX bytes, or NULL:
+	                          receives a kbs-session-id Set-Cookie */
+	/* Results */
+	int status;            /* the final status code */
+	bool keep_alive;       /* the connection may carry another request */
+	/* State */
+	int state;
+	int minor;             /* HTTP/1.<minor> */
+	bool chunked, has_len, conn_close, conn_keep;
+	uint64_t content_len;
+	uint64_t left;         /* bytes of the body or chunk still to come */
+	size_t head_bytes;     /* bytes of status, header and trailer lines */
+	size_t line_len;
+	char line[KBS_HTTP1_LINE_MAX];
+};
+
+void kbs_http1_parser_init(struct kbs_http1_parser *p, bool no_body,
+    struct core_buf *body, char *cookie);
+/*
+ * Feeds n bytes of the response; *used is how many belong to it (fewer
+ * than n only once it is complete). CORE_ERR_NET for a malformed
+ * response, CORE_ERR_TOO_BIG for headers or a body over their limits.
+ */
+enum core_err kbs_http1_parse(struct kbs_http1_parser *p, const char *d,
+    size_t n, size_t *used, struct core_errbuf *eb);
+/* The connection ended: completes a read-to-close body, else says what
+ * was cut short (CORE_ERR_NET). */
+enum core_err kbs_http1_parse_eof(struct kbs_http1_parser *p,
+    struct core_errbuf *eb);
+bool kbs_http1_parser_done(const struct kbs_http1_parser *p);
+/*
+ * Copies "kbs-session-id=<value>" from a Set-Cookie value (attributes
+ * dropped) into cookie (KBS_COOKIE_MAX bytes); other cookies and values
+ * too long for the buffer leave it unchanged.
+ */
+void kbs_http1_take_cookie(const char *v, size_t len, char *cookie);
+
+/* One keep-alive connection to the origin of a base URL. */
+struct kbs_http1;
+
+struct kbs_http1_req {
+	const char *method;  /* "GET", "POST", "DELETE", ... */
+	const char *target;  /* path after the base URL's own path */
+	const void *body;    /* NULL for none */
+	size_t body_len;
+	const char *ctype;   /* Content-Type or NULL */
+	const char *authz;   /* Authorization value or NULL */
+	const char *cookie;  /* Cookie value, NULL or "" for none */
+};
+
+/*
+ * Takes "http://host[:port][/path]" (host a name, an IPv4 or a bracketed
+ * IPv6 literal). CORE_ERR_UNSUPPORTED for anything else (https, user info,
+ * zone ids, escapes), which the caller sends through libcurl. No I/O.
+ */
+enum core_err kbs_http1_new(const char *base_url, struct kbs_http1 **out);
+void kbs_http1_free(struct kbs_http1 *h);
+/*
+ * One request/response within timeout_ms (0 = 30 s), on the kept
+ * connection or a new one; a kept connection the server had closed is
+ * replaced once when nothing of the response was read. The body lands in
+ * body (bounded by its max_len), the session cookie in cookie (or NULL).
+ * CORE_ERR_NET for connection failures, timeouts and malformed responses
+ * (messages about the connection start with "unreachable"), CORE_ERR_TOO_BIG
+ * for responses over the limits.
+ */
+enum core_err kbs_http1_do(struct kbs_http1 *h, const struct kbs_http1_req *rq,
+    int64_t timeout_ms, long *status, struct core_buf *body, char *cookie,
+    struct core_errbuf *eb);
+/* Connections opened so far (for tests and benchmarks). */
+uint64_t kbs_http1_connects(const struct kbs_http1 *h);
+
 /* ---- request parsers (server.c), exposed for fuzzing and tests ---------- */
 
 enum core_err kbs_parse_auth_request(const void *body, size_t n, char tee[32],
