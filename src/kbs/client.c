@@ -50,6 +50,11 @@ static bool token_shape_ok(const char *t);
 STATIC size_t on_header(char *p, size_t sz, size_t n, void *ud);
 STATIC enum core_err token_reply_fast(const struct core_buf *b, char **out);
 STATIC struct kbs_http1 *client_http1(const struct kbs_client *c);
+STATIC bool rcar_text_ok(const json_t *jwk, const char *nonce);
+STATIC enum core_err rcar_digest_text(const json_t *jwk, const char *nonce,
+    uint8_t digest[KBS_DIGEST_LEN], struct core_errbuf *eb);
+STATIC char *rcar_body_text(const json_t *jwk, const char *nonce,
+    const json_t *ev);
 static void token_exp_read(struct kbs_client *c);
 
 static enum core_err
@@ -155,7 +160,7 @@ proxy_env_set(void)
 }
 
 static enum core_err
-conn_open(struct kbs_conn *k, const char *base)
+transport_open(struct kbs_conn *k, const char *base)
 {
 	enum core_err err = CORE_ERR_UNSUPPORTED;
 
@@ -171,7 +176,7 @@ conn_open(struct kbs_conn *k, const char *base)
 }
 
 static void
-conn_close(struct kbs_conn *k)
+transport_close(struct kbs_conn *k)
 {
 	kbs_http1_free(k->h1);
 	if (k->curl != NULL)
@@ -352,7 +357,7 @@ kbs_client_new(const struct kbs_client_opts *o, struct kbs_client **out,
 	c->init_data = o->init_data ? strdup(o->init_data) : NULL;
 	c->att = o->attester ? o->attester : &kbs_sample_attester;
 	c->timeout_ms = o->timeout_ms;
-	if (c->url != NULL && (err = conn_open(&c->conn, c->url)) != CORE_OK)
+	if (c->url != NULL && (err = transport_open(&c->conn, c->url)) != CORE_OK)
 		goto fail;
 	if (c->url == NULL ||
 	    (o->cert_file && !c->cert_file) || (o->init_data && !c->init_data)) {
@@ -385,7 +390,7 @@ kbs_client_free(struct kbs_client *c)
 {
 	if (c == NULL)
 		return;
-	conn_close(&c->conn);
+	transport_close(&c->conn);
 	crypto_key_free(c->tee_key);
 	free(c->url);
 	free(c->cert_file);
@@ -426,6 +431,132 @@ tee_jwk(const struct crypto_key *k, json_t **out, struct core_errbuf *eb)
 	    "RSA-OAEP-256" : "ECDH-ES+A256KW", out, eb);
 }
 
+/* A string JSON and JCS write as is: printable ASCII, no quote or
+ * backslash. */
+static bool
+json_plain(const char *s)
+{
+	if (s == NULL)
+		return false;
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f ||
+		    *s == '"' || *s == '\\')
+			return false;
+	return true;
+}
+
+static const char *
+jwk_str(const json_t *jwk, const char *name)
+{
+	return json_string_value(json_object_get(jwk, name));
+}
+
+/*
+ * Whether the attest request can be written as text (rcar_digest_text,
+ * rcar_body_text) from jwk, the public JWK of an EC TEE key as
+ * crypto_key_to_jwk gives it, and the KBS's nonce: every string plain.
+ * Anything else (RSA keys, a nonce needing escapes) goes through jansson.
+ */
+STATIC bool
+rcar_text_ok(const json_t *jwk, const char *nonce)
+{
+	const char *kty = jwk_str(jwk, "kty");
+
+	return kty != NULL && strcmp(kty, "EC") == 0 &&
+	    json_plain(jwk_str(jwk, "crv")) && json_plain(jwk_str(jwk, "x")) &&
+	    json_plain(jwk_str(jwk, "y")) && json_plain(nonce);
+}
+
+/* The EC tee-pubkey with the alg the client asks for, in key order. */
+static enum core_err
+append_jwk(struct core_buf *b, const json_t *jwk, bool jcs)
+{
+	enum core_err err;
+
+	if (jcs)
+		err = core_buf_append_str(b, "{\"alg\":\"ECDH-ES+A256KW\","
+		    "\"crv\":\"");
+	else
+		err = core_buf_append_str(b, "{\"kty\":\"EC\",\"crv\":\"");
+	if (err == CORE_OK)
+		err = core_buf_append_str(b, jwk_str(jwk, "crv"));
+	if (err == CORE_OK)
+		err = core_buf_append_str(b, jcs ? "\",\"kty\":\"EC\",\"x\":\"" :
+		    "\",\"alg\":\"ECDH-ES+A256KW\",\"x\":\"");
+	if (err == CORE_OK)
+		err = core_buf_append_str(b, jwk_str(jwk, "x"));
+	if (err == CORE_OK)
+		err = core_buf_append_str(b, "\",\"y\":\"");
+	if (err == CORE_OK)
+		err = core_buf_append_str(b, jwk_str(jwk, "y"));
+	if (err == CORE_OK)
+		err = core_buf_append_str(b, "\"}");
+	return err;
+}
+
+/*
+ * The spec §3 runtime-data digest (SHA-384 of the RFC 8785 form of
+ * {"additional-evidence":"","nonce":…,"tee-pubkey":…}) written directly:
+ * the same bytes kbs_runtime_digest hashes, without building and sorting
+ * a JSON tree. Only when rcar_text_ok.
+ */
+STATIC enum core_err
+rcar_digest_text(const json_t *jwk, const char *nonce,
+    uint8_t digest[KBS_DIGEST_LEN], struct core_errbuf *eb)
+{
+	struct core_buf b;
+	enum core_err err;
+
+	core_buf_init(&b, 0);
+	err = core_buf_append_str(&b, "{\"additional-evidence\":\"\","
+	    "\"nonce\":\"");
+	if (err == CORE_OK)
+		err = core_buf_append_str(&b, nonce);
+	if (err == CORE_OK)
+		err = core_buf_append_str(&b, "\",\"tee-pubkey\":");
+	if (err == CORE_OK)
+		err = append_jwk(&b, jwk, true);
+	if (err == CORE_OK)
+		err = core_buf_append_str(&b, "}");
+	if (err == CORE_OK && crypto_sha384(b.data, b.len, digest) != CORE_OK)
+		err = core_errf(eb, CORE_ERR_CRYPTO, "runtime-data digest failed");
+	core_buf_cleanup(&b);
+	return err;
+}
+
+/* The attest request body as text (only when rcar_text_ok); NULL if out
+ * of memory. */
+STATIC char *
+rcar_body_text(const json_t *jwk, const char *nonce, const json_t *ev)
+{
+	struct core_buf b;
+	char *evs = core_json_dumps(ev);
+	enum core_err err = evs ? CORE_OK : CORE_ERR_NOMEM;
+
+	core_buf_init(&b, 0);
+	if (err == CORE_OK)
+		err = core_buf_append_str(&b, "{\"runtime-data\":{\"nonce\":\"");
+	if (err == CORE_OK)
+		err = core_buf_append_str(&b, nonce);
+	if (err == CORE_OK)
+		err = core_buf_append_str(&b, "\",\"tee-pubkey\":");
+	if (err == CORE_OK)
+		err = append_jwk(&b, jwk, false);
+	if (err == CORE_OK)
+		err = core_buf_append_str(&b, "},\"tee-evidence\":"
+		    "{\"primary_evidence\":");
+	if (err == CORE_OK)
+		err = core_buf_append_str(&b, evs);
+	if (err == CORE_OK)
+		err = core_buf_append_str(&b, ",\"additional_evidence\":\"\"}}");
+	free(evs);
+	if (err != CORE_OK) {
+		core_buf_cleanup(&b);
+		return NULL;
+	}
+	return (char *)core_buf_steal(&b, NULL);
+}
+
 /* One RCAR handshake; sets c->token and c->token_exp. */
 static enum core_err
 rcar(struct kbs_client *c, struct core_errbuf *eb)
@@ -436,6 +567,7 @@ rcar(struct kbs_client *c, struct core_errbuf *eb)
 	const char *nonce = NULL, *token = NULL;
 	uint8_t digest[KBS_DIGEST_LEN];
 	long status = 0;
+	bool text = false;
 	enum core_err err;
 
 	core_buf_init(&resp, CLIENT_MAX_RESPONSE);
@@ -450,9 +582,17 @@ rcar(struct kbs_client *c, struct core_errbuf *eb)
 			goto out;
 	}
 	c->cookie[0] = '\0';
-	req = json_pack("{s:s,s:s,s:{}}", "version", KBS_PROTOCOL_VERSION,
-	    "tee", c->att->tee, "extra-params");
-	body = req ? core_json_dumps(req) : NULL;
+	if (json_plain(c->att->tee)) {
+		body = malloc(strlen(c->att->tee) + 64);
+		if (body != NULL)
+			snprintf(body, strlen(c->att->tee) + 64, "{\"version\":\""
+			    KBS_PROTOCOL_VERSION "\",\"tee\":\"%s\","
+			    "\"extra-params\":{}}", c->att->tee);
+	} else {
+		req = json_pack("{s:s,s:s,s:{}}", "version",
+		    KBS_PROTOCOL_VERSION, "tee", c->att->tee, "extra-params");
+		body = req ? core_json_dumps(req) : NULL;
+	}
 	if (body == NULL) {
 		err = CORE_ERR_NOMEM;
 		goto out;
@@ -473,23 +613,40 @@ rcar(struct kbs_client *c, struct core_errbuf *eb)
 		core_errbuf_prefix(eb, "KBS challenge");
 		goto out;
 	}
-	err = tee_jwk(c->tee_key, &jwk, eb);
-	if (err == CORE_OK)
-		err = kbs_runtime_digest(jwk, nonce, "", digest, eb);
+	/* The usual request (an EC key, a plain nonce, no init-data) is
+	 * written as text; jansson and JCS cost ~10 % of the client. */
+	err = crypto_key_to_jwk(c->tee_key, false, &jwk, eb);
+	text = err == CORE_OK && c->init_data == NULL &&
+	    rcar_text_ok(jwk, nonce);
+	if (err == CORE_OK && text) {
+		err = rcar_digest_text(jwk, nonce, digest, eb);
+	} else if (err == CORE_OK) {
+		json_decref(jwk);
+		jwk = NULL;
+		err = tee_jwk(c->tee_key, &jwk, eb);
+		if (err == CORE_OK)
+			err = kbs_runtime_digest(jwk, nonce, "", digest, eb);
+	}
 	if (err == CORE_OK)
 		err = c->att->evidence(c->att->ctx, digest, sizeof(digest), &ev,
 		    eb);
 	if (err != CORE_OK)
 		goto out;
 	json_decref(req);
+	req = NULL;
 	free(body);
-	req = json_pack("{s:{s:s,s:O},s:{s:O,s:s}}", "runtime-data", "nonce",
-	    nonce, "tee-pubkey", jwk, "tee-evidence", "primary_evidence", ev,
-	    "additional_evidence", "");
-	if (req != NULL && c->init_data != NULL)
-		json_object_set_new(req, "init-data", json_pack("{s:s,s:s}",
-		    "format", "toml", "body", c->init_data));
-	body = req ? core_json_dumps(req) : NULL;
+	body = NULL;
+	if (text) {
+		body = rcar_body_text(jwk, nonce, ev);
+	} else {
+		req = json_pack("{s:{s:s,s:O},s:{s:O,s:s}}", "runtime-data",
+		    "nonce", nonce, "tee-pubkey", jwk, "tee-evidence",
+		    "primary_evidence", ev, "additional_evidence", "");
+		if (req != NULL && c->init_data != NULL)
+			json_object_set_new(req, "init-data", json_pack(
+			    "{s:s,s:s}", "format", "toml", "body", c->init_data));
+		body = req ? core_json_dumps(req) : NULL;
+	}
 	if (body == NULL) {
 		err = CORE_ERR_NOMEM;
 		goto out;
@@ -785,7 +942,7 @@ admin_call(const struct kbs_admin_opts *o, const char *method,
 		err = CORE_ERR_NOMEM;
 		goto out;
 	}
-	err = conn_open(&k, base);
+	err = transport_open(&k, base);
 	if (err != CORE_OK)
 		goto out;
 	err = http_do(&k, base, o->cert_file, o->timeout_ms, method, path, body,
@@ -793,7 +950,7 @@ admin_call(const struct kbs_admin_opts *o, const char *method,
 	if (err == CORE_OK && status != 200)
 		err = refusal("admin request", status, &resp, eb, NULL, 0);
 out:
-	conn_close(&k);
+	transport_close(&k);
 	free(tok);
 	free(authz);
 	free(base);

@@ -1,4 +1,8 @@
-/* test_client.c -- the KBS client's parsing of the attest reply. */
+/*
+ * test_client.c -- the KBS client's parsing of the attest reply and the
+ * attest request it writes as text (checked against the jansson/JCS
+ * forms).
+ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +16,10 @@
 
 enum core_err token_reply_fast(const struct core_buf *b, char **out);
 size_t on_header(char *p, size_t sz, size_t n, void *ud);
+bool rcar_text_ok(const json_t *jwk, const char *nonce);
+enum core_err rcar_digest_text(const json_t *jwk, const char *nonce,
+    uint8_t digest[KBS_DIGEST_LEN], struct core_errbuf *eb);
+char *rcar_body_text(const json_t *jwk, const char *nonce, const json_t *ev);
 
 static void
 header(const char *line, char *cookie)
@@ -98,12 +106,75 @@ test_token_reply_fast(void **state)
 	}
 }
 
+/*
+ * The attest request written as text: the same runtime-data digest as
+ * kbs_runtime_digest (JCS over jansson) and the same JSON as the jansson
+ * form, for P-256 and P-521 keys; RSA keys and nonces needing escapes are
+ * left to jansson.
+ */
+static void
+test_rcar_text(void **state)
+{
+	static const enum crypto_key_type types[] = { CRYPTO_KEY_EC_P256,
+		CRYPTO_KEY_EC_P521 };
+	static const char nonce[] = "q1Yf7mBz+/0A9Wl3x1c2aGQvR8dZkE3mPn0sT5uVw==";
+	struct crypto_key *k = NULL;
+	json_t *raw = NULL, *pub = NULL, *ev = NULL, *want = NULL, *got = NULL;
+	uint8_t d1[KBS_DIGEST_LEN], d2[KBS_DIGEST_LEN];
+	char *body;
+
+	(void)state;
+	ev = json_pack("{s:s,s:s}", "svn", "1", "report_data", "AAEC");
+	assert_non_null(ev);
+	for (size_t i = 0; i < CORE_ARRAY_LEN(types); i++) {
+		assert_int_equal(crypto_key_generate(types[i], 0, &k, NULL),
+		    CORE_OK);
+		assert_int_equal(crypto_key_to_jwk(k, false, &raw, NULL),
+		    CORE_OK);
+		assert_int_equal(kbs_pub_jwk(k, "ECDH-ES+A256KW", &pub, NULL),
+		    CORE_OK);
+		assert_true(rcar_text_ok(raw, nonce));
+		assert_int_equal(rcar_digest_text(raw, nonce, d1, NULL),
+		    CORE_OK);
+		assert_int_equal(kbs_runtime_digest(pub, nonce, "", d2, NULL),
+		    CORE_OK);
+		assert_memory_equal(d1, d2, sizeof(d1));
+		body = rcar_body_text(raw, nonce, ev);
+		assert_non_null(body);
+		got = json_loads(body, 0, NULL);
+		assert_non_null(got);
+		want = json_pack("{s:{s:s,s:O},s:{s:O,s:s}}", "runtime-data",
+		    "nonce", nonce, "tee-pubkey", pub, "tee-evidence",
+		    "primary_evidence", ev, "additional_evidence", "");
+		assert_true(json_equal(got, want));
+		/* A nonce JSON would escape goes through jansson. */
+		assert_false(rcar_text_ok(raw, "a\"b"));
+		assert_false(rcar_text_ok(raw, "a\\b"));
+		assert_false(rcar_text_ok(raw, "caf\xc3\xa9"));
+		assert_false(rcar_text_ok(raw, "a\nb"));
+		free(body);
+		json_decref(got);
+		json_decref(want);
+		json_decref(raw);
+		json_decref(pub);
+		crypto_key_free(k);
+	}
+	assert_int_equal(crypto_key_generate(CRYPTO_KEY_RSA, 2048, &k, NULL),
+	    CORE_OK);
+	assert_int_equal(crypto_key_to_jwk(k, false, &raw, NULL), CORE_OK);
+	assert_false(rcar_text_ok(raw, nonce));
+	json_decref(raw);
+	crypto_key_free(k);
+	json_decref(ev);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_token_reply_fast),
 		cmocka_unit_test(test_session_cookie),
+		cmocka_unit_test(test_rcar_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
