@@ -156,39 +156,59 @@ void kbs_vault_policy_eval(struct kbs_vault *v, const json_t *claims,
 
 /* ---- session.c ------------------------------------------------------ */
 
+/*
+ * The session table (at most max sessions; the eviction order is in
+ * session.c). Times are core_mono_ms() values passed in by the caller.
+ */
 struct kbs_sessions;
 
+struct kbs_sessions_stats {
+	size_t pending;    /* sessions waiting for /attest */
+	size_t attested;   /* sessions holding the claims of their token */
+	uint64_t evicted;  /* live sessions dropped to make room, so far */
+	uint64_t expired;  /* expired sessions removed, so far */
+};
+
+/* NULL if max is 0 or memory runs out. */
 struct kbs_sessions *kbs_sessions_new(size_t max, int64_t timeout_ms);
 void kbs_sessions_free(struct kbs_sessions *s);
-/* Creates an Authed session; writes its id and nonce. */
+/*
+ * Creates an Authed session living timeout_ms; writes its id and nonce.
+ * Never refused for lack of room: a full table drops a session first.
+ */
 enum core_err kbs_sessions_create(struct kbs_sessions *s, const char *tee,
-    char id[KBS_SESSION_ID_LEN + 1], char nonce[64], int64_t *expires_wall_s,
+    int64_t now_ms, char id[KBS_SESSION_ID_LEN + 1], char nonce[64],
     struct core_errbuf *eb);
 /*
  * Takes the nonce of an Authed session for attestation: the nonce is
  * consumed whatever the outcome (single use). Copies the tee and nonce.
- * CORE_ERR_NOT_FOUND: no such session or expired; CORE_ERR_STATE: already
- * used.
+ * CORE_ERR_NOT_FOUND: no such session (expired or evicted);
+ * CORE_ERR_STATE: already used.
  */
 enum core_err kbs_sessions_take_nonce(struct kbs_sessions *s, const char *id,
-    char tee[32], char nonce[64], struct core_errbuf *eb);
+    int64_t now_ms, char tee[32], char nonce[64], struct core_errbuf *eb);
 /*
- * Stores the claims of the token issued for the session (a reference is
- * taken; the token itself is not kept: the cookie path only needs its
- * claims); the session expiry becomes min(expiry, token_exp).
+ * Marks the session attested, keeping the claims (JSON text, malloc'd;
+ * taken over whatever happens) of the token issued for it; the token
+ * itself is not kept: the cookie path only needs its claims. The session
+ * expiry becomes min(expiry, token_exp_ms). If the session went away
+ * meanwhile (evicted), the claims are freed.
  */
 void kbs_sessions_attested(struct kbs_sessions *s, const char *id,
-    json_t *claims, int64_t token_exp_wall_s);
-/* Drops a session (failed attestation). */
+    char *claims, int64_t token_exp_ms, int64_t now_ms);
+/* Removes a session (failed attestation). */
 void kbs_sessions_drop(struct kbs_sessions *s, const char *id);
 /*
- * The claims of an attested live session's token (a new reference; the
- * token was issued and verified by this KBS); CORE_ERR_NOT_FOUND else.
+ * The claims of an attested live session's token, parsed (the token was
+ * issued and verified by this KBS); the session becomes the most recently
+ * used. CORE_ERR_NOT_FOUND if there is no such attested session.
  */
 enum core_err kbs_sessions_claims(struct kbs_sessions *s, const char *id,
-    json_t **claims);
+    int64_t now_ms, json_t **claims, struct core_errbuf *eb);
 /* Removes expired sessions; returns how many remain. */
-size_t kbs_sessions_sweep(struct kbs_sessions *s);
+size_t kbs_sessions_sweep(struct kbs_sessions *s, int64_t now_ms);
+/* Counts, for /metrics and tests. */
+void kbs_sessions_stats(struct kbs_sessions *s, struct kbs_sessions_stats *st);
 
 /* ---- token.c -------------------------------------------------------- */
 

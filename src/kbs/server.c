@@ -36,6 +36,7 @@ struct kbs_server {
 	size_t ntrusted;
 	size_t max_body;
 	int64_t token_lifetime_s;
+	int64_t session_timeout_ms;
 	bool allow_rsa1_5;
 	char *tls_cert_pem;            /* owned */
 	char *tls_key_pem;             /* owned; secret */
@@ -158,7 +159,7 @@ maybe_sweep(struct kbs_server *s)
 		return;
 	if (__atomic_compare_exchange_n(&s->last_sweep_s, &last, now, false,
 	    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-		kbs_sessions_sweep(s->sessions);
+		kbs_sessions_sweep(s->sessions, core_mono_ms());
 }
 
 /* ---- RCAR ------------------------------------------------------------- */
@@ -168,15 +169,15 @@ handle_auth(struct kbs_server *s, const struct request *rq, struct reply *r)
 {
 	struct core_errbuf eb;
 	char tee[32], id[KBS_SESSION_ID_LEN + 1], nonce[64];
-	int64_t exp = 0;
+	int64_t exp = (int64_t)time(NULL) + s->session_timeout_ms / 1000;
 
 	core_errbuf_clear(&eb);
 	__atomic_add_fetch(&s->n_auth, 1, __ATOMIC_RELAXED);
 	maybe_sweep(s);
 	if (kbs_parse_auth_request(rq->body.data, rq->body.len, tee, &eb) !=
 	    CORE_OK ||
-	    kbs_sessions_create(s->sessions, tee, id, nonce, &exp, &eb) !=
-	    CORE_OK) {
+	    kbs_sessions_create(s->sessions, tee, core_mono_ms(), id, nonce,
+	    &eb) != CORE_OK) {
 		reply_error(r, 401, "AttestationError",
 		    "Attestation error: RCAR handshake Auth failed: %s",
 		    core_errbuf_msg(&eb));
@@ -196,7 +197,7 @@ handle_attest(struct kbs_server *s, struct MHD_Connection *c,
 	char tee[32], nonce[64];
 	json_t *req = NULL, *claims = NULL;
 	char *claims_s = NULL, *token = NULL;
-	int64_t now = (int64_t)time(NULL);
+	int64_t now = (int64_t)time(NULL), now_ms = core_mono_ms();
 	bool took = false;
 	enum core_err err;
 
@@ -209,7 +210,8 @@ handle_attest(struct kbs_server *s, struct MHD_Connection *c,
 	err = kbs_parse_attest_request(rq->body.data, rq->body.len, &req, &eb);
 	if (err != CORE_OK)
 		goto fail;
-	err = kbs_sessions_take_nonce(s->sessions, sid, tee, nonce, &eb);
+	err = kbs_sessions_take_nonce(s->sessions, sid, now_ms, tee, nonce,
+	    &eb);
 	if (err != CORE_OK)
 		goto fail;
 	took = true;
@@ -225,8 +227,9 @@ handle_attest(struct kbs_server *s, struct MHD_Connection *c,
 	err = kbs_vault_sign(s->vault, claims_s, &token, &eb);
 	if (err != CORE_OK)
 		goto fail;
-	kbs_sessions_attested(s->sessions, sid, claims,
-	    now + s->token_lifetime_s);
+	kbs_sessions_attested(s->sessions, sid, claims_s,
+	    now_ms + s->token_lifetime_s * 1000, now_ms);
+	claims_s = NULL; /* taken over */
 	/* A compact JWS is base64url and dots: nothing to escape. */
 	reply_json_str(r, "token", token, "");
 	set_cookie(s, r, sid, now + s->token_lifetime_s);
@@ -291,8 +294,8 @@ handle_get_resource(struct kbs_server *s, struct MHD_Connection *c,
 	 * token it issued (the session ends before the token expires), so
 	 * they are used as they are; a Bearer token is verified here.
 	 */
-	if (sid == NULL || kbs_sessions_claims(s->sessions, sid, &claims) !=
-	    CORE_OK) {
+	if (sid == NULL || kbs_sessions_claims(s->sessions, sid, core_mono_ms(),
+	    &claims, NULL) != CORE_OK) {
 		if (authz != NULL && strncmp(authz, "Bearer ", 7) == 0)
 			token = strdup(authz + 7);
 		if (token == NULL) {
@@ -404,8 +407,10 @@ handle_policy(struct kbs_server *s, const char *method,
 static void
 handle_metrics(struct kbs_server *s, struct reply *r)
 {
+	struct kbs_sessions_stats st;
 	struct core_buf b;
 
+	kbs_sessions_stats(s->sessions, &st);
 	core_buf_init(&b, 0);
 	core_buf_printf(&b,
 	    "# TYPE kbs_auth_total counter\nkbs_auth_total %" PRIu64 "\n"
@@ -417,14 +422,21 @@ handle_metrics(struct kbs_server *s, struct reply *r)
 	    "kbs_resource_total{result=\"fail\"} %" PRIu64 "\n"
 	    "# TYPE kbs_admin_total counter\n"
 	    "kbs_admin_total{result=\"ok\"} %" PRIu64 "\n"
-	    "kbs_admin_total{result=\"fail\"} %" PRIu64 "\n",
+	    "kbs_admin_total{result=\"fail\"} %" PRIu64 "\n"
+	    "# TYPE kbs_sessions gauge\n"
+	    "kbs_sessions{state=\"pending\"} %zu\n"
+	    "kbs_sessions{state=\"attested\"} %zu\n"
+	    "# TYPE kbs_sessions_removed_total counter\n"
+	    "kbs_sessions_removed_total{reason=\"expired\"} %" PRIu64 "\n"
+	    "kbs_sessions_removed_total{reason=\"evicted\"} %" PRIu64 "\n",
 	    __atomic_load_n(&s->n_auth, __ATOMIC_RELAXED),
 	    __atomic_load_n(&s->n_attest_ok, __ATOMIC_RELAXED),
 	    __atomic_load_n(&s->n_attest_fail, __ATOMIC_RELAXED),
 	    __atomic_load_n(&s->n_resource_ok, __ATOMIC_RELAXED),
 	    __atomic_load_n(&s->n_resource_fail, __ATOMIC_RELAXED),
 	    __atomic_load_n(&s->n_admin_ok, __ATOMIC_RELAXED),
-	    __atomic_load_n(&s->n_admin_fail, __ATOMIC_RELAXED));
+	    __atomic_load_n(&s->n_admin_fail, __ATOMIC_RELAXED), st.pending,
+	    st.attested, st.expired, st.evicted);
 	r->status = 200;
 	r->ctype = "text/plain; version=0.0.4";
 	r->body_len = b.len;
@@ -662,6 +674,7 @@ kbs_server_new(const struct kbs_config *c, struct kbs_server **out,
 	s->listen_fd = -1;
 	s->max_body = c->max_body;
 	s->token_lifetime_s = c->token_lifetime_ms / 1000;
+	s->session_timeout_ms = c->session_timeout_ms;
 	s->allow_rsa1_5 = c->allow_rsa1_5;
 	s->on_req = c->on_request;
 	s->on_req_arg = c->on_request_arg;

@@ -2,61 +2,112 @@
  * session.c -- the RCAR session table: a bounded hash table of sessions
  * keyed by the 32-hex cookie value, each with a single-use nonce and an
  * expiry (creation + timeout, lowered to the token's exp once attested).
+ *
+ * The table never refuses a new session. Sessions sit on one of two
+ * queues: `pending` (no token yet, in creation order, which is also expiry
+ * order) and `attested` (least recently used first). When the table is
+ * full, /auth makes room by dropping, in this order:
+ *   1. pending sessions past their timeout (oldest first);
+ *   2. the least recently used attested session, expired or not: its
+ *      holder keeps its token and can present it as `Authorization:
+ *      Bearer` (our client always sends it; Trustee's re-attests on 401);
+ *   3. the oldest live pending session (only when no attested session is
+ *      left, i.e. when /auth alone fills the table: its client gets "session
+ *      not found" at /attest and starts again).
+ * Memory stays bounded by max: an attested session keeps only the claims
+ * text it was issued (about 1.5 KB), not a parsed tree. Expired attested
+ * sessions are also dropped when looked up and by kbs_sessions_sweep.
  */
 #include "kbs/kbs_int.h"
 
 #include <string.h>
-#include <time.h>
+#include <sys/queue.h>
 
-#define SESSION_BUCKETS 4096
+#define SESSION_BUCKETS_MIN 64
+#define SESSION_BUCKETS_MAX (1u << 20)
 
 enum session_state { SESSION_AUTHED, SESSION_ATTESTING, SESSION_ATTESTED };
 
 struct session {
-	struct session *next;          /* owned chain */
+	LIST_ENTRY(session) chain;     /* in its hash bucket */
+	TAILQ_ENTRY(session) queue;    /* in pending or attested */
 	char id[KBS_SESSION_ID_LEN + 1];
 	char tee[32];
 	char nonce[64];                /* b64 of 32 bytes */
 	enum session_state state;
 	int64_t expires_ms;            /* monotonic */
-	json_t *claims;                /* owned reference once attested */
+	char *claims;                  /* owned once attested: JSON text */
+	size_t claims_len;
 };
 
+LIST_HEAD(session_chain, session);
+TAILQ_HEAD(session_queue, session);
+
 struct kbs_sessions {
-	pthread_mutex_t lock;
-	struct session *buckets[SESSION_BUCKETS]; /* owned */
-	size_t count;
+	pthread_mutex_t lock;          /* everything below */
+	struct session_chain *buckets; /* owned; nbuckets chains (own them) */
+	size_t nbuckets;               /* a power of two */
+	struct session_queue pending;  /* AUTHED/ATTESTING, oldest first */
+	struct session_queue attested; /* ATTESTED, least recently used first */
+	size_t npending, nattested;
 	size_t max;
 	int64_t timeout_ms;
+	uint64_t evicted;              /* live sessions dropped for room */
+	uint64_t expired;              /* expired sessions removed */
 };
 
 static size_t
-bucket_of(const char *id)
+bucket_of(const struct kbs_sessions *s, const char *id)
 {
 	uint32_t h = 2166136261u;
 
 	for (; *id; id++)
 		h = (h ^ (uint8_t)*id) * 16777619u;
-	return h % SESSION_BUCKETS;
+	return h & (s->nbuckets - 1);
 }
 
-static void
-session_free(struct session *s)
+static struct session_queue *
+queue_of(struct kbs_sessions *s, const struct session *e)
 {
-	if (s == NULL)
-		return;
-	json_decref(s->claims);
-	free(s);
+	return e->state == SESSION_ATTESTED ? &s->attested : &s->pending;
+}
+
+/* Unlinks and frees e. Lock held. */
+static void
+session_remove(struct kbs_sessions *s, struct session *e)
+{
+	LIST_REMOVE(e, chain);
+	TAILQ_REMOVE(queue_of(s, e), e, queue);
+	if (e->state == SESSION_ATTESTED)
+		s->nattested--;
+	else
+		s->npending--;
+	free(e->claims);
+	free(e);
 }
 
 struct kbs_sessions *
 kbs_sessions_new(size_t max, int64_t timeout_ms)
 {
-	struct kbs_sessions *s = calloc(1, sizeof(*s));
+	struct kbs_sessions *s;
+	size_t nb = SESSION_BUCKETS_MIN;
 
+	if (max == 0)
+		return NULL;
+	while (nb < max && nb < SESSION_BUCKETS_MAX)
+		nb *= 2;
+	s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return NULL;
+	s->buckets = calloc(nb, sizeof(*s->buckets));
+	if (s->buckets == NULL) {
+		free(s);
+		return NULL;
+	}
 	pthread_mutex_init(&s->lock, NULL);
+	s->nbuckets = nb;
+	TAILQ_INIT(&s->pending);
+	TAILQ_INIT(&s->attested);
 	s->max = max;
 	s->timeout_ms = timeout_ms;
 	return s;
@@ -65,37 +116,33 @@ kbs_sessions_new(size_t max, int64_t timeout_ms)
 void
 kbs_sessions_free(struct kbs_sessions *s)
 {
-	struct session *e, *n;
-	size_t i;
+	struct session *e;
 
 	if (s == NULL)
 		return;
-	for (i = 0; i < SESSION_BUCKETS; i++) {
-		for (e = s->buckets[i]; e != NULL; e = n) {
-			n = e->next;
-			session_free(e);
-		}
-	}
+	while ((e = TAILQ_FIRST(&s->pending)) != NULL)
+		session_remove(s, e);
+	while ((e = TAILQ_FIRST(&s->attested)) != NULL)
+		session_remove(s, e);
 	pthread_mutex_destroy(&s->lock);
+	free(s->buckets);
 	free(s);
 }
 
 /* Finds a live session, removing it if expired. Lock held. */
 static struct session *
-find_locked(struct kbs_sessions *s, const char *id, int64_t now)
+find_locked(struct kbs_sessions *s, const char *id, int64_t now_ms)
 {
-	struct session **pp, *e;
+	struct session *e;
 
 	if (strlen(id) != KBS_SESSION_ID_LEN)
 		return NULL;
-	for (pp = &s->buckets[bucket_of(id)]; (e = *pp) != NULL;
-	    pp = &e->next) {
+	LIST_FOREACH(e, &s->buckets[bucket_of(s, id)], chain) {
 		if (strcmp(e->id, id) != 0)
 			continue;
-		if (e->expires_ms <= now) {
-			*pp = e->next;
-			session_free(e);
-			s->count--;
+		if (e->expires_ms <= now_ms) {
+			session_remove(s, e);
+			s->expired++;
 			return NULL;
 		}
 		return e;
@@ -103,68 +150,97 @@ find_locked(struct kbs_sessions *s, const char *id, int64_t now)
 	return NULL;
 }
 
+/* Drops expired pending sessions from the head of the queue. Lock held. */
+static void
+purge_pending(struct kbs_sessions *s, int64_t now_ms, size_t limit)
+{
+	struct session *e;
+
+	while (limit-- > 0 && (e = TAILQ_FIRST(&s->pending)) != NULL &&
+	    e->expires_ms <= now_ms) {
+		session_remove(s, e);
+		s->expired++;
+	}
+}
+
+/* Makes room for one more session (the order is in the header). */
+static void
+make_room(struct kbs_sessions *s, int64_t now_ms)
+{
+	struct session *e;
+
+	purge_pending(s, now_ms, 2); /* a little at every /auth */
+	while (s->npending + s->nattested >= s->max) {
+		purge_pending(s, now_ms, SIZE_MAX);
+		if (s->npending + s->nattested < s->max)
+			break;
+		e = TAILQ_FIRST(&s->attested);
+		if (e == NULL)
+			e = TAILQ_FIRST(&s->pending);
+		if (e->expires_ms <= now_ms)
+			s->expired++;
+		else
+			s->evicted++;
+		session_remove(s, e);
+	}
+}
+
 enum core_err
-kbs_sessions_create(struct kbs_sessions *s, const char *tee,
-    char id[KBS_SESSION_ID_LEN + 1], char nonce[64], int64_t *expires_wall_s,
-    struct core_errbuf *eb)
+kbs_sessions_create(struct kbs_sessions *s, const char *tee, int64_t now_ms,
+    char id[KBS_SESSION_ID_LEN + 1], char nonce[64], struct core_errbuf *eb)
 {
 	uint8_t rnd[16 + KBS_NONCE_LEN];
-	char *hex = NULL, *b64 = NULL;
 	struct session *e = NULL;
+	char *b64 = NULL;
 	enum core_err err;
-	size_t b;
 
+	if (strlen(tee) >= sizeof(e->tee))
+		return core_errf(eb, CORE_ERR_INVALID, "tee name too long");
 	err = core_random(rnd, sizeof(rnd), eb);
 	if (err != CORE_OK)
 		return err;
-	rnd[6] = (uint8_t)((rnd[6] & 0x0f) | 0x40); /* UUIDv4 */
-	rnd[8] = (uint8_t)((rnd[8] & 0x3f) | 0x80);
-	hex = core_hex_encode(rnd, 16);
-	b64 = core_b64_encode(rnd + 16, KBS_NONCE_LEN);
 	e = calloc(1, sizeof(*e));
-	if (hex == NULL || b64 == NULL || e == NULL ||
-	    strlen(tee) >= sizeof(e->tee)) {
+	b64 = core_b64_encode(rnd + 16, KBS_NONCE_LEN);
+	if (e == NULL || b64 == NULL || strlen(b64) >= sizeof(e->nonce)) {
 		err = CORE_ERR_NOMEM;
 		goto out;
 	}
-	memcpy(e->id, hex, KBS_SESSION_ID_LEN + 1);
+	rnd[6] = (uint8_t)((rnd[6] & 0x0f) | 0x40); /* UUIDv4 */
+	rnd[8] = (uint8_t)((rnd[8] & 0x3f) | 0x80);
+	for (size_t i = 0; i < 16; i++) {
+		e->id[2 * i] = "0123456789abcdef"[rnd[i] >> 4];
+		e->id[2 * i + 1] = "0123456789abcdef"[rnd[i] & 15];
+	}
+	e->id[KBS_SESSION_ID_LEN] = '\0';
 	memcpy(e->nonce, b64, strlen(b64) + 1);
 	memcpy(e->tee, tee, strlen(tee) + 1);
 	e->state = SESSION_AUTHED;
-	e->expires_ms = core_mono_ms() + s->timeout_ms;
-	pthread_mutex_lock(&s->lock);
-	if (s->count >= s->max) {
-		pthread_mutex_unlock(&s->lock);
-		err = core_errf(eb, CORE_ERR_TOO_BIG,
-		    "too many open sessions (%zu)", s->max);
-		goto out;
-	}
-	b = bucket_of(e->id);
-	e->next = s->buckets[b];
-	s->buckets[b] = e;
-	s->count++;
-	pthread_mutex_unlock(&s->lock);
+	e->expires_ms = now_ms + s->timeout_ms;
 	memcpy(id, e->id, KBS_SESSION_ID_LEN + 1);
 	memcpy(nonce, e->nonce, strlen(e->nonce) + 1);
-	*expires_wall_s = time(NULL) + s->timeout_ms / 1000;
+	pthread_mutex_lock(&s->lock);
+	make_room(s, now_ms);
+	LIST_INSERT_HEAD(&s->buckets[bucket_of(s, e->id)], e, chain);
+	TAILQ_INSERT_TAIL(&s->pending, e, queue);
+	s->npending++;
+	pthread_mutex_unlock(&s->lock);
 	e = NULL;
 out:
 	core_wipe(rnd, sizeof(rnd));
 	free(e);
-	free(hex);
 	free(b64);
 	return err;
 }
 
 enum core_err
-kbs_sessions_take_nonce(struct kbs_sessions *s, const char *id, char tee[32],
-    char nonce[64], struct core_errbuf *eb)
+kbs_sessions_take_nonce(struct kbs_sessions *s, const char *id,
+    int64_t now_ms, char tee[32], char nonce[64], struct core_errbuf *eb)
 {
 	struct session *e;
 	enum core_err err = CORE_OK;
 
 	pthread_mutex_lock(&s->lock);
-	e = find_locked(s, id, core_mono_ms());
+	e = find_locked(s, id, now_ms);
 	if (e == NULL)
 		err = core_errf(eb, CORE_ERR_NOT_FOUND,
 		    "session not found or expired");
@@ -181,23 +257,27 @@ kbs_sessions_take_nonce(struct kbs_sessions *s, const char *id, char tee[32],
 }
 
 void
-kbs_sessions_attested(struct kbs_sessions *s, const char *id,
-    json_t *claims, int64_t token_exp_wall_s)
+kbs_sessions_attested(struct kbs_sessions *s, const char *id, char *claims,
+    int64_t token_exp_ms, int64_t now_ms)
 {
 	struct session *e;
-	int64_t now = core_mono_ms();
-	int64_t left_ms = (token_exp_wall_s - (int64_t)time(NULL)) * 1000;
 
 	pthread_mutex_lock(&s->lock);
-	e = find_locked(s, id, now);
+	e = find_locked(s, id, now_ms);
 	if (e != NULL && e->state == SESSION_ATTESTING) {
-		json_decref(e->claims);
-		e->claims = json_incref(claims);
+		TAILQ_REMOVE(&s->pending, e, queue);
+		s->npending--;
 		e->state = SESSION_ATTESTED;
-		if (now + left_ms < e->expires_ms)
-			e->expires_ms = now + left_ms;
+		e->claims = claims;
+		e->claims_len = strlen(claims);
+		claims = NULL;
+		if (token_exp_ms < e->expires_ms)
+			e->expires_ms = token_exp_ms;
+		TAILQ_INSERT_TAIL(&s->attested, e, queue);
+		s->nattested++;
 	}
 	pthread_mutex_unlock(&s->lock);
+	free(claims); /* evicted or expired meanwhile */
 }
 
 void
@@ -206,50 +286,74 @@ kbs_sessions_drop(struct kbs_sessions *s, const char *id)
 	struct session *e;
 
 	pthread_mutex_lock(&s->lock);
-	e = find_locked(s, id, core_mono_ms());
+	e = find_locked(s, id, INT64_MIN);
 	if (e != NULL)
-		e->expires_ms = 0; /* removed by the next lookup or sweep */
+		session_remove(s, e);
 	pthread_mutex_unlock(&s->lock);
 }
 
 enum core_err
-kbs_sessions_claims(struct kbs_sessions *s, const char *id, json_t **claims)
+kbs_sessions_claims(struct kbs_sessions *s, const char *id, int64_t now_ms,
+    json_t **claims, struct core_errbuf *eb)
 {
 	struct session *e;
-	enum core_err err = CORE_ERR_NOT_FOUND;
+	char *text = NULL;
+	size_t n = 0;
+	bool found = false;
+	enum core_err err;
 
 	*claims = NULL;
 	pthread_mutex_lock(&s->lock);
-	e = find_locked(s, id, core_mono_ms());
-	if (e != NULL && e->state == SESSION_ATTESTED && e->claims != NULL) {
-		*claims = json_incref(e->claims);
-		err = CORE_OK;
+	e = find_locked(s, id, now_ms);
+	if (e != NULL && e->state == SESSION_ATTESTED) {
+		found = true;
+		/* Used: it becomes the most recently used. */
+		TAILQ_REMOVE(&s->attested, e, queue);
+		TAILQ_INSERT_TAIL(&s->attested, e, queue);
+		n = e->claims_len;
+		text = malloc(n + 1);
+		if (text != NULL)
+			memcpy(text, e->claims, n + 1);
 	}
 	pthread_mutex_unlock(&s->lock);
+	if (!found)
+		return core_errf(eb, CORE_ERR_NOT_FOUND,
+		    "no attested session %s", id);
+	if (text == NULL)
+		return CORE_ERR_NOMEM;
+	/* Parsed outside the lock: other threads need not wait for it. */
+	err = core_json_parse_object(text, n, 0, claims, eb);
+	free(text);
 	return err;
 }
 
 size_t
-kbs_sessions_sweep(struct kbs_sessions *s)
+kbs_sessions_sweep(struct kbs_sessions *s, int64_t now_ms)
 {
-	struct session **pp, *e;
-	int64_t now = core_mono_ms();
-	size_t i, left;
+	struct session *e, *next;
+	size_t left;
 
 	pthread_mutex_lock(&s->lock);
-	for (i = 0; i < SESSION_BUCKETS; i++) {
-		pp = &s->buckets[i];
-		while ((e = *pp) != NULL) {
-			if (e->expires_ms <= now) {
-				*pp = e->next;
-				session_free(e);
-				s->count--;
-			} else {
-				pp = &e->next;
-			}
+	purge_pending(s, now_ms, SIZE_MAX);
+	for (e = TAILQ_FIRST(&s->attested); e != NULL; e = next) {
+		next = TAILQ_NEXT(e, queue);
+		if (e->expires_ms <= now_ms) {
+			session_remove(s, e);
+			s->expired++;
 		}
 	}
-	left = s->count;
+	left = s->npending + s->nattested;
 	pthread_mutex_unlock(&s->lock);
 	return left;
+}
+
+void
+kbs_sessions_stats(struct kbs_sessions *s, struct kbs_sessions_stats *st)
+{
+	pthread_mutex_lock(&s->lock);
+	st->pending = s->npending;
+	st->attested = s->nattested;
+	st->evicted = s->evicted;
+	st->expired = s->expired;
+	pthread_mutex_unlock(&s->lock);
 }

@@ -1017,6 +1017,129 @@ test_vault_cache(void **state)
 	expect_child_gone(fd, pid);
 }
 
+
+#define SMALL_TABLE 8
+#define FLOW_THREADS 4
+#define FLOWS_PER_THREAD 40
+
+/* Full flows, each with a new client (a new session); counts failures. */
+static void *
+flows_run(void *arg)
+{
+	struct kbs_client_opts co = { 0 };
+	struct kbs_client *c = NULL;
+	struct secret *s = NULL;
+	int *failed = arg;
+
+	co.url = fx.url;
+	for (int i = 0; i < FLOWS_PER_THREAD; i++) {
+		if (kbs_client_new(&co, &c, NULL) != CORE_OK ||
+		    kbs_client_get_resource(c, "default/key/many", &s, NULL) !=
+		    CORE_OK || s->len != 4 || memcmp(s->ptr, "many", 4) != 0)
+			(*failed)++;
+		secret_free(s);
+		kbs_client_free(c);
+		s = NULL;
+		c = NULL;
+	}
+	return NULL;
+}
+
+/* The value of one /metrics line, e.g. `kbs_sessions{state="pending"}`. */
+static long
+metric(const char *name)
+{
+	struct resp r;
+	const char *p;
+	long v = -1;
+
+	http("GET", "/metrics", NULL, 0, NULL, NULL, &r);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(core_buf_append(&r.body, "", 1), CORE_OK);
+	p = strstr((const char *)r.body.data, name);
+	if (p != NULL)
+		v = strtol(p + strlen(name) + 1, NULL, 10);
+	core_buf_cleanup(&r.body);
+	return v;
+}
+
+/*
+ * Sustained load over a table of 8 sessions: 160 flows from 4 threads are
+ * never refused; a client whose attested session was evicted meanwhile
+ * still gets its resource with the token it holds (sent as Bearer, no new
+ * attestation), while the bare cookie of an evicted session gets
+ * TokenNotFound.
+ */
+static void
+test_sustained_small_table(void **state)
+{
+	struct kbs_admin_opts o = { fx.url, NULL, fx.admin_priv, NULL, 0 };
+	struct kbs_client_opts co = { 0 };
+	struct kbs_client *early = NULL;
+	struct secret *s = NULL;
+	char cookie[33], nonce[64], *body, *tok1;
+	const char *tok2;
+	int failed[FLOW_THREADS] = { 0 };
+	pthread_t t[FLOW_THREADS];
+	struct resp r;
+
+	(void)state;
+	kbs_server_free(fx.srv);
+	fx.cfg.max_sessions = SMALL_TABLE;
+	start_server();
+	o.url = fx.url;
+	set_policy(KBS_POLICY_ALLOW_ALL);
+	assert_int_equal(kbs_admin_set_resource(&o, "default/key/many", "many",
+	    4, NULL), CORE_OK);
+	co.url = fx.url;
+	assert_int_equal(kbs_client_new(&co, &early, NULL), CORE_OK);
+	assert_int_equal(kbs_client_get_resource(early, "default/key/many", &s,
+	    NULL), CORE_OK);
+	secret_free(s);
+	assert_int_equal(kbs_client_attest(early, &tok2, NULL), CORE_OK);
+	tok1 = strdup(tok2);
+	/* A session used with its cookie only. */
+	do_auth("sample", cookie, nonce);
+	body = attest_body(nonce, nonce);
+	http("POST", "/kbs/v0/attest", body, strlen(body), cookie, NULL, &r);
+	assert_int_equal(r.status, 200);
+	core_buf_cleanup(&r.body);
+	free(body);
+	http("GET", "/kbs/v0/resource/default/key/many", NULL, 0, cookie, NULL,
+	    &r);
+	assert_int_equal(r.status, 200);
+	core_buf_cleanup(&r.body);
+	for (int i = 0; i < FLOW_THREADS; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, flows_run,
+		    &failed[i]), 0);
+	for (int i = 0; i < FLOW_THREADS; i++) {
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+		assert_int_equal(failed[i], 0);
+	}
+	assert_true(metric("kbs_sessions{state=\"pending\"}") +
+	    metric("kbs_sessions{state=\"attested\"}") <= SMALL_TABLE);
+	assert_true(metric("kbs_sessions_removed_total{reason=\"evicted\"}") >=
+	    FLOW_THREADS * FLOWS_PER_THREAD - SMALL_TABLE);
+	/* The early client's session is long gone; its token still works. */
+	assert_int_equal(kbs_client_get_resource(early, "default/key/many", &s,
+	    NULL), CORE_OK);
+	assert_memory_equal(s->ptr, "many", 4);
+	secret_free(s);
+	assert_int_equal(kbs_client_attest(early, &tok2, NULL), CORE_OK);
+	assert_string_equal(tok1, tok2);
+	free(tok1);
+	kbs_client_free(early);
+	http("GET", "/kbs/v0/resource/default/key/many", NULL, 0, cookie, NULL,
+	    &r);
+	expect(&r, 401, "TokenNotFound");
+	assert_int_equal(kbs_admin_delete_resource(&o, "default/key/many",
+	    NULL), CORE_OK);
+	set_policy(KBS_POLICY_DEFAULT);
+	kbs_server_free(fx.srv);
+	fx.cfg.max_sessions = 20000;
+	start_server();
+}
+
 int
 main(void)
 {
@@ -1031,6 +1154,7 @@ main(void)
 		cmocka_unit_test(test_vault_ipc),
 		cmocka_unit_test(test_vault_cache),
 		cmocka_unit_test(test_passport_trusted_keys),
+		cmocka_unit_test(test_sustained_small_table),
 	};
 	int rc;
 
