@@ -14,9 +14,13 @@
  *   3. the oldest live pending session (only when no attested session is
  *      left, i.e. when /auth alone fills the table: its client gets "session
  *      not found" at /attest and starts again).
- * Memory stays bounded by max: an attested session keeps only the claims
- * text it was issued (about 1.5 KB), not a parsed tree. Expired attested
- * sessions are also dropped when looked up and by kbs_sessions_sweep.
+ * Memory stays bounded: every attested session keeps the claims text it
+ * was issued (about 1.3 KB), and only the `hot` most recently attested ones
+ * also keep the parsed tree (about 7.5 KB with jansson), which the cookie
+ * path then uses as it is; an older session's text is parsed again when it
+ * is used (a jansson parse costs about as much as the rest of a GET's
+ * request handling outside the JWE). Expired sessions are also dropped when
+ * looked up and by kbs_sessions_sweep.
  */
 #include "kbs/kbs_int.h"
 
@@ -38,6 +42,8 @@ struct session {
 	int64_t expires_ms;            /* monotonic */
 	char *claims;                  /* owned once attested: JSON text */
 	size_t claims_len;
+	json_t *tree;                  /* owned reference or NULL: parsed */
+	TAILQ_ENTRY(session) hot;      /* in hot while tree != NULL */
 };
 
 LIST_HEAD(session_chain, session);
@@ -49,8 +55,10 @@ struct kbs_sessions {
 	size_t nbuckets;               /* a power of two */
 	struct session_queue pending;  /* AUTHED/ATTESTING, oldest first */
 	struct session_queue attested; /* ATTESTED, least recently used first */
-	size_t npending, nattested;
+	struct session_queue hot;      /* those with a tree, oldest first */
+	size_t npending, nattested, nhot;
 	size_t max;
+	size_t max_hot;
 	int64_t timeout_ms;
 	uint64_t evicted;              /* live sessions dropped for room */
 	uint64_t expired;              /* expired sessions removed */
@@ -82,12 +90,17 @@ session_remove(struct kbs_sessions *s, struct session *e)
 		s->nattested--;
 	else
 		s->npending--;
+	if (e->tree != NULL) {
+		TAILQ_REMOVE(&s->hot, e, hot);
+		s->nhot--;
+		json_decref(e->tree);
+	}
 	free(e->claims);
 	free(e);
 }
 
 struct kbs_sessions *
-kbs_sessions_new(size_t max, int64_t timeout_ms)
+kbs_sessions_new(size_t max, size_t max_hot, int64_t timeout_ms)
 {
 	struct kbs_sessions *s;
 	size_t nb = SESSION_BUCKETS_MIN;
@@ -108,7 +121,9 @@ kbs_sessions_new(size_t max, int64_t timeout_ms)
 	s->nbuckets = nb;
 	TAILQ_INIT(&s->pending);
 	TAILQ_INIT(&s->attested);
+	TAILQ_INIT(&s->hot);
 	s->max = max;
+	s->max_hot = max_hot;
 	s->timeout_ms = timeout_ms;
 	return s;
 }
@@ -258,10 +273,12 @@ kbs_sessions_take_nonce(struct kbs_sessions *s, const char *id,
 
 void
 kbs_sessions_attested(struct kbs_sessions *s, const char *id, char *claims,
-    int64_t token_exp_ms, int64_t now_ms)
+    json_t *tree, int64_t token_exp_ms, int64_t now_ms)
 {
-	struct session *e;
+	json_t *cold = NULL;
+	struct session *e, *h;
 
+	json_incref(tree);
 	pthread_mutex_lock(&s->lock);
 	e = find_locked(s, id, now_ms);
 	if (e != NULL && e->state == SESSION_ATTESTING) {
@@ -275,8 +292,25 @@ kbs_sessions_attested(struct kbs_sessions *s, const char *id, char *claims,
 			e->expires_ms = token_exp_ms;
 		TAILQ_INSERT_TAIL(&s->attested, e, queue);
 		s->nattested++;
+		if (tree != NULL && s->max_hot > 0) {
+			if (s->nhot >= s->max_hot) {
+				/* The oldest hot session keeps only its text. */
+				h = TAILQ_FIRST(&s->hot);
+				TAILQ_REMOVE(&s->hot, h, hot);
+				cold = h->tree;
+				h->tree = NULL;
+				s->nhot--;
+			}
+			e->tree = tree;
+			tree = NULL;
+			TAILQ_INSERT_TAIL(&s->hot, e, hot);
+			s->nhot++;
+		}
 	}
 	pthread_mutex_unlock(&s->lock);
+	/* Freed outside the lock: a tree is ~50 allocations. */
+	json_decref(cold);
+	json_decref(tree);
 	free(claims); /* evicted or expired meanwhile */
 }
 
@@ -310,15 +344,21 @@ kbs_sessions_claims(struct kbs_sessions *s, const char *id, int64_t now_ms,
 		/* Used: it becomes the most recently used. */
 		TAILQ_REMOVE(&s->attested, e, queue);
 		TAILQ_INSERT_TAIL(&s->attested, e, queue);
-		n = e->claims_len;
-		text = malloc(n + 1);
-		if (text != NULL)
-			memcpy(text, e->claims, n + 1);
+		if (e->tree != NULL) {
+			*claims = json_incref(e->tree);
+		} else {
+			n = e->claims_len;
+			text = malloc(n + 1);
+			if (text != NULL)
+				memcpy(text, e->claims, n + 1);
+		}
 	}
 	pthread_mutex_unlock(&s->lock);
 	if (!found)
 		return core_errf(eb, CORE_ERR_NOT_FOUND,
 		    "no attested session %s", id);
+	if (*claims != NULL)
+		return CORE_OK;
 	if (text == NULL)
 		return CORE_ERR_NOMEM;
 	/* Parsed outside the lock: other threads need not wait for it. */
@@ -353,6 +393,7 @@ kbs_sessions_stats(struct kbs_sessions *s, struct kbs_sessions_stats *st)
 	pthread_mutex_lock(&s->lock);
 	st->pending = s->npending;
 	st->attested = s->nattested;
+	st->hot = s->nhot;
 	st->evicted = s->evicted;
 	st->expired = s->expired;
 	pthread_mutex_unlock(&s->lock);

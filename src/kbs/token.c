@@ -5,6 +5,8 @@
  */
 #include "kbs/kbs_int.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -309,6 +311,122 @@ out:
 	json_decref(vec);
 	json_decref(claims);
 	return err;
+}
+
+/* ---- claims serialization ------------------------------------------- */
+
+#define DUMP_MAX_DEPTH 64
+
+/*
+ * Appends s (n bytes, valid UTF-8) as a JSON string the way jansson's
+ * dump_string does without JSON_ENSURE_ASCII or JSON_ESCAPE_SLASH: runs of
+ * plain bytes are copied, '"' and '\\' and the control characters are
+ * escaped, the last as \b \f \n \r \t or \u00XX (upper-case hex).
+ */
+static bool
+dump_str(struct core_buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t i, run = 0;
+	char esc[6];
+	size_t el;
+	uint8_t c;
+
+	if (core_buf_append(b, "\"", 1) != CORE_OK)
+		return false;
+	for (i = 0; i < n; i++) {
+		c = (uint8_t)s[i];
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		if (core_buf_append(b, s + run, i - run) != CORE_OK)
+			return false;
+		run = i + 1;
+		esc[0] = '\\';
+		el = 2;
+		switch (c) {
+		case '"': esc[1] = '"'; break;
+		case '\\': esc[1] = '\\'; break;
+		case '\b': esc[1] = 'b'; break;
+		case '\f': esc[1] = 'f'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '\t': esc[1] = 't'; break;
+		default:
+			memcpy(esc + 1, "u00", 3);
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			el = 6;
+		}
+		if (core_buf_append(b, esc, el) != CORE_OK)
+			return false;
+	}
+	return core_buf_append(b, s + run, n - run) == CORE_OK &&
+	    core_buf_append(b, "\"", 1) == CORE_OK;
+}
+
+/* False on allocation failure, a real number or too deep a tree. */
+static bool
+dump_value(struct core_buf *b, const json_t *v, int depth)
+{
+	const char *k;
+	char num[32];
+	json_t *m;
+	size_t i, kl;
+	bool first = true;
+	int n;
+
+	if (depth > DUMP_MAX_DEPTH)
+		return false;
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		if (core_buf_append(b, "{", 1) != CORE_OK)
+			return false;
+		json_object_keylen_foreach((json_t *)v, k, kl, m) {
+			if ((!first && core_buf_append(b, ",", 1) != CORE_OK) ||
+			    !dump_str(b, k, kl) ||
+			    core_buf_append(b, ":", 1) != CORE_OK ||
+			    !dump_value(b, m, depth + 1))
+				return false;
+			first = false;
+		}
+		return core_buf_append(b, "}", 1) == CORE_OK;
+	case JSON_ARRAY:
+		if (core_buf_append(b, "[", 1) != CORE_OK)
+			return false;
+		json_array_foreach(v, i, m) {
+			if ((i > 0 && core_buf_append(b, ",", 1) != CORE_OK) ||
+			    !dump_value(b, m, depth + 1))
+				return false;
+		}
+		return core_buf_append(b, "]", 1) == CORE_OK;
+	case JSON_STRING:
+		return dump_str(b, json_string_value(v), json_string_length(v));
+	case JSON_INTEGER:
+		n = snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
+		    json_integer_value(v));
+		return core_buf_append(b, num, (size_t)n) == CORE_OK;
+	case JSON_TRUE:
+		return core_buf_append(b, "true", 4) == CORE_OK;
+	case JSON_FALSE:
+		return core_buf_append(b, "false", 5) == CORE_OK;
+	case JSON_NULL:
+		return core_buf_append(b, "null", 4) == CORE_OK;
+	default: /* JSON_REAL: jansson's own number formatting */
+		return false;
+	}
+}
+
+char *
+kbs_json_dumps(const json_t *v)
+{
+	struct core_buf b;
+	char *out = NULL;
+
+	core_buf_init(&b, 0);
+	if (core_buf_reserve(&b, 2048) == CORE_OK && dump_value(&b, v, 0))
+		out = (char *)core_buf_steal(&b, NULL);
+	core_buf_cleanup(&b);
+	return out != NULL ? out : core_json_dumps(v);
 }
 
 enum core_err

@@ -38,6 +38,7 @@ attest(struct kbs_sessions *s, const struct sid *x, int64_t now,
     int64_t token_exp)
 {
 	char tee[32], nonce[64], *claims = malloc(128);
+	json_t *tree;
 
 	assert_int_equal(kbs_sessions_take_nonce(s, x->id, now, tee, nonce,
 	    NULL), CORE_OK);
@@ -45,7 +46,10 @@ attest(struct kbs_sessions *s, const struct sid *x, int64_t now,
 	assert_string_equal(nonce, x->nonce);
 	snprintf(claims, 128, "{\"id\":\"%s\",\"exp\":%lld}", x->id,
 	    (long long)token_exp);
-	kbs_sessions_attested(s, x->id, claims, token_exp, now);
+	tree = json_loads(claims, 0, NULL);
+	assert_non_null(tree);
+	kbs_sessions_attested(s, x->id, claims, tree, token_exp, now);
+	json_decref(tree); /* the table took its own reference */
 }
 
 /* Whether x is attested and live; checks its claims when it is. */
@@ -91,11 +95,11 @@ expect_stats(struct kbs_sessions *s, size_t npend, size_t natt,
 static void
 test_evict_lru_attested(void **state)
 {
-	struct kbs_sessions *s = kbs_sessions_new(4, TIMEOUT_MS);
+	struct kbs_sessions *s = kbs_sessions_new(4, 4, TIMEOUT_MS);
 	struct sid p1, p2, a1, a2, n1, n2, n3;
 
 	(void)state;
-	assert_null(kbs_sessions_new(0, TIMEOUT_MS));
+	assert_null(kbs_sessions_new(0, 0, TIMEOUT_MS));
 	assert_non_null(s);
 	create(s, 0, &p1);
 	create(s, 0, &p2);
@@ -127,7 +131,7 @@ test_evict_lru_attested(void **state)
 static void
 test_expired_first(void **state)
 {
-	struct kbs_sessions *s = kbs_sessions_new(3, TIMEOUT_MS);
+	struct kbs_sessions *s = kbs_sessions_new(3, 3, TIMEOUT_MS);
 	struct sid p1, a1, a2, n1, n2;
 
 	(void)state;
@@ -161,9 +165,10 @@ test_expired_first(void **state)
 static void
 test_lifetimes(void **state)
 {
-	struct kbs_sessions *s = kbs_sessions_new(2, TIMEOUT_MS);
+	struct kbs_sessions *s = kbs_sessions_new(2, 2, TIMEOUT_MS);
 	struct sid a, b, c, d;
 	char tee[32], nonce[64];
+	json_t *tree;
 
 	(void)state;
 	create(s, 0, &a);
@@ -188,7 +193,10 @@ test_lifetimes(void **state)
 	assert_true(pending(s, &c, 2011));
 	create(s, 2020, &d);
 	create(s, 2030, &d);
-	kbs_sessions_attested(s, c.id, strdup("{\"late\":true}"), 9000, 2040);
+	tree = json_pack("{s:b}", "late", 1);
+	kbs_sessions_attested(s, c.id, strdup("{\"late\":true}"), tree, 9000,
+	    2040);
+	json_decref(tree);
 	assert_false(has_claims(s, &c, 2041));
 	/* Unknown and malformed ids. */
 	assert_false(has_claims(s, &(struct sid){ .id = "nope" }, 2050));
@@ -197,11 +205,50 @@ test_lifetimes(void **state)
 	kbs_sessions_free(s);
 }
 
+/*
+ * Only the max_hot most recently attested sessions keep a parsed tree; the
+ * others answer from their text, with the same claims.
+ */
+static void
+test_hot(void **state)
+{
+	struct kbs_sessions *s = kbs_sessions_new(10, 2, TIMEOUT_MS);
+	struct kbs_sessions_stats st;
+	struct sid x[4];
+
+	(void)state;
+	for (int i = 0; i < 4; i++) {
+		create(s, i, &x[i]);
+		attest(s, &x[i], i, 5000);
+	}
+	kbs_sessions_stats(s, &st);
+	assert_int_equal(st.attested, 4);
+	assert_int_equal(st.hot, 2);
+	for (int i = 0; i < 4; i++)
+		assert_true(has_claims(s, &x[i], 10));
+	/* A hot session's removal frees its tree and its place. */
+	kbs_sessions_drop(s, x[3].id);
+	kbs_sessions_stats(s, &st);
+	assert_int_equal(st.hot, 1);
+	create(s, 20, &x[3]);
+	attest(s, &x[3], 20, 5000);
+	kbs_sessions_stats(s, &st);
+	assert_int_equal(st.hot, 2);
+	/* No tree given: the session keeps only its text. */
+	create(s, 30, &x[0]);
+	assert_true(pending(s, &x[0], 31));
+	kbs_sessions_attested(s, x[0].id, strdup("{\"id\":\"t\"}"), NULL, 5000,
+	    31);
+	kbs_sessions_stats(s, &st);
+	assert_int_equal(st.hot, 2);
+	kbs_sessions_free(s);
+}
+
 /* Sweeping removes every expired session, attested or not. */
 static void
 test_sweep(void **state)
 {
-	struct kbs_sessions *s = kbs_sessions_new(100, TIMEOUT_MS);
+	struct kbs_sessions *s = kbs_sessions_new(100, 100, TIMEOUT_MS);
 	struct sid x[10];
 
 	(void)state;
@@ -225,7 +272,7 @@ test_sweep(void **state)
 static void
 test_sustained(void **state)
 {
-	struct kbs_sessions *s = kbs_sessions_new(8, TIMEOUT_MS);
+	struct kbs_sessions *s = kbs_sessions_new(8, 8, TIMEOUT_MS);
 	struct kbs_sessions_stats st;
 	struct sid x;
 
@@ -252,6 +299,7 @@ main(void)
 		cmocka_unit_test(test_evict_lru_attested),
 		cmocka_unit_test(test_expired_first),
 		cmocka_unit_test(test_lifetimes),
+		cmocka_unit_test(test_hot),
 		cmocka_unit_test(test_sweep),
 		cmocka_unit_test(test_sustained),
 	};
