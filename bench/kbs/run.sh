@@ -3,7 +3,8 @@
 # (allow-all policy, one 44-byte resource), then runs kbs_bench for each
 # client count, printing flows/s, p50/p99, the client's and the server's
 # CPU per flow and the 1-minute load average.
-#   [KEEPALIVE=1] bench/kbs/run.sh BUILD_DIR [TOTAL_FLOWS] [CLIENTS...]
+#   [KEEPALIVE=1] [KBS_THREADS=N] bench/kbs/run.sh BUILD_DIR [TOTAL_FLOWS] [CLIENTS...]
+# (KBS_THREADS: the server's HTTP worker threads, default 4.)
 set -euo pipefail
 B=${1:?build dir}; TOTAL=${2:-2000}; shift 2 || true
 CLIENTS=("$@"); [ ${#CLIENTS[@]} -gt 0 ] || CLIENTS=(1 8 32 64)
@@ -15,9 +16,12 @@ openssl rand -base64 32 >"$W/key.b64"
 "$B/src/kbs/propeller-kbs" --listen 127.0.0.1:0 --data-dir "$W/data" \
 	--admin-public-key "$W/a.pub" 2>"$W/log" &
 PID=$!
-for _ in $(seq 100); do
-	port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$W/log"); [ -n "$port" ] && break; sleep 0.05
+port=
+for _ in $(seq 400); do
+	port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$W/log"); [ -n "$port" ] && break
+	kill -0 $PID 2>/dev/null || break; sleep 0.05
 done
+if [ -z "$port" ]; then echo "propeller-kbs did not start:" >&2; cat "$W/log" >&2; exit 1; fi
 URL=http://127.0.0.1:$port
 "$B/src/cli/propeller" kbs --url "$URL" config --auth-private-key "$W/a.key" \
 	set-resource --path default/key/bench --resource-file "$W/key.b64" >/dev/null

@@ -59,7 +59,12 @@ kbs_config_init(struct kbs_config *c)
 	c->admin_leeway_s = 60;
 	c->max_body = KBS_MAX_BODY_DEFAULT;
 	c->max_sessions = 20000;
-	c->threads = 2;
+	/*
+	 * Twice the 2 cores the KBS was measured on: a worker waiting for the
+	 * vault (or for a slow client's bytes) leaves others to run; more
+	 * threads cost CPU per new connection (each wakes up on accept).
+	 */
+	c->threads = 4;
 	return c->listen_addr ? CORE_OK : CORE_ERR_NOMEM;
 }
 

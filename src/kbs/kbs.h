@@ -126,7 +126,7 @@ struct kbs_config {
 	int64_t admin_max_lifetime_s; /* refuse admin JWTs living longer; 0 = no cap */
 	size_t max_body;          /* default 2 MiB */
 	size_t max_sessions;      /* default 20000 */
-	unsigned threads;         /* HTTP worker threads, default 2 */
+	unsigned threads;         /* HTTP worker threads, default 4 */
 	/*
 	 * Called after every request with its method, path, status and, for
 	 * failures, the error detail sent to the client (the library never
