@@ -8,9 +8,11 @@
  *
  * Depends on: core (errors, secrets, codecs, JSON), OpenSSL 3 EVP, jansson.
  * Never: logs, touches the disk except in the crypto_key_load_file() call
- * it is asked to make, or keeps global state (beyond the EC curve groups,
- * built once and only read). Every parser is bounded and every failure
- * leaves a reason in the core_errbuf.
+ * it is asked to make, or keeps global state (beyond the EC curve groups
+ * and the OpenSSL algorithms it uses, each fetched once per process and
+ * then only read, see alg.c). Every function may be called from several
+ * threads at once on different objects. Every parser is bounded and every
+ * failure leaves a reason in the core_errbuf.
  *
  * Conventions: byte strings are (pointer, length). Results that are keys
  * (CEKs, JWE plaintexts, shared secrets) come back as struct secret and are

@@ -45,20 +45,6 @@ crypto_ossl_err(struct core_errbuf *eb, const char *fmt, ...)
 	return core_errf(eb, CORE_ERR_CRYPTO, "%s", msg);
 }
 
-const EVP_MD *
-crypto_hash_md(enum crypto_hash h)
-{
-	switch (h) {
-	case CRYPTO_HASH_SHA256:
-		return EVP_sha256();
-	case CRYPTO_HASH_SHA384:
-		return EVP_sha384();
-	case CRYPTO_HASH_SHA512:
-		return EVP_sha512();
-	}
-	return NULL;
-}
-
 size_t
 crypto_hash_len(enum crypto_hash h)
 {
@@ -232,13 +218,18 @@ crypto_hmac_ctx_new(const void *key, size_t key_len,
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return core_errf(eb, CORE_ERR_NOMEM, "hmac context");
-	mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	mac = crypto_alg_hmac();
 	if (mac == NULL) {
-		err = crypto_ossl_err(eb, "fetch HMAC");
-		goto fail;
+		mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+		if (mac == NULL) {
+			err = crypto_ossl_err(eb, "fetch HMAC");
+			goto fail;
+		}
+		c->mac = EVP_MAC_CTX_new(mac);
+		EVP_MAC_free(mac);
+	} else {
+		c->mac = EVP_MAC_CTX_new(mac);
 	}
-	c->mac = EVP_MAC_CTX_new(mac);
-	EVP_MAC_free(mac);
 	params[0] = OSSL_PARAM_construct_utf8_string("digest",
 	    (char *)"SHA256", 0);
 	params[1] = OSSL_PARAM_construct_end();
@@ -295,6 +286,7 @@ crypto_concat_kdf(const uint8_t *z, size_t z_len, const char *alg,
 	uint8_t be[4];
 	size_t want, done = 0, alg_len, take;
 	uint32_t counter;
+	const EVP_MD *sha256 = crypto_hash_md(CRYPTO_HASH_SHA256);
 	EVP_MD_CTX *md = NULL;
 	enum core_err err = CORE_OK;
 
@@ -316,7 +308,7 @@ crypto_concat_kdf(const uint8_t *z, size_t z_len, const char *alg,
 	be[1] = (uint8_t)((v) >> 16); be[2] = (uint8_t)((v) >> 8); \
 	be[3] = (uint8_t)(v); \
 	ok &= EVP_DigestUpdate(md, be, 4); } while (0)
-		ok &= EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+		ok &= EVP_DigestInit_ex(md, sha256, NULL);
 		KDF_U32(counter);
 		ok &= EVP_DigestUpdate(md, z, z_len);
 		KDF_U32((uint32_t)alg_len);

@@ -16,8 +16,18 @@
 enum core_err crypto_ossl_err(struct core_errbuf *eb, const char *fmt, ...)
     CORE_PRINTF(2, 3);
 
-/* The OpenSSL digest for h (NULL for an unknown value). */
+/*
+ * The OpenSSL algorithms, fetched once per process (alg.c): shared,
+ * immutable, never freed by the caller. NULL for an unknown hash or a key
+ * length other than 16, 24 or 32 bytes.
+ */
 const EVP_MD *crypto_hash_md(enum crypto_hash h);
+const EVP_CIPHER *crypto_alg_aes_gcm(size_t key_len);
+const EVP_CIPHER *crypto_alg_aes_ecb(size_t key_len);
+const EVP_CIPHER *crypto_alg_aes_cbc(size_t key_len);
+const EVP_CIPHER *crypto_alg_aes_256_ctr(void);
+/* HMAC, or NULL if the fetch failed (the caller then fetches itself). */
+EVP_MAC *crypto_alg_hmac(void);
 
 /* Decodes base64url member `name` of obj into a new buffer. */
 enum core_err crypto_json_b64url(const json_t *obj, const char *name,

@@ -109,8 +109,12 @@ static enum core_err jwe_try_keys(const struct jwe_parsed *p,
     const json_t *hdr, size_t idx, const struct jwe_alg *a,
     const struct jwe_enc *e, const struct crypto_jwe_dec_opts *o,
     struct secret **pt_out, struct core_errbuf *eb);
-static enum core_err jwe_parse(const char *s, size_t n,
+static enum core_err jwe_parse(const char *s, size_t n, bool fast,
     struct jwe_parsed *p, struct core_errbuf *eb);
+static bool jwe_parse_flat(const char *s, size_t n, struct jwe_parsed *p);
+STATIC enum core_err jwe_decrypt(const void *jwe, size_t n,
+    const struct crypto_jwe_dec_opts *o, bool fast, struct secret **pt_out,
+    json_t **header_out, struct core_errbuf *eb);
 static enum core_err jwe_cek_sym(const uint8_t *ek, size_t ek_len,
     const struct jwe_alg *a, const struct jwe_enc *e,
     const struct crypto_jwe_dec_opts *o, struct secret *cek,
@@ -169,8 +173,11 @@ jwe_cbc_tag(const struct jwe_enc *e, const uint8_t *mac_key,
 	}
 	params[0] = OSSL_PARAM_construct_utf8_string("digest", (char *)md, 0);
 	params[1] = OSSL_PARAM_construct_end();
-	mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-	h = mac == NULL ? NULL : EVP_MAC_CTX_new(mac);
+	/* The shared HMAC when it was fetched, else one of our own. */
+	mac = crypto_alg_hmac() != NULL ? NULL :
+	    EVP_MAC_fetch(NULL, "HMAC", NULL);
+	h = crypto_alg_hmac() != NULL ? EVP_MAC_CTX_new(crypto_alg_hmac()) :
+	    mac == NULL ? NULL : EVP_MAC_CTX_new(mac);
 	if (h == NULL || EVP_MAC_init(h, mac_key, e->cek_len / 2,
 	    params) != 1 || EVP_MAC_update(h, aad, aad_len) != 1 ||
 	    EVP_MAC_update(h, iv, e->iv_len) != 1 ||
@@ -201,8 +208,7 @@ jwe_content_seal(const struct jwe_enc *e, const uint8_t *cek,
 		return crypto_aes_gcm_seal(cek, e->cek_len, iv, aad, aad_len,
 		    pt, pt_len, ct, tag, eb);
 	/* ct must hold pt_len + 16 (PKCS#7 padding). */
-	cipher = e->cek_len == 32 ? EVP_aes_128_cbc() :
-	    e->cek_len == 48 ? EVP_aes_192_cbc() : EVP_aes_256_cbc();
+	cipher = crypto_alg_aes_cbc(e->cek_len / 2);
 	c = EVP_CIPHER_CTX_new();
 	if (c == NULL || EVP_EncryptInit_ex(c, cipher, NULL,
 	    cek + e->cek_len / 2, iv) != 1 ||
@@ -257,8 +263,7 @@ jwe_content_open(const struct jwe_enc *e, const uint8_t *cek,
 		    "%s ciphertext is not a whole number of blocks", e->name);
 		goto out;
 	}
-	cipher = e->cek_len == 32 ? EVP_aes_128_cbc() :
-	    e->cek_len == 48 ? EVP_aes_192_cbc() : EVP_aes_256_cbc();
+	cipher = crypto_alg_aes_cbc(e->cek_len / 2);
 	c = EVP_CIPHER_CTX_new();
 	if (c == NULL || EVP_DecryptInit_ex(c, cipher, NULL,
 	    cek + e->cek_len / 2, iv) != 1 ||
@@ -865,6 +870,129 @@ jwe_parse_compact(const char *s, size_t n, struct jwe_parsed *p,
 	return CORE_OK;
 }
 
+/* The members jwe_parse_flat takes, and their order in its tables. */
+enum jwe_flat_member {
+	JWE_FLAT_PROTECTED,
+	JWE_FLAT_ENCRYPTED_KEY,
+	JWE_FLAT_IV,
+	JWE_FLAT_CIPHERTEXT,
+	JWE_FLAT_TAG,
+	JWE_FLAT_AAD,
+	JWE_FLAT_COUNT
+};
+
+/*
+ * The flattened JSON form as JOSE libraries and the KBS write it, without
+ * a JSON parser: one object whose members are only "protected",
+ * "encrypted_key", "iv", "ciphertext", "tag" and "aad", each once, each a
+ * string of printable ASCII without escapes, and whose iv, ciphertext and
+ * tag (and encrypted_key when present) are valid base64url. For such input
+ * jansson and jwe_parse_json would build exactly the same parts. Anything
+ * else (another member, an escape, a non-ASCII byte, a missing or
+ * undecodable member, a duplicate, malformed JSON) returns false with p
+ * untouched, and jwe_parse_json parses it and reports the error. The scan
+ * reads each byte of s once.
+ */
+static bool
+jwe_parse_flat(const char *s, size_t n, struct jwe_parsed *p)
+{
+	static const char *const names[JWE_FLAT_COUNT] = { "protected",
+		"encrypted_key", "iv", "ciphertext", "tag", "aad" };
+	const char *val[JWE_FLAT_COUNT] = { NULL };
+	size_t len[JWE_FLAT_COUNT] = { 0 };
+	struct jwe_parsed q;
+	size_t i = 0, start, m;
+	int k;
+
+#define FLAT_WS() while (i < n && (s[i] == ' ' || s[i] == '\t' || \
+	s[i] == '\n' || s[i] == '\r')) i++
+#define FLAT_STR() do { \
+	if (i >= n || s[i] != '"') \
+		return false; \
+	start = ++i; \
+	while (i < n && s[i] != '"') { \
+		if ((unsigned char)s[i] < 0x20 || \
+		    (unsigned char)s[i] > 0x7e || s[i] == '\\') \
+			return false; \
+		i++; \
+	} \
+	if (i >= n) \
+		return false; \
+	i++; \
+} while (0)
+	FLAT_WS();
+	if (i >= n || s[i++] != '{')
+		return false;
+	for (;;) {
+		FLAT_WS();
+		FLAT_STR();
+		m = i - 1 - start;
+		for (k = 0; k < JWE_FLAT_COUNT; k++)
+			if (strlen(names[k]) == m &&
+			    memcmp(names[k], s + start, m) == 0)
+				break;
+		if (k == JWE_FLAT_COUNT || val[k] != NULL)
+			return false;
+		FLAT_WS();
+		if (i >= n || s[i++] != ':')
+			return false;
+		FLAT_WS();
+		FLAT_STR();
+		val[k] = s + start;
+		len[k] = i - 1 - start;
+		FLAT_WS();
+		if (i < n && s[i] == ',') {
+			i++;
+			continue;
+		}
+		if (i < n && s[i] == '}') {
+			i++;
+			break;
+		}
+		return false;
+	}
+	FLAT_WS();
+#undef FLAT_STR
+#undef FLAT_WS
+	if (i != n || val[JWE_FLAT_IV] == NULL ||
+	    val[JWE_FLAT_CIPHERTEXT] == NULL || val[JWE_FLAT_TAG] == NULL)
+		return false;
+	memset(&q, 0, sizeof(q));
+	q.nrcpt = 1;
+	q.prot_b64 = strndup(val[JWE_FLAT_PROTECTED] != NULL ?
+	    val[JWE_FLAT_PROTECTED] : "", len[JWE_FLAT_PROTECTED]);
+	if (q.prot_b64 == NULL ||
+	    core_b64url_decode(val[JWE_FLAT_IV], len[JWE_FLAT_IV], &q.iv,
+	    &q.iv_len, NULL) != CORE_OK ||
+	    core_b64url_decode(val[JWE_FLAT_CIPHERTEXT],
+	    len[JWE_FLAT_CIPHERTEXT], &q.ct, &q.ct_len, NULL) != CORE_OK ||
+	    core_b64url_decode(val[JWE_FLAT_TAG], len[JWE_FLAT_TAG], &q.tag,
+	    &q.tag_len, NULL) != CORE_OK ||
+	    (val[JWE_FLAT_ENCRYPTED_KEY] != NULL &&
+	    core_b64url_decode(val[JWE_FLAT_ENCRYPTED_KEY],
+	    len[JWE_FLAT_ENCRYPTED_KEY], &q.ek[0], &q.ek_len[0], NULL) !=
+	    CORE_OK))
+		goto fail;
+	if (val[JWE_FLAT_AAD] != NULL) {
+		size_t plen = len[JWE_FLAT_PROTECTED];
+
+		q.aad = malloc(plen + 1 + len[JWE_FLAT_AAD] + 1);
+		if (q.aad == NULL)
+			goto fail;
+		memcpy(q.aad, q.prot_b64, plen);
+		q.aad[plen] = '.';
+		memcpy(q.aad + plen + 1, val[JWE_FLAT_AAD],
+		    len[JWE_FLAT_AAD]);
+		q.aad_len = plen + 1 + len[JWE_FLAT_AAD];
+	}
+	*p = q;
+	return true;
+fail:
+	/* Out of memory or bad base64url: jwe_parse_json says which. */
+	jwe_parsed_free(&q);
+	return false;
+}
+
 static enum core_err
 jwe_parse_json(const char *s, size_t n, struct jwe_parsed *p,
     struct core_errbuf *eb)
@@ -953,7 +1081,7 @@ jwe_parse_json(const char *s, size_t n, struct jwe_parsed *p,
 }
 
 static enum core_err
-jwe_parse(const char *s, size_t n, struct jwe_parsed *p,
+jwe_parse(const char *s, size_t n, bool fast, struct jwe_parsed *p,
     struct core_errbuf *eb)
 {
 	uint8_t *ph = NULL;
@@ -967,7 +1095,9 @@ jwe_parse(const char *s, size_t n, struct jwe_parsed *p,
 		n--;
 	if (i == n)
 		return core_errf(eb, CORE_ERR_INVALID, "JWE: empty input");
-	if (s[i] == '{')
+	if (s[i] == '{' && fast && jwe_parse_flat(s + i, n - i, p))
+		err = CORE_OK;
+	else if (s[i] == '{')
 		err = jwe_parse_json(s + i, n - i, p, eb);
 	else
 		err = jwe_parse_compact(s + i, n - i, p, eb);
@@ -1253,6 +1383,19 @@ crypto_jwe_decrypt(const void *jwe, size_t n,
     const struct crypto_jwe_dec_opts *o, struct secret **pt_out,
     json_t **header_out, struct core_errbuf *eb)
 {
+	return jwe_decrypt(jwe, n, o, true, pt_out, header_out, eb);
+}
+
+/*
+ * crypto_jwe_decrypt; fast false always parses JSON forms with jansson
+ * (the reference the tests and the fuzz target compare jwe_parse_flat
+ * against).
+ */
+STATIC enum core_err
+jwe_decrypt(const void *jwe, size_t n, const struct crypto_jwe_dec_opts *o,
+    bool fast, struct secret **pt_out, json_t **header_out,
+    struct core_errbuf *eb)
+{
 	static const struct crypto_jwe_dec_opts no_opts;
 	struct jwe_parsed p;
 	struct core_buf why;
@@ -1274,7 +1417,7 @@ crypto_jwe_decrypt(const void *jwe, size_t n,
 	if (n > max_len)
 		return core_errf(eb, CORE_ERR_TOO_BIG,
 		    "JWE: input of %zu bytes exceeds %zu", n, max_len);
-	err = jwe_parse(jwe, n, &p, eb);
+	err = jwe_parse(jwe, n, fast, &p, eb);
 	if (err != CORE_OK)
 		goto out;
 	shared = json_object();

@@ -2,7 +2,10 @@
  * fuzz_jwe.c -- JWE parsing and decryption (every serialization) with a
  * fixed set of keys: an EC P-256 key (RFC 7518 App. C "Bob"), an RSA key
  * (RFC 7520 §5.1) and 16/32-byte symmetric keys, RSA1_5 allowed so that
- * path is reached too.
+ * path is reached too. In test builds every input is also decrypted with
+ * the JSON forms parsed by jansson only (jwe.c's STATIC jwe_decrypt with
+ * fast false): result, plaintext, header and error message must match the
+ * default path, which takes jwe_parse_flat for the flattened form.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -11,6 +14,11 @@
 #include "crypto/crypto.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#ifdef PROPELLER_UNIT_TEST
+enum core_err jwe_decrypt(const void *jwe, size_t n,
+    const struct crypto_jwe_dec_opts *o, bool fast, struct secret **pt_out,
+    json_t **header_out, struct core_errbuf *eb);
+#endif
 
 static const char bob_jwk[] = "{\"kty\":\"EC\",\"crv\":\"P-256\","
     "\"x\":\"weNJy2HscCSM6AEDTDg04biOvhFhyyWvOHQfeF_PxMQ\","
@@ -87,6 +95,26 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* Every failure must leave no output and say why. */
 		abort();
 	}
+#ifdef PROPELLER_UNIT_TEST
+	{
+		struct secret *pt2 = NULL;
+		json_t *hdr2 = NULL;
+		struct core_errbuf eb2;
+		enum core_err err2;
+
+		core_errbuf_clear(&eb2);
+		err2 = jwe_decrypt(data, size, &o, false, &pt2, &hdr2, &eb2);
+		if ((err2 == CORE_OK) != (pt != NULL) ||
+		    strcmp(core_errbuf_msg(&eb), core_errbuf_msg(&eb2)) != 0)
+			abort();
+		if (pt != NULL && (pt->len != pt2->len ||
+		    memcmp(pt->ptr, pt2->ptr, pt->len) != 0 ||
+		    !json_equal(hdr, hdr2)))
+			abort();
+		secret_free(pt2);
+		json_decref(hdr2);
+	}
+#endif
 	secret_free(pt);
 	json_decref(hdr);
 	return 0;

@@ -212,6 +212,57 @@ test_kw_rfc3394(void **state)
 	}
 }
 
+/* OpenSSL's own key-wrap cipher: the reference for the cross-check. */
+static void
+ossl_kw(const uint8_t *kek, size_t kl, const uint8_t *in, size_t n,
+    bool wrap, uint8_t *out, size_t *out_len)
+{
+	const EVP_CIPHER *c = kl == 16 ? EVP_aes_128_wrap() : kl == 24 ?
+	    EVP_aes_192_wrap() : EVP_aes_256_wrap();
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	int l1 = 0, l2 = 0;
+
+	assert_non_null(ctx);
+	EVP_CIPHER_CTX_set_flags(ctx, EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
+	assert_int_equal(EVP_CipherInit_ex(ctx, c, NULL, kek, NULL,
+	    wrap ? 1 : 0), 1);
+	assert_int_equal(EVP_CipherUpdate(ctx, out, &l1, in, (int)n), 1);
+	assert_int_equal(EVP_CipherFinal_ex(ctx, out + l1, &l2), 1);
+	*out_len = (size_t)(l1 + l2);
+	EVP_CIPHER_CTX_free(ctx);
+}
+
+/*
+ * Our RFC 3394 rounds (on AES-ECB) against OpenSSL's key-wrap cipher for
+ * every KEK size and key lengths 16..256 bytes, random material, both
+ * directions.
+ */
+static void
+test_kw_matches_openssl(void **state)
+{
+	uint8_t kek[32], key[256], w[264 + 16], ref[264 + 16], back[264 + 16];
+	size_t ref_len;
+
+	(void)state;
+	for (size_t kl = 16; kl <= 32; kl += 8) {
+		for (size_t n = 16; n <= 256; n += 8) {
+			assert_int_equal(core_random(kek, kl, NULL), CORE_OK);
+			assert_int_equal(core_random(key, n, NULL), CORE_OK);
+			assert_int_equal(crypto_aes_kw_wrap(kek, kl, key, n, w,
+			    NULL), CORE_OK);
+			ossl_kw(kek, kl, key, n, true, ref, &ref_len);
+			assert_int_equal(ref_len, n + 8);
+			assert_memory_equal(w, ref, n + 8);
+			assert_int_equal(crypto_aes_kw_unwrap(kek, kl, w,
+			    n + 8, back, NULL), CORE_OK);
+			assert_memory_equal(back, key, n);
+			ossl_kw(kek, kl, w, n + 8, false, ref, &ref_len);
+			assert_int_equal(ref_len, n);
+			assert_memory_equal(ref, key, n);
+		}
+	}
+}
+
 static void
 test_kw_bad_lengths(void **state)
 {
@@ -351,6 +402,7 @@ main(void)
 		cmocka_unit_test(test_ctr_sp800_38a),
 		cmocka_unit_test(test_ctr_counter_wraps_128_bits),
 		cmocka_unit_test(test_kw_rfc3394),
+		cmocka_unit_test(test_kw_matches_openssl),
 		cmocka_unit_test(test_kw_bad_lengths),
 		cmocka_unit_test(test_ocicrypt_testdata),
 	};

@@ -1,7 +1,13 @@
 /* test_jwe.c -- JWE: the KBS vector V6 byte for byte, RFC 7520 vectors,
  * real skopeo JWEs from testdata, round trips over alg x enc x form,
- * tampering, multi-recipient selection and header errors. */
+ * tampering, multi-recipient selection, header errors, and the flattened
+ * fast parser against the jansson one on mutated input. */
 #include "helpers.h"
+
+/* jwe.c (STATIC): fast false parses JSON forms with jansson only. */
+enum core_err jwe_decrypt(const void *jwe, size_t n,
+    const struct crypto_jwe_dec_opts *o, bool fast, struct secret **pt_out,
+    json_t **header_out, struct core_errbuf *eb);
 
 #define ALICE "{\"kty\":\"EC\",\"crv\":\"P-256\"," \
 	"\"x\":\"gI0GAILBdu7T53akrFmMyGcsF3n5dO7MmwNBHKW5SV0\"," \
@@ -641,6 +647,142 @@ test_parse_and_header_errors(void **state)
 	crypto_key_free(bob);
 }
 
+/* Both parsers give the same result, error and message for jwe[0..n). */
+static void
+check_same(const char *jwe, size_t n, const struct crypto_jwe_dec_opts *d)
+{
+	struct secret *pt[2] = { NULL, NULL };
+	json_t *hdr[2] = { NULL, NULL };
+	struct core_errbuf eb[2];
+	enum core_err err[2];
+
+	for (int i = 0; i < 2; i++) {
+		core_errbuf_clear(&eb[i]);
+		err[i] = jwe_decrypt(jwe, n, d, i == 0, &pt[i], &hdr[i],
+		    &eb[i]);
+	}
+	if (err[0] != err[1] || strcmp(core_errbuf_msg(&eb[0]),
+	    core_errbuf_msg(&eb[1])) != 0)
+		fail_msg("fast %d \"%s\" vs jansson %d \"%s\" on %.*s",
+		    err[0], core_errbuf_msg(&eb[0]), err[1],
+		    core_errbuf_msg(&eb[1]), (int)n, jwe);
+	if (err[0] == CORE_OK) {
+		assert_int_equal(pt[0]->len, pt[1]->len);
+		assert_memory_equal(pt[0]->ptr, pt[1]->ptr, pt[0]->len);
+		assert_true(json_equal(hdr[0], hdr[1]));
+	}
+	for (int i = 0; i < 2; i++) {
+		secret_free(pt[i]);
+		json_decref(hdr[i]);
+	}
+}
+
+/*
+ * The KBS's flattened JWE (V6) through jwe_parse_flat and through jansson:
+ * as sent, reformatted, with other members, escapes, duplicates, bad
+ * base64url, every prefix and every byte replaced by a JSON-significant
+ * one. Wherever the fast parser declines, the jansson path must still
+ * decide, so results and messages are the same in every case.
+ */
+static void
+test_flat_parser_matches_jansson(void **state)
+{
+	static const char prot[] = "eyJhbGciOiJFQ0RILUVTK0EyNTZLVyIsImVuYyI6Ik"
+	    "EyNTZHQ00iLCJlcGsiOnsiY3J2IjoiUC0yNTYiLCJrdHkiOiJFQyIsIngiOiJnSTBH"
+	    "QUlMQmR1N1Q1M2FrckZtTXlHY3NGM241ZE83TW13TkJIS1c1U1YwIiwieSI6IlNMV1"
+	    "94U2ZmemxQV3JIRVZJMzBESE1fNGVnVnd0M05RcWVVRDduTUZwcHMifX0";
+	static const char ek[] = "T0NVWKoWucQiDmmVc2dmvQ8xVyt-7o5H1C0MnaCf5KFF"
+	    "psfACs-0RQ";
+	static const char *const variants[] = {
+		"{\"protected\":\"%P\",\"encrypted_key\":\"%K\",\"iv\":"
+		"\"AAECAwQFBgcICQoL\",\"ciphertext\":\"L2e6d6rFqXn-\",\"tag\":"
+		"\"39gRW1s8-q60aKDnG0_2Ew\"}",
+		" \r\n{ \"tag\" :\t\"39gRW1s8-q60aKDnG0_2Ew\" , \"iv\":"
+		"\"AAECAwQFBgcICQoL\",\n\"ciphertext\":\"L2e6d6rFqXn-\","
+		"\"encrypted_key\":\"%K\",\"protected\":\"%P\" }\n",
+		/* aad: authenticated too, so the tag fails the same way. */
+		"{\"protected\":\"%P\",\"encrypted_key\":\"%K\",\"aad\":"
+		"\"AQ\",\"iv\":\"AAECAwQFBgcICQoL\",\"ciphertext\":"
+		"\"L2e6d6rFqXn-\",\"tag\":\"39gRW1s8-q60aKDnG0_2Ew\"}",
+		"{\"protected\":\"%P\",\"encrypted_key\":\"%K\",\"iv\":"
+		"\"AAECAwQFBgcICQoL\",\"ciphertext\":\"L2e6d6rFqXn-\",\"tag\":"
+		"\"39gRW1s8-q60aKDnG0_2Ew\",\"x\":\"y\"}",
+		"{\"protected\":\"%P\",\"encrypted_key\":\"%K\",\"iv\":"
+		"\"AAECAwQFBgcICQoL\",\"iv\":\"AAECAwQFBgcICQoL\",\"ciphertext"
+		"\":\"L2e6d6rFqXn-\",\"tag\":\"39gRW1s8-q60aKDnG0_2Ew\"}",
+		"{\"protected\":\"%P\",\"encrypted_key\":\"%K\",\"iv\":"
+		"\"\\u0041AECAwQFBgcICQoL\",\"ciphertext\":\"L2e6d6rFqXn-\","
+		"\"tag\":\"39gRW1s8-q60aKDnG0_2Ew\"}",
+		"{\"protected\":\"%P\",\"encrypted_key\":\"%K\",\"iv\":"
+		"\"AAECAwQFBgcICQo*\",\"ciphertext\":\"L2e6d6rFqXn-\",\"tag\":"
+		"\"39gRW1s8-q60aKDnG0_2Ew\"}",
+		"{\"protected\":\"%P\",\"encrypted_key\":\"%K\",\"iv\":"
+		"\"AAECAwQFBgcICQoL\",\"ciphertext\":\"L2e6d6rFqXn-\"}",
+		"{\"encrypted_key\":\"%K\",\"iv\":\"AAECAwQFBgcICQoL\","
+		"\"ciphertext\":\"L2e6d6rFqXn-\",\"tag\":\"39gRW1s8-q60aKDnG0_"
+		"2Ew\"}",
+		"{\"protected\":\"%P\",\"encrypted_key\":\"%K\",\"iv\":"
+		"\"AAECAwQFBgcICQoL\",\"ciphertext\":\"L2e6d6rFqXn-\",\"tag\":"
+		"\"39gRW1s8-q60aKDnG0_2Ew\"}}",
+		"{\"protected\":\"%P\",\"encrypted_key\":\"%K\",\"iv\":"
+		"\"AAECAwQFBgcICQoL\",\"ciphertext\":\"L2e6d6rFqXn-\",\"tag\":"
+		"\"39gRW1s8-q60aKDnG0_2Ew\",}",
+		"{\"protected\":\"%P\",\"encrypted_key\":\"%K\",\"iv\":"
+		"\"AAECAwQFBgcICQoL\",\"ciphertext\":\"L2e6d6rFqXn-\",\"tag\":"
+		"\"39gRW1s8-q60aKDnG0_2Ew\",\"header\":{\"kid\":\"1\"}}",
+		"{\"iv\":1}", "{}", "{", "{\"",
+	};
+	static const char repl[] = { '"', '\\', ' ', ',', ':', '}', '{',
+		'A', '\x80', '\x00', '\x7f', '\f' };
+	struct crypto_key *bob = jwk(BOB);
+	struct crypto_jwe_dec_opts d = { 0 };
+	struct core_buf b;
+
+	(void)state;
+	d.keys = (const struct crypto_key *const[]){ bob };
+	d.nkeys = 1;
+	for (size_t v = 0; v < CORE_ARRAY_LEN(variants); v++) {
+		core_buf_init(&b, 0);
+		for (const char *c = variants[v]; *c != '\0'; c++) {
+			const char *ins = c[0] == '%' && c[1] == 'P' ? prot :
+			    c[0] == '%' && c[1] == 'K' ? ek : NULL;
+
+			if (ins != NULL) {
+				assert_int_equal(core_buf_append_str(&b, ins),
+				    CORE_OK);
+				c++;
+			} else {
+				assert_int_equal(core_buf_append(&b, c, 1),
+				    CORE_OK);
+			}
+		}
+		check_same((const char *)b.data, b.len, &d);
+		if (v == 0) {
+			/* The first one decrypts, on both paths. */
+			struct secret *pt = NULL;
+
+			assert_int_equal(crypto_jwe_decrypt(b.data, b.len, &d,
+			    &pt, NULL, NULL), CORE_OK);
+			assert_memory_equal(pt->ptr, "hello kbs", 9);
+			secret_free(pt);
+			for (size_t n = 1; n < b.len; n++)
+				check_same((const char *)b.data, n, &d);
+			for (size_t i = 0; i < b.len; i++) {
+				uint8_t keep = b.data[i];
+
+				for (size_t r = 0; r < sizeof(repl); r++) {
+					b.data[i] = (uint8_t)repl[r];
+					check_same((const char *)b.data, b.len,
+					    &d);
+				}
+				b.data[i] = keep;
+			}
+		}
+		core_buf_cleanup(&b);
+	}
+	crypto_key_free(bob);
+}
+
 static void
 test_apu_apv_and_protected_extra(void **state)
 {
@@ -799,6 +941,7 @@ main(void)
 		cmocka_unit_test(test_tamper_every_part),
 		cmocka_unit_test(test_general_multi_recipient),
 		cmocka_unit_test(test_parse_and_header_errors),
+		cmocka_unit_test(test_flat_parser_matches_jansson),
 		cmocka_unit_test(test_apu_apv_and_protected_extra),
 		cmocka_unit_test(test_key_order_and_rsa1_5_oracle),
 		cmocka_unit_test(test_encrypt_errors),
