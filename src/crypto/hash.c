@@ -379,6 +379,88 @@ crypto_json_set_b64url(json_t *obj, const char *name, const void *p,
 	return CORE_OK;
 }
 
+/* True if s needs no escape in JSON (see crypto_json_dumps). */
+static bool
+json_plain(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e ||
+		    s[i] == '"' || s[i] == '\\')
+			return false;
+	return true;
+}
+
+/* Appends v to b; false if v is not of the simple kind (b is then junk). */
+static bool
+json_dump_simple(const json_t *v, struct core_buf *b, int depth)
+{
+	const char *key;
+	size_t klen, i;
+	json_t *m;
+	bool first = true;
+
+	if (depth > 8)
+		return false;
+	switch (json_typeof(v)) {
+	case JSON_STRING:
+		return json_plain(json_string_value(v), json_string_length(v)) &&
+		    core_buf_append(b, "\"", 1) == CORE_OK &&
+		    core_buf_append(b, json_string_value(v),
+		    json_string_length(v)) == CORE_OK &&
+		    core_buf_append(b, "\"", 1) == CORE_OK;
+	case JSON_INTEGER:
+		/* As jansson's dump.c writes it. */
+		return core_buf_printf(b, "%" JSON_INTEGER_FORMAT,
+		    json_integer_value(v)) == CORE_OK;
+	case JSON_TRUE:
+		return core_buf_append(b, "true", 4) == CORE_OK;
+	case JSON_FALSE:
+		return core_buf_append(b, "false", 5) == CORE_OK;
+	case JSON_NULL:
+		return core_buf_append(b, "null", 4) == CORE_OK;
+	case JSON_ARRAY:
+		if (core_buf_append(b, "[", 1) != CORE_OK)
+			return false;
+		json_array_foreach(v, i, m)
+			if ((i > 0 && core_buf_append(b, ",", 1) != CORE_OK) ||
+			    !json_dump_simple(m, b, depth + 1))
+				return false;
+		return core_buf_append(b, "]", 1) == CORE_OK;
+	case JSON_OBJECT:
+		if (core_buf_append(b, "{", 1) != CORE_OK)
+			return false;
+		json_object_keylen_foreach((json_t *)v, key, klen, m) {
+			if (!json_plain(key, klen) ||
+			    core_buf_append(b, first ? "\"" : ",\"",
+			    first ? 1 : 2) != CORE_OK ||
+			    core_buf_append(b, key, klen) != CORE_OK ||
+			    core_buf_append(b, "\":", 2) != CORE_OK ||
+			    !json_dump_simple(m, b, depth + 1))
+				return false;
+			first = false;
+		}
+		return core_buf_append(b, "}", 1) == CORE_OK;
+	case JSON_REAL:
+		break;
+	}
+	/* Reals: jansson's own formatting decides. */
+	return false;
+}
+
+char *
+crypto_json_dumps(const json_t *v)
+{
+	struct core_buf b;
+
+	if (v == NULL)
+		return NULL;
+	core_buf_init(&b, 0);
+	if (core_buf_reserve(&b, 512) == CORE_OK && json_dump_simple(v, &b, 0))
+		return (char *)core_buf_steal(&b, NULL);
+	core_buf_cleanup(&b);
+	return core_json_dumps(v);
+}
+
 bool
 crypto_str_in(const char *s, const char *const *list)
 {

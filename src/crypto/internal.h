@@ -37,6 +37,15 @@ enum core_err crypto_json_b64url(const json_t *obj, const char *name,
 enum core_err crypto_json_set_b64url(json_t *obj, const char *name,
     const void *p, size_t n, struct core_errbuf *eb);
 
+/*
+ * core_json_dumps (compact, members in insertion order) with the same
+ * bytes, written directly when v holds only objects, arrays, integers,
+ * true, false, null and strings of printable ASCII without '"' or '\\'
+ * (JOSE headers, the flattened JWE, JWT claims), else by jansson. The
+ * caller frees the result; NULL when out of memory.
+ */
+char *crypto_json_dumps(const json_t *v);
+
 /* Field size in bytes of an EC key type (32, 48, 66), 0 otherwise. */
 size_t crypto_ec_field_len(enum crypto_key_type t);
 

@@ -83,6 +83,8 @@ struct jwe_parsed {
 	size_t ek_len[JWE_MAX_RECIPIENTS];
 };
 
+static json_t *jwe_obj_str(const char *k1, const char *v1, const char *k2,
+    const char *v2);
 static const struct jwe_alg *jwe_alg_find(const char *name);
 static const struct jwe_enc *jwe_enc_find(const char *name);
 STATIC enum core_err jwe_content_seal(const struct jwe_enc *e,
@@ -131,6 +133,23 @@ static enum core_err jwe_recipient_cek(const struct jwe_parsed *p,
     const json_t *hdr, size_t idx, const struct jwe_alg *a,
     const struct jwe_enc *e, const struct crypto_jwe_dec_opts *o,
     size_t *next_key, struct secret **cek_out, struct core_errbuf *eb);
+
+/*
+ * {k1: v1[, k2: v2]} with string values, as json_pack("{s:s, s:s}") makes
+ * it without parsing a format; NULL when out of memory.
+ */
+static json_t *
+jwe_obj_str(const char *k1, const char *v1, const char *k2, const char *v2)
+{
+	json_t *o = json_object();
+
+	if (o == NULL || json_object_set_new(o, k1, json_string(v1)) != 0 ||
+	    (k2 != NULL && json_object_set_new(o, k2, json_string(v2)) != 0)) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
 
 static const struct jwe_alg *
 jwe_alg_find(const char *name)
@@ -429,7 +448,7 @@ jwe_enc_recipient(const struct crypto_jwe_recipient *r,
 	enum core_err err = CORE_OK;
 	enum crypto_key_type kt;
 
-	out->hdr = json_pack("{s:s}", "alg", a->name);
+	out->hdr = jwe_obj_str("alg", a->name, NULL, NULL);
 	if (out->hdr == NULL)
 		return core_errf(eb, CORE_ERR_NOMEM, "JWE header");
 	switch (a->km) {
@@ -559,7 +578,7 @@ jwe_serialize(const struct crypto_jwe_enc_opts *o, struct jwe_out_rcpt *rs,
 		*out = (char *)core_buf_steal(&b, out_len);
 		return CORE_OK;
 	}
-	doc = json_pack("{s:s}", "protected", prot_b64);
+	doc = jwe_obj_str("protected", prot_b64, NULL, NULL);
 	if (doc == NULL)
 		return core_errf(eb, CORE_ERR_NOMEM, "JWE");
 	if (o->unprotected != NULL)
@@ -597,7 +616,7 @@ jwe_serialize(const struct crypto_jwe_enc_opts *o, struct jwe_out_rcpt *rs,
 	if (err == CORE_OK)
 		err = crypto_json_set_b64url(doc, "tag", tag, tag_len, eb);
 	if (err == CORE_OK) {
-		s = core_json_dumps(doc);
+		s = crypto_json_dumps(doc);
 		if (s == NULL)
 			err = core_errf(eb, CORE_ERR_NOMEM, "JWE");
 	}
@@ -627,10 +646,9 @@ jwe_protected_b64(const struct crypto_jwe_enc_opts *o,
 
 	*out = NULL;
 	if (o->format == CRYPTO_JWE_GENERAL)
-		prot = json_pack("{s:s}", "enc", e->name);
+		prot = jwe_obj_str("enc", e->name, NULL, NULL);
 	else
-		prot = json_pack("{s:s, s:s}", "alg", alg0->name, "enc",
-		    e->name);
+		prot = jwe_obj_str("alg", alg0->name, "enc", e->name);
 	if (prot == NULL)
 		return core_errf(eb, CORE_ERR_NOMEM, "JWE header");
 	if (o->format != CRYPTO_JWE_GENERAL) {
@@ -648,7 +666,7 @@ jwe_protected_b64(const struct crypto_jwe_enc_opts *o,
 	    (err = jwe_merge(prot, o->protected_extra, "protected header",
 	    eb)) != CORE_OK)
 		goto out;
-	prot_json = core_json_dumps(prot);
+	prot_json = crypto_json_dumps(prot);
 	*out = prot_json == NULL ? NULL :
 	    core_b64url_encode(prot_json, strlen(prot_json));
 	if (*out == NULL)
@@ -724,6 +742,16 @@ crypto_jwe_encrypt(const struct crypto_jwe_recipient *rcpts, size_t nrcpts,
 			goto out;
 		}
 		memcpy(cek->ptr, o->cek->ptr, e->cek_len);
+	} else if (o->iv == NULL) {
+		/* One draw for both (each RAND call has a fixed cost). */
+		uint8_t rnd[JWE_MAX_CEK + 16];
+
+		err = core_random(rnd, e->cek_len + e->iv_len, eb);
+		memcpy(cek->ptr, rnd, e->cek_len);
+		memcpy(iv, rnd + e->cek_len, e->iv_len);
+		core_wipe(rnd, sizeof(rnd));
+		if (err != CORE_OK)
+			goto out;
 	} else if ((err = core_random(cek->ptr, e->cek_len, eb)) != CORE_OK) {
 		goto out;
 	}
@@ -756,7 +784,8 @@ crypto_jwe_encrypt(const struct crypto_jwe_recipient *rcpts, size_t nrcpts,
 	}
 	if (o->iv != NULL)
 		memcpy(iv, o->iv, e->iv_len);
-	else if ((err = core_random(iv, e->iv_len, eb)) != CORE_OK)
+	else if (o->cek != NULL &&
+	    (err = core_random(iv, e->iv_len, eb)) != CORE_OK)
 		goto out;
 	ct = malloc(pt_len + 16);
 	if (ct == NULL) {

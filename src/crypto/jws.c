@@ -48,7 +48,7 @@ jws_header_dump(const json_t *header, const char *alg, char **out,
 		    "JWS header alg differs from the signing alg %s", alg);
 		goto out;
 	}
-	*out = core_json_dumps(h);
+	*out = crypto_json_dumps(h);
 	if (*out == NULL)
 		err = core_errf(eb, CORE_ERR_NOMEM, "JWS header");
 out:
@@ -254,7 +254,7 @@ crypto_jwt_sign(const struct crypto_key *k, const char *alg,
 		if (h == NULL)
 			return core_errf(eb, CORE_ERR_NOMEM, "JWT header");
 	}
-	payload = core_json_dumps(claims);
+	payload = crypto_json_dumps(claims);
 	if (payload == NULL) {
 		err = core_errf(eb, CORE_ERR_NOMEM, "JWT claims");
 		goto out;

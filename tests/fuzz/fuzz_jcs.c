@@ -1,12 +1,15 @@
 /*
  * fuzz_jcs.c -- RFC 8785 canonicalization of parsed JSON. The canonical
- * form must parse again and canonicalize to itself (idempotence).
+ * form must parse again and canonicalize to itself (idempotence). Also
+ * crypto_json_dumps (the module's direct writer for simple documents)
+ * must give jansson's compact bytes for every parsed document.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "crypto/crypto.h"
+#include "crypto/internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -19,6 +22,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (core_json_parse(data, size, 64 * 1024, &v, NULL) != CORE_OK)
 		return 0;
+	c1 = crypto_json_dumps(v);
+	c2 = core_json_dumps(v);
+	if (c1 == NULL || c2 == NULL || strcmp(c1, c2) != 0)
+		abort();
+	free(c1);
+	free(c2);
+	c1 = c2 = NULL;
 	if (crypto_jcs(v, &c1, &n1, NULL) == CORE_OK) {
 		/* Canonical numbers such as 295147905179352830000 exceed
 		 * jansson's integers, so re-read every number as a double

@@ -1,5 +1,8 @@
-/* test_hash.c -- SHA-2, HMAC-SHA256 and Concat KDF against published vectors. */
+/* test_hash.c -- SHA-2, HMAC-SHA256 and Concat KDF against published
+ * vectors; crypto_json_dumps against jansson's compact dump. */
 #include "helpers.h"
+
+#include "crypto/internal.h"
 
 static void
 test_sha2_abc(void **state)
@@ -154,6 +157,62 @@ test_concat_kdf_rfc7518_appc(void **state)
 	free(z);
 }
 
+/*
+ * crypto_json_dumps writes simple documents itself and leaves the rest to
+ * jansson: both must give jansson's bytes, whichever path is taken.
+ */
+static void
+test_json_dumps_matches_jansson(void **state)
+{
+	static const char *const docs[] = {
+		"{}", "[]", "\"x\"", "0", "-9223372036854775808", "true",
+		"null", "{\"a\":[1,false,null,{\"b\":{}}],\"c\":\"~ !\"}",
+		"{\"protected\":\"eyJh\",\"iv\":\"AA\",\"tag\":\"-_\"}",
+		"{\"z\":1,\"a\":2,\"m\":{\"y\":\"1\",\"b\":\"2\"}}",
+		"{\"s\":\"a\\\"b\"}", "{\"s\":\"a\\\\b\"}",
+		"{\"s\":\"a/b\"}", "{\"s\":\"\\u00e9\"}",
+		"{\"s\":\"\\u0001\"}", "{\"s\":\"\\u007f\"}",
+"{\"s\":\"a\\u0000b\"}",
+		"{\"r\":1.5}", "[1e300]", "{\"r\":[0.1,{\"x\":-0.0}]}",
+		"[[[[[[[[[[[[1]]]]]]]]]]]]", "{\"\\\"\":1}",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < CORE_ARRAY_LEN(docs); i++) {
+		json_t *v = json_loads(docs[i], JSON_DECODE_ANY |
+		    JSON_ALLOW_NUL, NULL);
+		char *a, *b;
+
+		if (v == NULL)
+			fail_msg("jansson cannot read %s", docs[i]);
+		a = crypto_json_dumps(v);
+		b = core_json_dumps(v);
+		assert_non_null(a);
+		assert_non_null(b);
+		assert_string_equal(a, b);
+		free(a);
+		free(b);
+		json_decref(v);
+	}
+	assert_null(crypto_json_dumps(NULL));
+	/* A key with a NUL byte (only the API can make one). */
+	{
+		json_t *o = json_object();
+		char *a, *b;
+
+		assert_int_equal(json_object_setn_new(o, "k\0k", 3,
+		    json_integer(1)), 0);
+		a = crypto_json_dumps(o);
+		b = core_json_dumps(o);
+		assert_non_null(a);
+		assert_non_null(b);
+		assert_string_equal(a, b);
+		free(a);
+		free(b);
+		json_decref(o);
+	}
+}
+
 int
 main(void)
 {
@@ -164,6 +223,7 @@ main(void)
 		cmocka_unit_test(test_hmac_rfc4231),
 		cmocka_unit_test(test_concat_kdf_spec_v4),
 		cmocka_unit_test(test_concat_kdf_rfc7518_appc),
+		cmocka_unit_test(test_json_dumps_matches_jansson),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
