@@ -461,6 +461,113 @@ crypto_json_dumps(const json_t *v)
 	return core_json_dumps(v);
 }
 
+/* Parser state for crypto_json_parse_simple. */
+struct json_simple {
+	const char *s;
+	size_t n, i;
+};
+
+static void
+json_simple_ws(struct json_simple *js)
+{
+	while (js->i < js->n && (js->s[js->i] == ' ' ||
+	    js->s[js->i] == '\t' || js->s[js->i] == '\n' ||
+	    js->s[js->i] == '\r'))
+		js->i++;
+}
+
+/* A plain string at js->i: its bytes in [*start, *start + *len). */
+static bool
+json_simple_str(struct json_simple *js, size_t *start, size_t *len)
+{
+	if (js->i >= js->n || js->s[js->i] != '"')
+		return false;
+	*start = ++js->i;
+	while (js->i < js->n && js->s[js->i] != '"') {
+		unsigned char c = (unsigned char)js->s[js->i];
+
+		if (c < 0x20 || c > 0x7e || c == '\\')
+			return false;
+		js->i++;
+	}
+	if (js->i >= js->n)
+		return false;
+	*len = js->i++ - *start;
+	return true;
+}
+
+/* An object at js->i (after whitespace); NULL if not of the simple kind. */
+static json_t *
+json_simple_obj(struct json_simple *js, int depth)
+{
+	json_t *o = NULL, *v;
+	size_t ks, kl, vs, vl;
+
+	if (depth > 8 || js->i >= js->n || js->s[js->i] != '{')
+		return NULL;
+	js->i++;
+	if ((o = json_object()) == NULL)
+		return NULL;
+	json_simple_ws(js);
+	if (js->i < js->n && js->s[js->i] == '}') {
+		js->i++;
+		return o;
+	}
+	for (;;) {
+		json_simple_ws(js);
+		if (!json_simple_str(js, &ks, &kl) ||
+		    json_object_getn(o, js->s + ks, kl) != NULL)
+			goto fail;
+		json_simple_ws(js);
+		if (js->i >= js->n || js->s[js->i++] != ':')
+			goto fail;
+		json_simple_ws(js);
+		if (js->i < js->n && js->s[js->i] == '{') {
+			v = json_simple_obj(js, depth + 1);
+		} else {
+			if (!json_simple_str(js, &vs, &vl))
+				goto fail;
+			v = json_stringn_nocheck(js->s + vs, vl);
+		}
+		if (v == NULL || json_object_setn_new_nocheck(o, js->s + ks, kl,
+		    v) != 0)
+			goto fail;
+		json_simple_ws(js);
+		if (js->i < js->n && js->s[js->i] == ',') {
+			js->i++;
+			continue;
+		}
+		if (js->i < js->n && js->s[js->i] == '}') {
+			js->i++;
+			return o;
+		}
+		goto fail;
+	}
+fail:
+	json_decref(o);
+	return NULL;
+}
+
+bool
+crypto_json_parse_simple(const char *s, size_t n, json_t **out)
+{
+	struct json_simple js = { s, n, 0 };
+	json_t *o;
+
+	*out = NULL;
+	json_simple_ws(&js);
+	o = json_simple_obj(&js, 0);
+	if (o == NULL)
+		return false;
+	json_simple_ws(&js);
+	if (js.i != n) {
+		json_decref(o);
+		return false;
+	}
+	*out = o;
+	return true;
+}
+
 bool
 crypto_str_in(const char *s, const char *const *list)
 {

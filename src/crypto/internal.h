@@ -46,6 +46,17 @@ enum core_err crypto_json_set_b64url(json_t *obj, const char *name,
  */
 char *crypto_json_dumps(const json_t *v);
 
+/*
+ * Parses s[0..n) into *out when it is a JSON object (JSON whitespace
+ * around tokens) whose values are only objects of the same kind and
+ * strings of printable ASCII without '"' or '\\', with no key twice in an
+ * object and at most 8 levels: the same value json_loadb would build.
+ * Returns false (and *out NULL) for anything else, including invalid JSON;
+ * the caller then parses with core_json_parse_object, which decides and
+ * words the error.
+ */
+bool crypto_json_parse_simple(const char *s, size_t n, json_t **out);
+
 /* Field size in bytes of an EC key type (32, 48, 66), 0 otherwise. */
 size_t crypto_ec_field_len(enum crypto_key_type t);
 

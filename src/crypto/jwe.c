@@ -1143,8 +1143,12 @@ jwe_parse(const char *s, size_t n, bool fast, struct jwe_parsed *p,
 		    &ph_len, NULL) != CORE_OK)
 			return core_errf(eb, CORE_ERR_INVALID,
 			    "JWE: protected header is not valid base64url");
-		err = core_json_parse_object(ph, ph_len, ph_len + 1, &p->prot,
-		    eb);
+		if (fast && crypto_json_parse_simple((const char *)ph, ph_len,
+		    &p->prot))
+			err = CORE_OK;
+		else
+			err = core_json_parse_object(ph, ph_len, ph_len + 1,
+			    &p->prot, eb);
 		free(ph);
 		if (err != CORE_OK) {
 			core_errbuf_prefix(eb, "JWE protected header");

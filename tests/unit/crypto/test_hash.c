@@ -213,6 +213,76 @@ test_json_dumps_matches_jansson(void **state)
 	}
 }
 
+/* The simple parser agrees with jansson, or declines. */
+static void
+check_parse_simple(const char *doc, size_t n, bool want_simple)
+{
+	json_t *a = NULL, *b = NULL;
+	bool simple = crypto_json_parse_simple(doc, n, &a);
+	enum core_err err = core_json_parse_object(doc, n, n + 1, &b, NULL);
+
+	if (simple != want_simple)
+		fail_msg("simple parser %s %.*s", simple ? "took" : "declined",
+		    (int)n, doc);
+	if (simple) {
+		char *da = core_json_dumps(a), *db;
+
+		assert_int_equal(err, CORE_OK);
+		db = core_json_dumps(b);
+		assert_true(json_equal(a, b));
+		assert_string_equal(da, db); /* member order too */
+		free(da);
+		free(db);
+	} else {
+		assert_null(a);
+	}
+	json_decref(a);
+	json_decref(b);
+}
+
+static void
+test_json_parse_simple_matches_jansson(void **state)
+{
+	static const struct {
+		const char *doc;
+		bool simple;
+	} v[] = {
+		{ "{}", true }, { " \r\n\t{ } \n", true },
+		{ "{\"alg\":\"ECDH-ES+A256KW\",\"enc\":\"A256GCM\",\"epk\":"
+		  "{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"gI0G\",\"y\":"
+		  "\"SLW_\"}}", true },
+		{ "{ \"z\" : \"1\" , \"a\":{ \"b\":{}},\"m\":\"~ /\"}", true },
+		{ "{\"a\":\"1\",\"a\":\"2\"}", false },
+		{ "{\"a\":{\"b\":\"1\",\"b\":\"1\"}}", false },
+		{ "{\"a\":\"\\u0041\"}", false }, { "{\"a\":\"\\\"\"}", false },
+		{ "{\"a\":\"\xc3\xa9\"}", false }, { "{\"a\":1}", false },
+		{ "{\"a\":[]}", false }, { "{\"a\":null}", false },
+		{ "{\"a\":\"1\",}", false }, { "{\"a\":\"1\"} x", false },
+		{ "{\"a\":\"1\"}}", false }, { "{\"a\" \"1\"}", false },
+		{ "{\"a\":\"1\"", false }, { "{\"a\":\"1", false },
+		{ "{\"a\"", false }, { "{", false }, { "", false },
+		{ "[]", false }, { "\"a\"", false }, { "{\"a\":\"\t\"}", false },
+		{ "\f{}", false }, { "{}\f", false },
+		{ "{\"1\":{\"2\":{\"3\":{\"4\":{\"5\":{\"6\":{\"7\":{\"8\":"
+		  "{}}}}}}}}}", true },
+		{ "{\"1\":{\"2\":{\"3\":{\"4\":{\"5\":{\"6\":{\"7\":{\"8\":"
+		  "{\"9\":{}}}}}}}}}}", false },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < CORE_ARRAY_LEN(v); i++)
+		check_parse_simple(v[i].doc, strlen(v[i].doc), v[i].simple);
+	/* Every prefix of a header: only the whole one is taken. */
+	{
+		const char *h = v[2].doc;
+
+		for (size_t n = 0; n < strlen(h); n++)
+			check_parse_simple(h, n, false);
+	}
+	/* A NUL byte inside a string. */
+	check_parse_simple("{\"a\":\"\0\"}", 8, false);
+}
+
 int
 main(void)
 {
@@ -224,6 +294,7 @@ main(void)
 		cmocka_unit_test(test_concat_kdf_spec_v4),
 		cmocka_unit_test(test_concat_kdf_rfc7518_appc),
 		cmocka_unit_test(test_json_dumps_matches_jansson),
+		cmocka_unit_test(test_json_parse_simple_matches_jansson),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
