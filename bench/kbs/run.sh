@@ -2,7 +2,9 @@
 # Full KBS flows per second: starts propeller-kbs on a free 127.0.0.1 port
 # (allow-all policy, one 44-byte resource), then runs kbs_bench for each
 # client count, printing flows/s, p50/p99, the client's and the server's
-# CPU per flow and the 1-minute load average.
+# CPU per flow, the 1-minute load average and the HTTP process's resident
+# memory afterwards (the session table grows to --max-sessions: set
+# KBS_MAX_SESSIONS to watch eviction under a long run).
 #   [KEEPALIVE=1] [KBS_THREADS=N] bench/kbs/run.sh BUILD_DIR [TOTAL_FLOWS] [CLIENTS...]
 # (KBS_THREADS: the server's HTTP worker threads, default 4.)
 set -euo pipefail
@@ -36,5 +38,6 @@ for c in "${CLIENTS[@]}"; do
 	a=$(ticks)
 	res=$("$B/bench/kbs/kbs_bench" --url "$URL" --path default/key/bench --clients "$c" --flows "$f" ${KEEPALIVE:+--keepalive})
 	b=$(ticks)
-	echo "$res server_cpu_ms_per_flow=$(awk -v t=$((b - a)) -v n=$((c * f)) -v hz="$hz" 'BEGIN{printf "%.3f", t*1000/hz/n}') load=$(cut -d' ' -f1 /proc/loadavg)"
+	rss=$(awk '/VmRSS/{printf "%.0f", $2/1024}' /proc/$PID/status)
+	echo "$res server_cpu_ms_per_flow=$(awk -v t=$((b - a)) -v n=$((c * f)) -v hz="$hz" 'BEGIN{printf "%.3f", t*1000/hz/n}') load=$(cut -d' ' -f1 /proc/loadavg) server_rss_mb=$rss"
 done

@@ -420,13 +420,18 @@ char *
 kbs_json_dumps(const json_t *v)
 {
 	struct core_buf b;
-	char *out = NULL;
+	char *out = NULL, *fit;
+	size_t n = 0;
 
 	core_buf_init(&b, 0);
 	if (core_buf_reserve(&b, 2048) == CORE_OK && dump_value(&b, v, 0))
-		out = (char *)core_buf_steal(&b, NULL);
+		out = (char *)core_buf_steal(&b, &n);
 	core_buf_cleanup(&b);
-	return out != NULL ? out : core_json_dumps(v);
+	if (out == NULL)
+		return core_json_dumps(v);
+	/* The text may live in a session for minutes: give back the slack. */
+	fit = realloc(out, n + 1);
+	return fit != NULL ? fit : out;
 }
 
 enum core_err
