@@ -170,6 +170,16 @@ enum core_err crypto_concat_kdf(const uint8_t *z, size_t z_len,
 /* ------------------------------------------------------------------ */
 
 /*
+ * core_json_dumps (compact, members in insertion order, UTF-8 as is) with
+ * the same bytes, written directly without jansson's dumper: strings are
+ * escaped as jansson does ('"', '\\' and control characters), reals and
+ * trees deeper than 64 go to jansson. For JOSE headers, the flattened JWE
+ * and JWT/EAR claims, which are signed over these bytes. The caller frees
+ * the result (sized to fit); NULL when out of memory.
+ */
+char *crypto_json_dumps(const json_t *v);
+
+/*
  * Serializes v canonically: object members sorted by the UTF-16 code units
  * of their names, no whitespace, strings with the minimal RFC 8785
  * escaping, numbers in ECMAScript Number.prototype.toString form (integers

@@ -379,86 +379,125 @@ crypto_json_set_b64url(json_t *obj, const char *name, const void *p,
 	return CORE_OK;
 }
 
-/* True if s needs no escape in JSON (see crypto_json_dumps). */
+#define DUMP_MAX_DEPTH 64
+
+/*
+ * Appends s (n bytes, valid UTF-8) as a JSON string the way jansson's
+ * dump_string does without JSON_ENSURE_ASCII or JSON_ESCAPE_SLASH: runs of
+ * plain bytes are copied, '"' and '\\' and the control characters are
+ * escaped, the last as \b \f \n \r \t or \u00XX (upper-case hex).
+ */
 static bool
-json_plain(const char *s, size_t n)
+dump_str(struct core_buf *b, const char *s, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e ||
-		    s[i] == '"' || s[i] == '\\')
+	static const char hex[] = "0123456789ABCDEF";
+	size_t i, run = 0;
+	char esc[6];
+	size_t el;
+	uint8_t c;
+
+	if (core_buf_append(b, "\"", 1) != CORE_OK)
+		return false;
+	for (i = 0; i < n; i++) {
+		c = (uint8_t)s[i];
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		if (core_buf_append(b, s + run, i - run) != CORE_OK)
 			return false;
-	return true;
+		run = i + 1;
+		esc[0] = '\\';
+		el = 2;
+		switch (c) {
+		case '"': esc[1] = '"'; break;
+		case '\\': esc[1] = '\\'; break;
+		case '\b': esc[1] = 'b'; break;
+		case '\f': esc[1] = 'f'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '\t': esc[1] = 't'; break;
+		default:
+			memcpy(esc + 1, "u00", 3);
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			el = 6;
+		}
+		if (core_buf_append(b, esc, el) != CORE_OK)
+			return false;
+	}
+	return core_buf_append(b, s + run, n - run) == CORE_OK &&
+	    core_buf_append(b, "\"", 1) == CORE_OK;
 }
 
-/* Appends v to b; false if v is not of the simple kind (b is then junk). */
+/* False on allocation failure, a real number or too deep a tree. */
 static bool
-json_dump_simple(const json_t *v, struct core_buf *b, int depth)
+dump_value(struct core_buf *b, const json_t *v, int depth)
 {
-	const char *key;
-	size_t klen, i;
+	const char *k;
+	char num[32];
 	json_t *m;
+	size_t i, kl;
 	bool first = true;
+	int n;
 
-	if (depth > 8)
+	if (depth > DUMP_MAX_DEPTH)
 		return false;
 	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		if (core_buf_append(b, "{", 1) != CORE_OK)
+			return false;
+		json_object_keylen_foreach((json_t *)v, k, kl, m) {
+			if ((!first && core_buf_append(b, ",", 1) != CORE_OK) ||
+			    !dump_str(b, k, kl) ||
+			    core_buf_append(b, ":", 1) != CORE_OK ||
+			    !dump_value(b, m, depth + 1))
+				return false;
+			first = false;
+		}
+		return core_buf_append(b, "}", 1) == CORE_OK;
+	case JSON_ARRAY:
+		if (core_buf_append(b, "[", 1) != CORE_OK)
+			return false;
+		json_array_foreach(v, i, m) {
+			if ((i > 0 && core_buf_append(b, ",", 1) != CORE_OK) ||
+			    !dump_value(b, m, depth + 1))
+				return false;
+		}
+		return core_buf_append(b, "]", 1) == CORE_OK;
 	case JSON_STRING:
-		return json_plain(json_string_value(v), json_string_length(v)) &&
-		    core_buf_append(b, "\"", 1) == CORE_OK &&
-		    core_buf_append(b, json_string_value(v),
-		    json_string_length(v)) == CORE_OK &&
-		    core_buf_append(b, "\"", 1) == CORE_OK;
+		return dump_str(b, json_string_value(v), json_string_length(v));
 	case JSON_INTEGER:
-		/* As jansson's dump.c writes it. */
-		return core_buf_printf(b, "%" JSON_INTEGER_FORMAT,
-		    json_integer_value(v)) == CORE_OK;
+		n = snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
+		    json_integer_value(v));
+		return core_buf_append(b, num, (size_t)n) == CORE_OK;
 	case JSON_TRUE:
 		return core_buf_append(b, "true", 4) == CORE_OK;
 	case JSON_FALSE:
 		return core_buf_append(b, "false", 5) == CORE_OK;
 	case JSON_NULL:
 		return core_buf_append(b, "null", 4) == CORE_OK;
-	case JSON_ARRAY:
-		if (core_buf_append(b, "[", 1) != CORE_OK)
-			return false;
-		json_array_foreach(v, i, m)
-			if ((i > 0 && core_buf_append(b, ",", 1) != CORE_OK) ||
-			    !json_dump_simple(m, b, depth + 1))
-				return false;
-		return core_buf_append(b, "]", 1) == CORE_OK;
-	case JSON_OBJECT:
-		if (core_buf_append(b, "{", 1) != CORE_OK)
-			return false;
-		json_object_keylen_foreach((json_t *)v, key, klen, m) {
-			if (!json_plain(key, klen) ||
-			    core_buf_append(b, first ? "\"" : ",\"",
-			    first ? 1 : 2) != CORE_OK ||
-			    core_buf_append(b, key, klen) != CORE_OK ||
-			    core_buf_append(b, "\":", 2) != CORE_OK ||
-			    !json_dump_simple(m, b, depth + 1))
-				return false;
-			first = false;
-		}
-		return core_buf_append(b, "}", 1) == CORE_OK;
-	case JSON_REAL:
-		break;
+	default: /* JSON_REAL: jansson's own number formatting */
+		return false;
 	}
-	/* Reals: jansson's own formatting decides. */
-	return false;
 }
 
 char *
 crypto_json_dumps(const json_t *v)
 {
 	struct core_buf b;
+	char *out = NULL, *fit;
+	size_t n = 0;
 
 	if (v == NULL)
 		return NULL;
 	core_buf_init(&b, 0);
-	if (core_buf_reserve(&b, 512) == CORE_OK && json_dump_simple(v, &b, 0))
-		return (char *)core_buf_steal(&b, NULL);
+	if (core_buf_reserve(&b, 512) == CORE_OK && dump_value(&b, v, 0))
+		out = (char *)core_buf_steal(&b, &n);
 	core_buf_cleanup(&b);
-	return core_json_dumps(v);
+	if (out == NULL)
+		return core_json_dumps(v);
+	/* The text may be kept (an EAR session's claims): give back slack. */
+	fit = realloc(out, n + 1);
+	return fit != NULL ? fit : out;
 }
 
 /* Parser state for crypto_json_parse_simple. */

@@ -38,15 +38,6 @@ enum core_err crypto_json_set_b64url(json_t *obj, const char *name,
     const void *p, size_t n, struct core_errbuf *eb);
 
 /*
- * core_json_dumps (compact, members in insertion order) with the same
- * bytes, written directly when v holds only objects, arrays, integers,
- * true, false, null and strings of printable ASCII without '"' or '\\'
- * (JOSE headers, the flattened JWE, JWT claims), else by jansson. The
- * caller frees the result; NULL when out of memory.
- */
-char *crypto_json_dumps(const json_t *v);
-
-/*
  * Parses s[0..n) into *out when it is a JSON object (JSON whitespace
  * around tokens) whose values are only objects of the same kind and
  * strings of printable ASCII without '"' or '\\', with no key twice in an

@@ -237,14 +237,6 @@ enum core_err kbs_init_data_digest(const char *toml, uint8_t out[64],
  */
 enum core_err kbs_token_verify(const struct crypto_key *pub,
     const char *token, int64_t now_s, json_t **claims, struct core_errbuf *eb);
-/*
- * The compact JSON text of v, byte for byte what core_json_dumps (jansson's
- * json_dumps with JSON_COMPACT | JSON_ENCODE_ANY) gives for a tree of valid
- * UTF-8 strings, in a fraction of its time: no per-container loop-check
- * key, no per-character UTF-8 decoding. Trees with real numbers or deeper
- * than 64 levels are handed to jansson. NULL when out of memory.
- */
-char *kbs_json_dumps(const json_t *v);
 /* The tee-pubkey of verified claims by the spec §5.2 pointers (borrowed). */
 const json_t *kbs_token_tee_pubkey(const json_t *claims);
 

@@ -225,7 +225,7 @@ handle_attest(struct kbs_server *s, struct MHD_Connection *c,
 	    &claims, &eb);
 	if (err != CORE_OK)
 		goto fail;
-	claims_s = kbs_json_dumps(claims);
+	claims_s = crypto_json_dumps(claims);
 	if (claims_s == NULL) {
 		err = CORE_ERR_NOMEM;
 		goto fail;

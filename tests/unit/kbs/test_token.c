@@ -1,6 +1,6 @@
 /*
- * test_token.c -- the EAR claims serializer (token.c kbs_json_dumps): the
- * claims of a real sample attestation and documents with every kind of
+ * test_token.c -- the EAR claims serializer (crypto_json_dumps, which
+ * token signing uses): the claims of a real sample attestation and documents with every kind of
  * value and escape come out byte for byte as jansson's compact dump (the
  * token is signed over those bytes); reals and deep trees go to jansson.
  */
@@ -19,7 +19,7 @@
 static void
 expect_same(const json_t *v)
 {
-	char *a = core_json_dumps(v), *b = kbs_json_dumps(v);
+	char *a = core_json_dumps(v), *b = crypto_json_dumps(v);
 
 	assert_non_null(a);
 	assert_non_null(b);
