@@ -381,51 +381,11 @@ crypto_json_set_b64url(json_t *obj, const char *name, const void *p,
 
 #define DUMP_MAX_DEPTH 64
 
-/*
- * Appends s (n bytes, valid UTF-8) as a JSON string the way jansson's
- * dump_string does without JSON_ENSURE_ASCII or JSON_ESCAPE_SLASH: runs of
- * plain bytes are copied, '"' and '\\' and the control characters are
- * escaped, the last as \b \f \n \r \t or \u00XX (upper-case hex).
- */
+/* s as jansson's dump_string writes it (upper-case \u00XX); see internal.h. */
 static bool
 dump_str(struct core_buf *b, const char *s, size_t n)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	size_t i, run = 0;
-	char esc[6];
-	size_t el;
-	uint8_t c;
-
-	if (core_buf_append(b, "\"", 1) != CORE_OK)
-		return false;
-	for (i = 0; i < n; i++) {
-		c = (uint8_t)s[i];
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		if (core_buf_append(b, s + run, i - run) != CORE_OK)
-			return false;
-		run = i + 1;
-		esc[0] = '\\';
-		el = 2;
-		switch (c) {
-		case '"': esc[1] = '"'; break;
-		case '\\': esc[1] = '\\'; break;
-		case '\b': esc[1] = 'b'; break;
-		case '\f': esc[1] = 'f'; break;
-		case '\n': esc[1] = 'n'; break;
-		case '\r': esc[1] = 'r'; break;
-		case '\t': esc[1] = 't'; break;
-		default:
-			memcpy(esc + 1, "u00", 3);
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 15];
-			el = 6;
-		}
-		if (core_buf_append(b, esc, el) != CORE_OK)
-			return false;
-	}
-	return core_buf_append(b, s + run, n - run) == CORE_OK &&
-	    core_buf_append(b, "\"", 1) == CORE_OK;
+	return crypto_json_string(b, s, n, true) == CORE_OK;
 }
 
 /* False on allocation failure, a real number or too deep a tree. */

@@ -38,6 +38,16 @@ enum core_err crypto_json_set_b64url(json_t *obj, const char *name,
     const void *p, size_t n, struct core_errbuf *eb);
 
 /*
+ * Appends s (n bytes, valid UTF-8) to b as a JSON string: runs of plain
+ * bytes copied, '"' and '\\' and control characters escaped, the latter as
+ * \b \f \n \r \t or \u00xx. RFC 8785 wants lower-case hex (upper_hex
+ * false), jansson's dump_string writes upper-case (true); neither escapes
+ * '/' or non-ASCII.
+ */
+enum core_err crypto_json_string(struct core_buf *b, const char *s, size_t n,
+    bool upper_hex);
+
+/*
  * Parses s[0..n) into *out when it is a JSON object (JSON whitespace
  * around tokens) whose values are only objects of the same kind and
  * strings of printable ASCII without '"' or '\\', with no key twice in an

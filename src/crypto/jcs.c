@@ -24,7 +24,6 @@ struct jcs_member {
 STATIC enum core_err jcs_utf16(const char *s, size_t n, uint16_t **out,
     size_t *out_len);
 static int jcs_member_cmp(const void *a, const void *b);
-static enum core_err jcs_string(struct core_buf *b, const char *s, size_t n);
 static enum core_err jcs_value(struct core_buf *b, const json_t *v, int depth,
     struct core_errbuf *eb);
 static enum core_err jcs_object(struct core_buf *b, const json_t *v,
@@ -103,10 +102,11 @@ jcs_member_cmp(const void *a, const void *b)
 	return x->u16_len < y->u16_len ? -1 : 1;
 }
 
-static enum core_err
-jcs_string(struct core_buf *b, const char *s, size_t n)
+enum core_err
+crypto_json_string(struct core_buf *b, const char *s, size_t n,
+    bool upper_hex)
 {
-	static const char hex[] = "0123456789abcdef";
+	const char *hex = upper_hex ? "0123456789ABCDEF" : "0123456789abcdef";
 	enum core_err err;
 	size_t run = 0;
 
@@ -250,7 +250,8 @@ jcs_object(struct core_buf *b, const json_t *v, int depth,
 		if (i > 0)
 			err = core_buf_append(b, ",", 1);
 		if (err == CORE_OK)
-			err = jcs_string(b, m[i].key, m[i].key_len);
+			err = crypto_json_string(b, m[i].key, m[i].key_len,
+			    false);
 		if (err == CORE_OK)
 			err = core_buf_append(b, ":", 1);
 		if (err == CORE_OK)
@@ -292,8 +293,8 @@ jcs_value(struct core_buf *b, const json_t *v, int depth,
 			err = core_buf_append(b, "]", 1);
 		return err;
 	case JSON_STRING:
-		return jcs_string(b, json_string_value(v),
-		    json_string_length(v));
+		return crypto_json_string(b, json_string_value(v),
+		    json_string_length(v), false);
 	case JSON_INTEGER:
 		err = crypto_jcs_number((double)json_integer_value(v), num,
 		    eb);
