@@ -13,25 +13,9 @@
 
 #include <cmocka.h>
 
+#include "wt_common.h"
+
 static char *cache_dir; /* one tier-2 build per module */
-
-static struct wasm_module *
-load(const char *name)
-{
-	char path[1024];
-	uint8_t *p = NULL;
-	size_t n = 0;
-	struct wasm_module *m = NULL;
-	struct core_errbuf eb;
-
-	core_errbuf_clear(&eb);
-	snprintf(path, sizeof(path), "%s/%s", WT_PROGS, name);
-	assert_int_equal(core_fs_read(path, 0, &p, &n, &eb), CORE_OK);
-	if (wasm_module_parse(p, n, &m, &eb) != CORE_OK)
-		fail_msg("%s: %s", name, core_errbuf_msg(&eb));
-	free(p);
-	return m;
-}
 
 static void
 run(const struct wasm_module *m, enum wasm_tier tier, const char *fn,
@@ -40,12 +24,7 @@ run(const struct wasm_module *m, enum wasm_tier tier, const char *fn,
 	struct wasm_run_opts o;
 	struct core_errbuf eb;
 
-	memset(&o, 0, sizeof(o));
-	o.stdin_fd = -1;
-	o.tier = tier;
-	o.cache_dir = cache_dir;
-	o.no_background_build = true;
-	o.timeout_ms = 60000;
+	wt_opts_init(&o, tier, cache_dir);
 	o.invoke = fn;
 	o.args = args;
 	o.nargs = nargs;
@@ -222,7 +201,7 @@ test_fold_traps_and_values(void **state)
 		{ "i1", { "5" }, 1, WASM_TRAP_NONE, "13\n" },
 		{ "d0", { "1.5" }, 1, WASM_TRAP_NONE, "3\n" },
 	};
-	struct wasm_module *m = load("wt_fold.wasm");
+	struct wasm_module *m = wt_load("wt_fold.wasm");
 	struct wasm_result r;
 	enum wasm_tier tier;
 	size_t i;
@@ -254,7 +233,7 @@ test_fold_traps_and_values(void **state)
 static void
 test_fold_program_identical(void **state)
 {
-	struct wasm_module *m = load("wt_foldops.wasm");
+	struct wasm_module *m = wt_load("wt_foldops.wasm");
 	struct wasm_result r[3];
 	int k;
 

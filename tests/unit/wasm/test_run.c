@@ -16,36 +16,9 @@
 
 #include <cmocka.h>
 
+#include "wt_common.h"
+
 static char *cache_dir; /* shared by the tests: one tier-2 build per module */
-
-static struct wasm_module *
-load(const char *name)
-{
-	char path[1024];
-	uint8_t *p = NULL;
-	size_t n = 0;
-	struct wasm_module *m = NULL;
-	struct core_errbuf eb;
-
-	core_errbuf_clear(&eb);
-	snprintf(path, sizeof(path), "%s/%s", WT_PROGS, name);
-	assert_int_equal(core_fs_read(path, 0, &p, &n, &eb), CORE_OK);
-	if (wasm_module_parse(p, n, &m, &eb) != CORE_OK)
-		fail_msg("%s: %s", name, core_errbuf_msg(&eb));
-	free(p);
-	return m;
-}
-
-static void
-opts_init(struct wasm_run_opts *o, enum wasm_tier tier)
-{
-	memset(o, 0, sizeof(*o));
-	o->stdin_fd = -1;
-	o->tier = tier;
-	o->cache_dir = cache_dir;
-	o->no_background_build = true;
-	o->timeout_ms = 60000;
-}
 
 static void
 run_ok(const struct wasm_module *m, const struct wasm_run_opts *o,
@@ -104,8 +77,8 @@ test_invoke_both_tiers(void **state)
 		{ "hyp", { "3", "4" }, 2, "5\n" },
 		{ "half", { "3" }, 1, "1.5\n" },
 	};
-	struct wasm_module *m = load("wt_traps.wasm");
-	struct wasm_module *mc = load("wt_compute.wasm");
+	struct wasm_module *m = wt_load("wt_traps.wasm");
+	struct wasm_module *mc = wt_load("wt_compute.wasm");
 	struct wasm_run_opts o;
 	struct wasm_result r;
 	enum wasm_tier tier;
@@ -114,7 +87,7 @@ test_invoke_both_tiers(void **state)
 	(void)state;
 	for (tier = WASM_TIER_1; tier <= WASM_TIER_2; tier++) {
 		for (i = 0; i < CORE_ARRAY_LEN(cases); i++) {
-			opts_init(&o, tier);
+			wt_opts_init(&o, tier, cache_dir);
 			o.invoke = cases[i].fn;
 			o.args = cases[i].args;
 			o.nargs = cases[i].nargs;
@@ -125,7 +98,7 @@ test_invoke_both_tiers(void **state)
 			wasm_result_cleanup(&r);
 		}
 		for (i = 0; i < CORE_ARRAY_LEN(fcases); i++) {
-			opts_init(&o, tier);
+			wt_opts_init(&o, tier, cache_dir);
 			o.invoke = fcases[i].fn;
 			o.args = fcases[i].args;
 			o.nargs = fcases[i].nargs;
@@ -142,7 +115,7 @@ test_invoke_both_tiers(void **state)
 static void
 test_invoke_errors(void **state)
 {
-	struct wasm_module *m = load("wt_traps.wasm");
+	struct wasm_module *m = wt_load("wt_traps.wasm");
 	struct wasm_run_opts o;
 	struct wasm_result r;
 	struct core_errbuf eb;
@@ -150,7 +123,7 @@ test_invoke_errors(void **state)
 	const char *two[] = { "1", "2" };
 
 	(void)state;
-	opts_init(&o, WASM_TIER_1);
+	wt_opts_init(&o, WASM_TIER_1, cache_dir);
 	o.invoke = "nope";
 	core_errbuf_clear(&eb);
 	assert_int_equal(wasm_run(m, &o, &r, &eb), CORE_ERR_NOT_FOUND);
@@ -189,7 +162,7 @@ test_traps(void **state)
 		{ "t_recurse", 1, WASM_TRAP_STACK },
 	};
 	const char *one[] = { "1" };
-	struct wasm_module *m = load("wt_traps.wasm");
+	struct wasm_module *m = wt_load("wt_traps.wasm");
 	struct wasm_run_opts o;
 	struct wasm_result r;
 	enum wasm_tier tier;
@@ -198,7 +171,7 @@ test_traps(void **state)
 	(void)state;
 	for (tier = WASM_TIER_1; tier <= WASM_TIER_2; tier++) {
 		for (i = 0; i < CORE_ARRAY_LEN(cases); i++) {
-			opts_init(&o, tier);
+			wt_opts_init(&o, tier, cache_dir);
 			o.invoke = cases[i].fn;
 			o.args = one;
 			o.nargs = (size_t)cases[i].nargs;
@@ -219,7 +192,7 @@ test_start_args_env_exit(void **state)
 {
 	const char *args[] = { "7", "two words" };
 	const char *env[] = { "GREETING=hello there" };
-	struct wasm_module *m = load("wt_echoargs.wasm");
+	struct wasm_module *m = wt_load("wt_echoargs.wasm");
 	struct wasm_run_opts o;
 	struct wasm_result r[2];
 	enum wasm_tier tier;
@@ -227,7 +200,7 @@ test_start_args_env_exit(void **state)
 	(void)state;
 	setenv("HOME", "/should/not/leak", 1);
 	for (tier = WASM_TIER_1; tier <= WASM_TIER_2; tier++) {
-		opts_init(&o, tier);
+		wt_opts_init(&o, tier, cache_dir);
 		o.args = args;
 		o.nargs = 2;
 		o.argv0 = "echo";
@@ -245,7 +218,7 @@ test_start_args_env_exit(void **state)
 	wasm_result_cleanup(&r[0]);
 	wasm_result_cleanup(&r[1]);
 	/* Exit code 0 from a normal return of main. */
-	opts_init(&o, WASM_TIER_1);
+	wt_opts_init(&o, WASM_TIER_1, cache_dir);
 	run_ok(m, &o, &r[0]);
 	assert_int_equal(r[0].outcome, WASM_OUT_EXITED);
 	assert_int_equal(r[0].exit_code, 0);
@@ -265,11 +238,11 @@ test_tiers_identical(void **state)
 
 	(void)state;
 	for (i = 0; i < CORE_ARRAY_LEN(progs); i++) {
-		m = load(progs[i]);
-		opts_init(&o, WASM_TIER_1);
+		m = wt_load(progs[i]);
+		wt_opts_init(&o, WASM_TIER_1, cache_dir);
 		o.max_memory_bytes = 32u << 20;
 		run_ok(m, &o, &r1);
-		opts_init(&o, WASM_TIER_2);
+		wt_opts_init(&o, WASM_TIER_2, cache_dir);
 		o.max_memory_bytes = 32u << 20;
 		run_ok(m, &o, &r2);
 		assert_int_equal(r1.tier_used, WASM_TIER_1);
@@ -287,14 +260,14 @@ test_tiers_identical(void **state)
 static void
 test_time_limit_and_kill(void **state)
 {
-	struct wasm_module *m = load("wt_spin.wasm");
+	struct wasm_module *m = wt_load("wt_spin.wasm");
 	struct wasm_run_opts o;
 	struct wasm_result r;
 	struct wasm_task *t = NULL;
 	int64_t t0;
 
 	(void)state;
-	opts_init(&o, WASM_TIER_1);
+	wt_opts_init(&o, WASM_TIER_1, cache_dir);
 	o.invoke = "spin";
 	o.timeout_ms = 700;
 	t0 = core_mono_ms();
@@ -303,7 +276,7 @@ test_time_limit_and_kill(void **state)
 	assert_true(core_mono_ms() - t0 < 5000);
 	wasm_result_cleanup(&r);
 
-	opts_init(&o, WASM_TIER_1);
+	wt_opts_init(&o, WASM_TIER_1, cache_dir);
 	o.invoke = "spin";
 	o.timeout_ms = 0;
 	assert_int_equal(wasm_task_start(m, &o, &t, NULL), CORE_OK);
@@ -320,13 +293,13 @@ test_time_limit_and_kill(void **state)
 static void
 test_memory_limit(void **state)
 {
-	struct wasm_module *m = load("wt_alloc.wasm");
+	struct wasm_module *m = wt_load("wt_alloc.wasm");
 	struct wasm_run_opts o;
 	struct wasm_result r;
 	int mib = -1;
 
 	(void)state;
-	opts_init(&o, WASM_TIER_1);
+	wt_opts_init(&o, WASM_TIER_1, cache_dir);
 	o.max_memory_bytes = 16u << 20;
 	run_ok(m, &o, &r);
 	assert_int_equal(r.outcome, WASM_OUT_EXITED);
@@ -334,7 +307,7 @@ test_memory_limit(void **state)
 	assert_true(mib >= 8 && mib < 16);
 	wasm_result_cleanup(&r);
 	/* Initial memory (2 pages) above the limit: the OOM trap. */
-	opts_init(&o, WASM_TIER_1);
+	wt_opts_init(&o, WASM_TIER_1, cache_dir);
 	o.max_memory_bytes = 65536;
 	run_ok(m, &o, &r);
 	assert_int_equal(r.outcome, WASM_OUT_TRAPPED);
@@ -358,7 +331,7 @@ test_non_wasi_import_refused(void **state)
 	(void)state;
 	assert_int_equal(wasm_module_parse(mod, sizeof(mod), &m, NULL),
 	    CORE_OK);
-	opts_init(&o, WASM_TIER_1);
+	wt_opts_init(&o, WASM_TIER_1, cache_dir);
 	core_errbuf_clear(&eb);
 	assert_int_equal(wasm_run(m, &o, &r, &eb), CORE_ERR_UNSUPPORTED);
 	assert_non_null(strstr(core_errbuf_msg(&eb), "module \"env\""));
@@ -370,7 +343,7 @@ test_non_wasi_import_refused(void **state)
 static void
 test_cache_corruption_rebuilt(void **state)
 {
-	struct wasm_module *m = load("wt_traps.wasm");
+	struct wasm_module *m = wt_load("wt_traps.wasm");
 	struct wasm_run_opts o;
 	struct wasm_result r;
 	char *path;
@@ -388,7 +361,7 @@ test_cache_corruption_rebuilt(void **state)
 	assert_int_equal(core_fs_write_atomic(path, p, n, 0600, NULL),
 	    CORE_OK);
 	assert_false(wasm_cache_valid(cache_dir, m));
-	opts_init(&o, WASM_TIER_2);
+	wt_opts_init(&o, WASM_TIER_2, cache_dir);
 	o.invoke = "t_ok";
 	o.args = one;
 	o.nargs = 1;
@@ -402,7 +375,7 @@ test_cache_corruption_rebuilt(void **state)
 	    CORE_OK);
 	assert_false(wasm_cache_valid(cache_dir, m));
 	/* auto with a broken entry must not use it: tier 1. */
-	opts_init(&o, WASM_TIER_AUTO);
+	wt_opts_init(&o, WASM_TIER_AUTO, cache_dir);
 	o.invoke = "t_ok";
 	o.args = one;
 	o.nargs = 1;
@@ -418,7 +391,7 @@ test_cache_corruption_rebuilt(void **state)
 static void
 test_auto_policy(void **state)
 {
-	struct wasm_module *m = load("wt_echoargs.wasm");
+	struct wasm_module *m = wt_load("wt_echoargs.wasm");
 	struct wasm_run_opts o;
 	struct wasm_result r;
 	char *dir = NULL;
@@ -426,7 +399,7 @@ test_auto_policy(void **state)
 
 	(void)state;
 	assert_int_equal(core_fs_tmpdir("wt-auto", &dir, NULL), CORE_OK);
-	opts_init(&o, WASM_TIER_AUTO);
+	wt_opts_init(&o, WASM_TIER_AUTO, cache_dir);
 	o.cache_dir = dir;
 	o.no_background_build = false;
 	run_ok(m, &o, &r);
@@ -467,7 +440,7 @@ test_auto_switches_long_run(void **state)
 	/* A long run restarts in tier 2 when the background build lands;
 	 * the tier-1 run's captured output ("early") is dropped, so it
 	 * appears once. */
-	struct wasm_module *m = load("wt_spin.wasm");
+	struct wasm_module *m = wt_load("wt_spin.wasm");
 	struct wasm_run_opts o;
 	struct wasm_result r;
 	const char *args[] = { "20000000000", "early" };
@@ -475,7 +448,7 @@ test_auto_switches_long_run(void **state)
 
 	(void)state;
 	assert_int_equal(core_fs_tmpdir("wt-switch", &dir, NULL), CORE_OK);
-	opts_init(&o, WASM_TIER_AUTO);
+	wt_opts_init(&o, WASM_TIER_AUTO, cache_dir);
 	o.cache_dir = dir;
 	o.no_background_build = false;
 	o.args = args;
@@ -509,8 +482,8 @@ test_auto_switches_long_run(void **state)
 static void
 test_external_runtime(void **state)
 {
-	struct wasm_module *m = load("wt_traps.wasm");
-	struct wasm_module *me = load("wt_echoargs.wasm");
+	struct wasm_module *m = wt_load("wt_traps.wasm");
+	struct wasm_module *me = wt_load("wt_echoargs.wasm");
 	struct wasm_run_opts o;
 	struct wasm_result r;
 	const char *args[] = { "20" };
@@ -518,7 +491,7 @@ test_external_runtime(void **state)
 	const char *env[] = { "GREETING=ext" };
 
 	(void)state;
-	opts_init(&o, WASM_TIER_EXTERNAL);
+	wt_opts_init(&o, WASM_TIER_EXTERNAL, cache_dir);
 	o.external_runtime = WT_RUNTIME;
 	o.invoke = "t_ok";
 	o.args = args;
@@ -530,7 +503,7 @@ test_external_runtime(void **state)
 	assert_string_equal(r.results, "40\n");
 	wasm_result_cleanup(&r);
 
-	opts_init(&o, WASM_TIER_EXTERNAL);
+	wt_opts_init(&o, WASM_TIER_EXTERNAL, cache_dir);
 	o.external_runtime = WT_RUNTIME;
 	o.args = eargs;
 	o.nargs = 1;
@@ -544,7 +517,7 @@ test_external_runtime(void **state)
 	wasm_result_cleanup(&r);
 
 	/* A trap in the external runtime: non-zero exit, kind on stderr. */
-	opts_init(&o, WASM_TIER_EXTERNAL);
+	wt_opts_init(&o, WASM_TIER_EXTERNAL, cache_dir);
 	o.external_runtime = WT_RUNTIME;
 	o.invoke = "t_unreachable";
 	run_ok(m, &o, &r);
@@ -554,11 +527,11 @@ test_external_runtime(void **state)
 	wasm_result_cleanup(&r);
 
 	/* A relative or missing runtime path is refused / reported. */
-	opts_init(&o, WASM_TIER_EXTERNAL);
+	wt_opts_init(&o, WASM_TIER_EXTERNAL, cache_dir);
 	o.external_runtime = "wasmtime";
 	assert_int_equal(wasm_run(m, &o, &r, NULL), CORE_ERR_INVALID);
 	wasm_result_cleanup(&r);
-	opts_init(&o, WASM_TIER_EXTERNAL);
+	wt_opts_init(&o, WASM_TIER_EXTERNAL, cache_dir);
 	o.external_runtime = "/nonexistent/wasmtime";
 	assert_int_equal(wasm_run(m, &o, &r, NULL), CORE_OK);
 	assert_int_equal(r.outcome, WASM_OUT_FAILED);
@@ -571,7 +544,7 @@ test_external_runtime(void **state)
 static void
 test_confidential_cache(void **state)
 {
-	struct wasm_module *m = load("wt_traps.wasm");
+	struct wasm_module *m = wt_load("wt_traps.wasm");
 	struct wasm_run_opts o;
 	struct wasm_result r;
 	struct core_errbuf eb;
@@ -593,7 +566,7 @@ test_confidential_cache(void **state)
 	/* The same private directory is reused by later runs. */
 	assert_int_equal(wasm_cache_dir(NULL, true, &d2, NULL), CORE_OK);
 	assert_string_equal(d1, d2);
-	opts_init(&o, WASM_TIER_2);
+	wt_opts_init(&o, WASM_TIER_2, cache_dir);
 	o.confidential = true;
 	o.invoke = "t_ok";
 	o.args = one;
@@ -611,7 +584,7 @@ test_confidential_cache(void **state)
 static void
 test_conversion_traps_no_memory(void **state)
 {
-	struct wasm_module *m = load("wt_conv.wasm");
+	struct wasm_module *m = wt_load("wt_conv.wasm");
 	struct wasm_run_opts o;
 	struct wasm_result r;
 	enum wasm_tier tier;
@@ -621,19 +594,19 @@ test_conversion_traps_no_memory(void **state)
 	assert_false(m->has_memory);
 	assert_int_equal(m->nimports, 0);
 	for (tier = WASM_TIER_1; tier <= WASM_TIER_2; tier++) {
-		opts_init(&o, tier);
+		wt_opts_init(&o, tier, cache_dir);
 		o.invoke = "conv_nan";
 		run_ok(m, &o, &r);
 		assert_int_equal(r.outcome, WASM_OUT_TRAPPED);
 		assert_int_equal(r.trap, WASM_TRAP_INVALID_CONVERSION);
 		wasm_result_cleanup(&r);
-		opts_init(&o, tier);
+		wt_opts_init(&o, tier, cache_dir);
 		o.invoke = "conv_big";
 		run_ok(m, &o, &r);
 		assert_int_equal(r.outcome, WASM_OUT_TRAPPED);
 		assert_int_equal(r.trap, WASM_TRAP_INT_OVERFLOW);
 		wasm_result_cleanup(&r);
-		opts_init(&o, tier);
+		wt_opts_init(&o, tier, cache_dir);
 		o.invoke = "conv";
 		o.args = ok;
 		o.nargs = 1;
@@ -643,7 +616,7 @@ test_conversion_traps_no_memory(void **state)
 		wasm_result_cleanup(&r);
 	}
 	/* _start is required without --invoke. */
-	opts_init(&o, WASM_TIER_1);
+	wt_opts_init(&o, WASM_TIER_1, cache_dir);
 	assert_int_equal(wasm_run(m, &o, &r, NULL), CORE_ERR_NOT_FOUND);
 	wasm_result_cleanup(&r);
 	wasm_module_free(m);
@@ -652,7 +625,7 @@ test_conversion_traps_no_memory(void **state)
 static void
 test_stdin_and_preopen(void **state)
 {
-	struct wasm_module *m = load("wt_echoargs.wasm");
+	struct wasm_module *m = wt_load("wt_echoargs.wasm");
 	struct wasm_run_opts o;
 	struct wasm_result r;
 	struct wasm_preopen pre;
@@ -670,7 +643,7 @@ test_stdin_and_preopen(void **state)
 	pre.host_path = dir;
 	pre.guest_path = "/data";
 	for (tier = WASM_TIER_1; tier <= WASM_TIER_2; tier++) {
-		opts_init(&o, tier);
+		wt_opts_init(&o, tier, cache_dir);
 		o.args = cat;
 		o.nargs = 1;
 		o.stdin_data = "line one\nline two\n";
@@ -680,7 +653,7 @@ test_stdin_and_preopen(void **state)
 		assert_string_equal(out_str(&r), "line one\nline two\n");
 		wasm_result_cleanup(&r);
 
-		opts_init(&o, tier);
+		wt_opts_init(&o, tier, cache_dir);
 		o.args = rd;
 		o.nargs = 2;
 		o.preopens = &pre;
@@ -691,7 +664,7 @@ test_stdin_and_preopen(void **state)
 		wasm_result_cleanup(&r);
 
 		/* No preopen: the file is unreachable. */
-		opts_init(&o, tier);
+		wt_opts_init(&o, tier, cache_dir);
 		o.args = rd;
 		o.nargs = 2;
 		run_ok(m, &o, &r);
@@ -699,7 +672,7 @@ test_stdin_and_preopen(void **state)
 		wasm_result_cleanup(&r);
 
 		/* ".." cannot leave the preopen. */
-		opts_init(&o, tier);
+		wt_opts_init(&o, tier, cache_dir);
 		o.args = esc;
 		o.nargs = 2;
 		o.preopens = &pre;

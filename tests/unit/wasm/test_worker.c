@@ -17,36 +17,9 @@
 
 #include <cmocka.h>
 
+#include "wt_common.h"
+
 static char *cache_dir;
-
-static struct wasm_module *
-load(const char *name)
-{
-	char path[1024];
-	uint8_t *p = NULL;
-	size_t n = 0;
-	struct wasm_module *m = NULL;
-	struct core_errbuf eb;
-
-	core_errbuf_clear(&eb);
-	snprintf(path, sizeof(path), "%s/%s", WT_PROGS, name);
-	assert_int_equal(core_fs_read(path, 0, &p, &n, &eb), CORE_OK);
-	if (wasm_module_parse(p, n, &m, &eb) != CORE_OK)
-		fail_msg("%s: %s", name, core_errbuf_msg(&eb));
-	free(p);
-	return m;
-}
-
-static void
-opts_init(struct wasm_run_opts *o, enum wasm_tier tier)
-{
-	memset(o, 0, sizeof(*o));
-	o->stdin_fd = -1;
-	o->tier = tier;
-	o->cache_dir = cache_dir;
-	o->no_background_build = true;
-	o->timeout_ms = 60000;
-}
 
 static struct wasm_pool *
 pool_new(unsigned per_module, int64_t idle_ms)
@@ -104,7 +77,7 @@ invoke(struct wasm_pool *p, const struct wasm_module *m, enum wasm_tier tier,
 	struct wasm_run_opts o;
 	struct wasm_result r;
 
-	opts_init(&o, tier);
+	wt_opts_init(&o, tier, cache_dir);
 	o.invoke = fn;
 	o.args = args;
 	o.nargs = nargs;
@@ -143,7 +116,7 @@ setup(void **state)
 	if (core_fs_tmpdir("wt-worker-cache", &cache_dir, NULL) != CORE_OK)
 		return -1;
 	for (i = 0; i < CORE_ARRAY_LEN(progs); i++) {
-		m = load(progs[i]);
+		m = wt_load(progs[i]);
 		if (wasm_cache_build(cache_dir, m, NULL, NULL) != CORE_OK)
 			return -1;
 		wasm_module_free(m);
@@ -197,8 +170,8 @@ test_same_as_one_shot(void **state)
 	(void)state;
 	for (tier = WASM_TIER_1; tier <= WASM_TIER_2; tier++) {
 		for (i = 0; i < CORE_ARRAY_LEN(cases); i++) {
-			m = load(cases[i].mod);
-			opts_init(&o, tier);
+			m = wt_load(cases[i].mod);
+			wt_opts_init(&o, tier, cache_dir);
 			o.invoke = cases[i].fn;
 			o.args = cases[i].args;
 			o.nargs = cases[i].nargs;
@@ -221,7 +194,7 @@ static void
 test_no_state_between_requests(void **state)
 {
 	struct wasm_pool *p = pool_new(1, 0);
-	struct wasm_module *m = load("wt_state.wasm");
+	struct wasm_module *m = wt_load("wt_state.wasm");
 	struct wasm_pool_stats st;
 	struct wasm_run_opts o;
 	struct wasm_result r;
@@ -245,7 +218,7 @@ test_no_state_between_requests(void **state)
 			    "0\n");
 		}
 		/* args, env, stdout and the "ran before" flag: fresh. */
-		opts_init(&o, tier);
+		wt_opts_init(&o, tier, cache_dir);
 		o.args = args1;
 		o.nargs = 2;
 		o.env = env1;
@@ -258,7 +231,7 @@ test_no_state_between_requests(void **state)
 		    "argv[2]=first\nVAR=one\nran=0\n");
 		assert_string_equal(str(&r.err), "err 3\n");
 		wasm_result_cleanup(&r);
-		opts_init(&o, tier);
+		wt_opts_init(&o, tier, cache_dir);
 		o.args = args2;
 		o.nargs = 1;
 		prun(p, m, &o, &r);
@@ -280,8 +253,8 @@ static void
 test_trap_and_exit_keep_worker(void **state)
 {
 	struct wasm_pool *p = pool_new(1, 0);
-	struct wasm_module *m = load("wt_state.wasm");
-	struct wasm_module *mt = load("wt_traps.wasm");
+	struct wasm_module *m = wt_load("wt_state.wasm");
+	struct wasm_module *mt = wt_load("wt_traps.wasm");
 	struct wasm_pool_stats st;
 	struct wasm_run_opts o;
 	struct wasm_result r;
@@ -292,7 +265,7 @@ test_trap_and_exit_keep_worker(void **state)
 	(void)state;
 	for (tier = WASM_TIER_1; tier <= WASM_TIER_2; tier++) {
 		/* proc_exit from an export ends the request only. */
-		opts_init(&o, tier);
+		wt_opts_init(&o, tier, cache_dir);
 		o.invoke = "quit";
 		o.args = code;
 		o.nargs = 1;
@@ -302,13 +275,13 @@ test_trap_and_exit_keep_worker(void **state)
 		wasm_result_cleanup(&r);
 		assert_string_equal(invoke(p, m, tier, "bump", NULL, 0), "1\n");
 		/* A trap, then a normal request on the same worker. */
-		opts_init(&o, tier);
+		wt_opts_init(&o, tier, cache_dir);
 		o.invoke = "t_unreachable";
 		prun(p, mt, &o, &r);
 		assert_int_equal(r.outcome, WASM_OUT_TRAPPED);
 		assert_int_equal(r.trap, WASM_TRAP_UNREACHABLE);
 		wasm_result_cleanup(&r);
-		opts_init(&o, tier);
+		wt_opts_init(&o, tier, cache_dir);
 		o.invoke = "t_recurse";
 		o.args = two;
 		o.nargs = 1;
@@ -329,13 +302,13 @@ static void
 test_limits(void **state)
 {
 	struct wasm_pool *p = pool_new(1, 0);
-	struct wasm_module *m = load("wt_alloc.wasm");
+	struct wasm_module *m = wt_load("wt_alloc.wasm");
 	struct wasm_run_opts o;
 	struct wasm_result r;
 	int mib = -1;
 
 	(void)state;
-	opts_init(&o, WASM_TIER_2);
+	wt_opts_init(&o, WASM_TIER_2, cache_dir);
 	o.max_memory_bytes = 16u << 20;
 	prun(p, m, &o, &r);
 	assert_int_equal(r.outcome, WASM_OUT_EXITED);
@@ -343,14 +316,14 @@ test_limits(void **state)
 	assert_true(mib >= 8 && mib < 16);
 	wasm_result_cleanup(&r);
 	/* Same worker, a limit below the initial memory: the OOM trap. */
-	opts_init(&o, WASM_TIER_2);
+	wt_opts_init(&o, WASM_TIER_2, cache_dir);
 	o.max_memory_bytes = 65536;
 	prun(p, m, &o, &r);
 	assert_int_equal(r.outcome, WASM_OUT_TRAPPED);
 	assert_int_equal(r.trap, WASM_TRAP_OOM);
 	wasm_result_cleanup(&r);
 	/* And a larger one again. */
-	opts_init(&o, WASM_TIER_2);
+	wt_opts_init(&o, WASM_TIER_2, cache_dir);
 	o.max_memory_bytes = 64u << 20;
 	prun(p, m, &o, &r);
 	assert_int_equal(sscanf(str(&r.out), "allocated %d MiB", &mib), 1);
@@ -381,7 +354,7 @@ start_spin(struct wasm_pool *p, const struct wasm_module *m,
 {
 	struct wasm_run_opts o;
 
-	opts_init(&o, WASM_TIER_2);
+	wt_opts_init(&o, WASM_TIER_2, cache_dir);
 	o.invoke = "spin";
 	o.timeout_ms = timeout_ms;
 	memset(w, 0, sizeof(*w));
@@ -394,8 +367,8 @@ static void
 test_timeout_kill_crash(void **state)
 {
 	struct wasm_pool *p = pool_new(1, 0);
-	struct wasm_module *m = load("wt_spin.wasm");
-	struct wasm_module *mt = load("wt_traps.wasm");
+	struct wasm_module *m = wt_load("wt_spin.wasm");
+	struct wasm_module *mt = wt_load("wt_traps.wasm");
 	struct wasm_pool_stats st;
 	struct wasm_run_opts o;
 	struct wasm_result r;
@@ -406,7 +379,7 @@ test_timeout_kill_crash(void **state)
 
 	(void)state;
 	/* Timeout: the worker is killed; the next request gets a new one. */
-	opts_init(&o, WASM_TIER_2);
+	wt_opts_init(&o, WASM_TIER_2, cache_dir);
 	o.invoke = "spin";
 	o.timeout_ms = 500;
 	prun(p, m, &o, &r);
@@ -440,7 +413,7 @@ test_timeout_kill_crash(void **state)
 
 	/* An idle worker killed from outside is replaced transparently. */
 	assert_string_equal(invoke(p, mt, WASM_TIER_2, "t_ok", two, 1), "4\n");
-	opts_init(&o, WASM_TIER_2);
+	wt_opts_init(&o, WASM_TIER_2, cache_dir);
 	o.invoke = "t_ok";
 	o.args = two;
 	o.nargs = 1;
@@ -467,7 +440,7 @@ static void
 test_auto_and_fallbacks(void **state)
 {
 	struct wasm_pool *p = pool_new(1, 0);
-	struct wasm_module *m = load("wt_traps.wasm");
+	struct wasm_module *m = wt_load("wt_traps.wasm");
 	struct wasm_run_opts o;
 	struct wasm_result r;
 	struct wasm_preopen pre = { "/tmp", "/tmp" };
@@ -476,7 +449,7 @@ test_auto_and_fallbacks(void **state)
 
 	(void)state;
 	/* auto with a cached object: a tier-2 worker. */
-	opts_init(&o, WASM_TIER_AUTO);
+	wt_opts_init(&o, WASM_TIER_AUTO, cache_dir);
 	o.invoke = "t_ok";
 	o.args = two;
 	o.nargs = 1;
@@ -487,9 +460,9 @@ test_auto_and_fallbacks(void **state)
 	/* auto without one: the one-shot child (tier 1). */
 	assert_int_equal(core_fs_tmpdir("wt-empty", &empty, NULL), CORE_OK);
 	{
-		struct wasm_module *ms = load("wt_state.wasm");
+		struct wasm_module *ms = wt_load("wt_state.wasm");
 
-		opts_init(&o, WASM_TIER_AUTO);
+		wt_opts_init(&o, WASM_TIER_AUTO, cache_dir);
 		o.cache_dir = empty;
 		o.invoke = "bump";
 		assert_int_equal(wasm_pool_run(p, ms, &o, &r, NULL), CORE_OK);
@@ -502,7 +475,7 @@ test_auto_and_fallbacks(void **state)
 	(void)core_fs_rmtree(empty, NULL);
 	free(empty);
 	/* Preopens: one-shot. */
-	opts_init(&o, WASM_TIER_2);
+	wt_opts_init(&o, WASM_TIER_2, cache_dir);
 	o.invoke = "t_ok";
 	o.args = two;
 	o.nargs = 1;
@@ -514,10 +487,10 @@ test_auto_and_fallbacks(void **state)
 	wasm_result_cleanup(&r);
 	/* Stdin bytes go through the worker. */
 	{
-		struct wasm_module *me = load("wt_echoargs.wasm");
+		struct wasm_module *me = wt_load("wt_echoargs.wasm");
 		const char *cat[] = { "cat" };
 
-		opts_init(&o, WASM_TIER_2);
+		wt_opts_init(&o, WASM_TIER_2, cache_dir);
 		o.args = cat;
 		o.nargs = 1;
 		o.stdin_data = "line one\nline two\n";
@@ -526,7 +499,7 @@ test_auto_and_fallbacks(void **state)
 		assert_string_equal(str(&r.out), "line one\nline two\n");
 		wasm_result_cleanup(&r);
 		/* ... and the next run's stdin is empty again. */
-		opts_init(&o, WASM_TIER_2);
+		wt_opts_init(&o, WASM_TIER_2, cache_dir);
 		o.args = cat;
 		o.nargs = 1;
 		prun(p, me, &o, &r);
@@ -535,7 +508,7 @@ test_auto_and_fallbacks(void **state)
 		wasm_module_free(me);
 	}
 	/* Errors are the one-shot path's. */
-	opts_init(&o, WASM_TIER_2);
+	wt_opts_init(&o, WASM_TIER_2, cache_dir);
 	o.invoke = "nope";
 	assert_int_equal(wasm_pool_run(p, m, &o, &r, NULL), CORE_ERR_NOT_FOUND);
 	wasm_result_cleanup(&r);
@@ -549,7 +522,7 @@ static void
 test_confidential(void **state)
 {
 	struct wasm_pool *p = pool_new(1, 0);
-	struct wasm_module *m = load("wt_traps.wasm");
+	struct wasm_module *m = wt_load("wt_traps.wasm");
 	struct wasm_run_opts o;
 	struct wasm_result r, a;
 	const char *three[] = { "3" };
@@ -562,7 +535,7 @@ test_confidential(void **state)
 		skip(); /* no tmpfs here */
 	}
 	assert_true(core_fs_is_memory_backed(dir));
-	opts_init(&o, WASM_TIER_2);
+	wt_opts_init(&o, WASM_TIER_2, cache_dir);
 	o.confidential = true;
 	o.invoke = "t_ok";
 	o.args = three;
@@ -584,7 +557,7 @@ static void
 test_idle_expiry(void **state)
 {
 	struct wasm_pool *p = pool_new(1, 200);
-	struct wasm_module *m = load("wt_traps.wasm");
+	struct wasm_module *m = wt_load("wt_traps.wasm");
 	struct wasm_pool_stats st;
 	const char *two[] = { "2" };
 	int i;
@@ -626,7 +599,7 @@ alive(pid_t pid)
 static void
 test_orphan_worker_exits(void **state)
 {
-	struct wasm_module *m = load("wt_spin.wasm");
+	struct wasm_module *m = wt_load("wt_spin.wasm");
 	int pfd[2];
 	pid_t child, wpid = -1;
 	int i, st;
@@ -642,7 +615,7 @@ test_orphan_worker_exits(void **state)
 		struct wasm_run_opts o;
 		pid_t pid;
 
-		opts_init(&o, WASM_TIER_2);
+		wt_opts_init(&o, WASM_TIER_2, cache_dir);
 		o.invoke = "spin";
 		o.timeout_ms = 0;
 		if (wasm_pool_new(NULL, &p, NULL) != CORE_OK ||
@@ -685,7 +658,7 @@ hammer_main(void *arg)
 	int i;
 
 	for (i = 0; i < 25; i++) {
-		opts_init(&o, WASM_TIER_2);
+		wt_opts_init(&o, WASM_TIER_2, cache_dir);
 		snprintf(in, sizeof(in), "%d", h->id * 1000 + i);
 		snprintf(want, sizeof(want), "%d\n", 2 * (h->id * 1000 + i));
 		o.invoke = "t_ok";
@@ -696,7 +669,7 @@ hammer_main(void *arg)
 		    strcmp(r.results, want) != 0)
 			h->bad++;
 		wasm_result_cleanup(&r);
-		opts_init(&o, WASM_TIER_2);
+		wt_opts_init(&o, WASM_TIER_2, cache_dir);
 		o.invoke = "bump";
 		if (wasm_pool_run(h->p, h->ms, &o, &r, NULL) != CORE_OK ||
 		    r.outcome != WASM_OUT_RETURNED ||
@@ -711,8 +684,8 @@ static void
 test_threads_share_pool(void **state)
 {
 	struct wasm_pool *p = pool_new(2, 0);
-	struct wasm_module *m = load("wt_traps.wasm");
-	struct wasm_module *ms = load("wt_state.wasm");
+	struct wasm_module *m = wt_load("wt_traps.wasm");
+	struct wasm_module *ms = wt_load("wt_state.wasm");
 	struct wasm_pool_stats st;
 	struct hammer h[4];
 	pthread_t th[4];
